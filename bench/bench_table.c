@@ -1,0 +1,13 @@
+#include "bench.h"
+
+/* One line per benchmark: adding one is a file plus a line here. */
+#define BENCH_LIST(X) \
+
+#define BENCH_DECLARE(name, fn, summary) int fn(const bench_opts *, FILE *);
+BENCH_LIST(BENCH_DECLARE)
+
+const bench_entry bench_table[] = {
+#define BENCH_ROW(name, fn, summary) {name, fn, summary},
+    BENCH_LIST(BENCH_ROW)
+    {0, 0, 0},
+};

@@ -1,0 +1,20 @@
+/* airlearn — the subcommands of the `airlearn` executable.
+ *
+ * Each subcommand is `int cmd_NAME(int argc, char **argv)` with argv[0] the
+ * subcommand's name; it returns the process exit status (sysexits.h codes:
+ * EX_USAGE for bad arguments, EX_CONFIG for bad configuration,
+ * EX_UNAVAILABLE for a missing device, EX_SOFTWARE for internal failures).
+ * Only daemon/ turns errors into exit statuses.
+ */
+#ifndef AL_COMMANDS_H
+#define AL_COMMANDS_H
+
+/* One line per subcommand: name, function, summary for --help. */
+#define AL_COMMAND_LIST(X)                                                   \
+    X("bench", cmd_bench, "run benchmarks, print JSON lines (bench --help)")
+
+#define AL_COMMAND_DECLARE(name, fn, summary) int fn(int argc, char **argv);
+AL_COMMAND_LIST(AL_COMMAND_DECLARE)
+#undef AL_COMMAND_DECLARE
+
+#endif

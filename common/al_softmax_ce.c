@@ -43,10 +43,16 @@ void al_argmax_rows(const float *z, unsigned B, unsigned M, uint32_t *out)
 {
     for (unsigned r = 0; r < B; r++) {
         const float *row = z + (size_t)r * M;
+        /* Keeping the running maximum in a register avoids a dependent
+         * reload of row[best] on every element. */
         unsigned best = 0;
-        for (unsigned j = 1; j < M; j++)
-            if (row[j] > row[best])
+        float best_v = row[0];
+        for (unsigned j = 1; j < M; j++) {
+            if (row[j] > best_v) {
+                best_v = row[j];
                 best = j;
+            }
+        }
         out[r] = best;
     }
 }

@@ -1,0 +1,478 @@
+/* `airlearn sim`: symbol-level training of both methods and SER sweeps. */
+#include "commands.h"
+#include "options.h"
+#include "plot.h"
+#include "sim.h"
+
+#include "al_error.h"
+#include "al_log.h"
+#include "al_threads.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+static const char *const s_methods[] = {"supervised", "model-free", "both", NULL};
+static const char *const s_channels[] = {"awgn", "rayleigh", NULL};
+static const char *const s_baselines[] = {"none", "mean", NULL};
+static const char *const s_powers[] = {"average", "per_message", NULL};
+
+typedef struct {
+    int method;              /* index into s_methods */
+    int channel;             /* index into s_channels */
+    unsigned M, N, hidden;
+    char train_snr[16];      /* dB or "auto" */
+    unsigned iterations;     /* 0: default for the channel */
+    unsigned fine_tune;
+    unsigned batch, rx_steps, tx_steps;
+    double sigma2;
+    int baseline;
+    int power;
+    double lr_rx, lr_tx;
+    uint64_t seed;
+    char sweep[64];          /* START:STOP:STEP dB */
+    uint64_t eval_messages;  /* at most, per point */
+    uint64_t min_errors;     /* stop a point after this many errors */
+    unsigned threads;
+    char out[512];
+    unsigned log_every;      /* iterations per training.csv row */
+} sim_opts;
+
+#define O(field) offsetof(sim_opts, field)
+static const opt_desc s_table[] = {
+    {"sim", "method", OPT_ENUM, O(method), 0, 0, 0, s_methods, "both", "training method(s)"},
+    {"sim", "channel", OPT_ENUM, O(channel), 0, 0, 0, s_channels, "awgn",
+     "awgn (fully connected RX) or rayleigh block fading (RX with h estimator)"},
+    {"sim", "M", OPT_UINT, O(M), 0, 2, 65536, 0, "256", "messages"},
+    {"sim", "N", OPT_UINT, O(N), 0, 1, 64, 0, "4", "complex channel uses per message"},
+    {"sim", "hidden", OPT_UINT, O(hidden), 0, 0, 65536, 0, "0", "hidden layer width (0: M)"},
+    {"sim", "train-snr", OPT_STRING, O(train_snr), 16, 0, 0, 0, "auto",
+     "training Es/N0 in dB (auto: 10 for awgn, 20 for rayleigh)"},
+    {"sim", "iterations", OPT_UINT, O(iterations), 0, 0, 10000000, 0, "0",
+     "training iterations (0: the measured default for the channel)"},
+    {"sim", "fine-tune", OPT_UINT, O(fine_tune), 0, 0, 10000000, 0, "0",
+     "RX-only iterations after model-free training"},
+    {"sim", "batch", OPT_UINT, O(batch), 0, 1, 65536, 0, "1024", "messages per training step"},
+    {"sim", "rx-steps", OPT_UINT, O(rx_steps), 0, 0, 1000, 0, "1", "RX steps per model-free iteration"},
+    {"sim", "tx-steps", OPT_UINT, O(tx_steps), 0, 0, 1000, 0, "1", "TX steps per model-free iteration"},
+    {"sim", "sigma2", OPT_DOUBLE, O(sigma2), 0, 1e-6, 0.5, 0, "0.02", "policy perturbation variance"},
+    {"sim", "baseline", OPT_ENUM, O(baseline), 0, 0, 0, s_baselines, "mean", "policy-gradient baseline"},
+    {"sim", "power", OPT_ENUM, O(power), 0, 0, 0, s_powers, "average", "TX power normalisation"},
+    {"sim", "lr-rx", OPT_DOUBLE, O(lr_rx), 0, 1e-7, 1, 0, "0.001", "RX Adam learning rate"},
+    {"sim", "lr-tx", OPT_DOUBLE, O(lr_tx), 0, 1e-7, 1, 0, "0.001", "TX Adam learning rate"},
+    {"sim", "seed", OPT_U64, O(seed), 0, 0, 9007199254740992.0, 0, "1", "random seed"},
+    {"sim", "sweep", OPT_STRING, O(sweep), 64, 0, 0, 0, "0:14:1", "evaluation SNRs START:STOP:STEP dB"},
+    {"sim", "eval-messages", OPT_U64, O(eval_messages), 0, 1000, 1e12, 0, "10000000",
+     "most messages per evaluation point"},
+    {"sim", "min-errors", OPT_U64, O(min_errors), 0, 1, 1e9, 0, "100",
+     "a point stops after this many errors"},
+    {"sim", "threads", OPT_UINT, O(threads), 0, 1, 256, 0, "1", "OpenBLAS threads"},
+    {"sim", "out", OPT_STRING, O(out), 512, 0, 0, 0, "sim-out", "output directory"},
+    {"sim", "log-every", OPT_UINT, O(log_every), 0, 1, 1000000, 0, "10",
+     "iterations per training.csv row"},
+    {0},
+};
+#undef O
+
+static void s_usage(FILE *f)
+{
+    fprintf(f, "usage: airlearn sim [--config FILE] [--KEY VALUE ...]\n"
+               "\n"
+               "Trains the TX and RX networks at symbol level (no DSP) with the\n"
+               "supervised reference and/or the model-free method, then measures\n"
+               "the message error rate over an SNR sweep. Writes ser.csv,\n"
+               "training.csv, constellation.csv and SVG plots into --out, and a\n"
+               "summary table on stdout. A configuration file takes the same keys\n"
+               "(key = value, optionally under [sim]).\n\noptions:\n");
+    opt_print_help(s_table, f, 0);
+}
+
+typedef struct {
+    double start, stop, step;
+    unsigned count;
+} sweep_t;
+
+static int s_parse_sweep(const char *text, sweep_t *s)
+{
+    char extra;
+    if (sscanf(text, "%lf:%lf:%lf%c", &s->start, &s->stop, &s->step, &extra) != 3 ||
+        !isfinite(s->start) || !isfinite(s->stop) || !(s->step > 0) || s->stop < s->start)
+        return AL_FAIL(AL_EINVAL, "--sweep '%s': expected START:STOP:STEP with STOP >= START, STEP > 0",
+                       text);
+    double n = floor((s->stop - s->start) / s->step + 1e-9) + 1;
+    if (n > 1000)
+        return AL_FAIL(AL_EINVAL, "--sweep '%s' has %.0f points (at most 1000)", text, n);
+    s->count = (unsigned)n;
+    return AL_OK;
+}
+
+/* Iterations that reach the documented quality with the defaults
+ * (measured; see the README's sim section). */
+static unsigned s_default_iterations(int channel, sim_method m)
+{
+    if (channel == AL_CHAN_RAYLEIGH_BLOCK)
+        return m == SIM_MODEL_FREE ? 6000 : 6000;
+    return m == SIM_MODEL_FREE ? 8000 : 8000;
+}
+
+static int s_mkdir_p(const char *path)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return AL_FAIL(AL_EIO, "cannot create %s: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return AL_FAIL(AL_EIO, "cannot create %s: %s", buf, strerror(errno));
+    return AL_OK;
+}
+
+static FILE *s_open_out(const sim_opts *o, const char *name)
+{
+    char path[640];
+    snprintf(path, sizeof path, "%s/%s", o->out, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        AL_FAIL(AL_EIO, "cannot write %s: %s", path, strerror(errno));
+    return f;
+}
+
+static void s_format_duration(double s, char *buf, size_t len)
+{
+    if (!(s >= 0) || s > 1e7)
+        snprintf(buf, len, "?");
+    else if (s >= 60)
+        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, len, "%.0fs", s);
+}
+
+typedef struct {
+    sim_method method;
+    tx_net_t *tx;          /* owned through the trainer */
+    sim_trainer_t *trainer;
+    double train_s;        /* wall time of training */
+    unsigned iterations;   /* including fine-tuning */
+    double *ser;           /* [sweep.count] */
+} run_t;
+
+static int s_train(const sim_opts *o, const sim_train_config *tc, run_t *r, FILE *training,
+                   plot_series *curve)
+{
+    r->trainer = sim_trainer_create(tc, r->method);
+    if (r->trainer == NULL)
+        return AL_EINVAL;
+    r->tx = sim_trainer_tx(r->trainer);
+    const unsigned total = tc->iterations + (r->method == SIM_MODEL_FREE ? tc->fine_tune : 0);
+    const double t0 = al_now_s();
+    double last_report = t0, rx_acc = 0, tx_acc = 0;
+    unsigned rx_n = 0, tx_n = 0;
+    for (unsigned it = 0; it < total; it++) {
+        float rx_loss, tx_loss;
+        int rc = sim_trainer_iteration(r->trainer, it, &rx_loss, &tx_loss);
+        if (rc < 0)
+            return rc;
+        if (!isnan(rx_loss))
+            rx_acc += rx_loss, rx_n++;
+        if (!isnan(tx_loss))
+            tx_acc += tx_loss, tx_n++;
+        const double now = al_now_s();
+        if ((it + 1) % o->log_every == 0 || it + 1 == total) {
+            const char *rx_phase = r->method == SIM_SUPERVISED ? "joint"
+                                   : it >= tc->iterations   ? "rx-finetune"
+                                                            : "rx";
+            if (rx_n > 0) {
+                fprintf(training, "%s,%u,%s,%.6f,%.3f\n", sim_method_name(r->method), it + 1,
+                        rx_phase, rx_acc / rx_n, now - t0);
+                plot_series_add(curve, it + 1, rx_acc / rx_n);
+            }
+            if (tx_n > 0)
+                fprintf(training, "%s,%u,tx,%.6f,%.3f\n", sim_method_name(r->method), it + 1,
+                        tx_acc / tx_n, now - t0);
+            if (now - last_report >= 2.0 || it + 1 == total) {
+                char eta[32];
+                const double rate = (it + 1) / (now - t0);
+                s_format_duration((total - it - 1) / rate, eta, sizeof eta);
+                char tx_part[48] = "";
+                if (tx_n > 0)
+                    snprintf(tx_part, sizeof tx_part, ", tx phase loss %.4f", tx_acc / tx_n);
+                fprintf(stderr, "sim: %s iteration %u/%u phase %s loss %.4f%s (%.0f it/s, ETA %s)\n",
+                        sim_method_name(r->method), it + 1, total, rx_phase,
+                        rx_n ? rx_acc / rx_n : NAN, tx_part, rate, eta);
+                last_report = now;
+            }
+            rx_acc = tx_acc = 0;
+            rx_n = tx_n = 0;
+        }
+    }
+    r->train_s = al_now_s() - t0;
+    r->iterations = total;
+    return AL_OK;
+}
+
+/* SNR where a curve crosses target (log-linear interpolation); NAN if it
+ * never does within the sweep. */
+static double s_snr_at(const sweep_t *sw, const double *ser, double target)
+{
+    for (unsigned i = 1; i < sw->count; i++) {
+        if (ser[i - 1] >= target && ser[i] < target && ser[i] > 0) {
+            const double x0 = sw->start + (i - 1) * sw->step;
+            const double l0 = log10(ser[i - 1]), l1 = log10(ser[i]), lt = log10(target);
+            return x0 + sw->step * (l0 - lt) / (l0 - l1);
+        }
+    }
+    return NAN;
+}
+
+static int s_run(sim_opts *o)
+{
+    sweep_t sw;
+    int rc = s_parse_sweep(o->sweep, &sw);
+    if (rc < 0)
+        return rc;
+    const al_chan_kind chan = o->channel == 1 ? AL_CHAN_RAYLEIGH_BLOCK : AL_CHAN_AWGN;
+    double train_snr = chan == AL_CHAN_RAYLEIGH_BLOCK ? 20.0 : 10.0;
+    if (strcmp(o->train_snr, "auto") != 0) {
+        char *end;
+        train_snr = strtod(o->train_snr, &end);
+        if (*end != '\0' || !isfinite(train_snr) || train_snr < -30 || train_snr > 60)
+            return AL_FAIL(AL_EINVAL, "--train-snr '%s': expected auto or a number of dB in [-30, 60]",
+                           o->train_snr);
+    }
+    if (o->rx_steps == 0 && o->method != 0)
+        return AL_FAIL(AL_EINVAL, "--rx-steps must be >= 1 for the model-free method");
+    rc = al_threads_set((int)o->threads);
+    if (rc < 0)
+        return rc;
+    rc = s_mkdir_p(o->out);
+    if (rc < 0)
+        return rc;
+
+    run_t runs[2];
+    unsigned n_runs = 0;
+    if (o->method == 0 || o->method == 2)
+        runs[n_runs++] = (run_t){.method = SIM_SUPERVISED};
+    if (o->method == 1 || o->method == 2)
+        runs[n_runs++] = (run_t){.method = SIM_MODEL_FREE};
+
+    FILE *training = s_open_out(o, "training.csv");
+    FILE *ser_csv = s_open_out(o, "ser.csv");
+    FILE *cons = s_open_out(o, "constellation.csv");
+    FILE *cfg_out = s_open_out(o, "config.ini");
+    plot_series curves[2] = {{0}};
+    double *baseline_ser[2] = {NULL, NULL};
+    if (!training || !ser_csv || !cons || !cfg_out) {
+        rc = AL_EIO;
+        goto out;
+    }
+    opt_write_ini(s_table, o, cfg_out);
+    fprintf(training, "method,iteration,phase,loss,wall_s\n");
+    fprintf(ser_csv, "method,channel,M,N,snr_db,messages,errors,ser\n");
+    fprintf(cons, "method,message,symbol,i,q\n");
+
+    for (unsigned k = 0; k < n_runs; k++) {
+        run_t *r = &runs[k];
+        sim_train_config tc = {
+            .M = o->M, .N = o->N, .hidden = o->hidden, .channel = chan,
+            .power = o->power ? AL_POWER_PER_MESSAGE : AL_POWER_AVERAGE,
+            .train_snr_db = train_snr,
+            .iterations = o->iterations ? o->iterations : s_default_iterations(chan, r->method),
+            .fine_tune = o->fine_tune, .batch = o->batch, .rx_steps = o->rx_steps,
+            .tx_steps = o->tx_steps, .sigma2 = o->sigma2,
+            .baseline = o->baseline ? TX_BASELINE_MEAN : TX_BASELINE_NONE,
+            .lr_rx = o->lr_rx, .lr_tx = o->lr_tx, .seed = o->seed,
+        };
+        curves[k].label = sim_method_name(r->method);
+        rc = s_train(o, &tc, r, training, &curves[k]);
+        if (rc < 0)
+            goto out;
+        fflush(training);
+        const float *table = tx_net_table(r->tx);
+        for (unsigned m = 0; m < o->M; m++)
+            for (unsigned s = 0; s < o->N; s++)
+                fprintf(cons, "%s,%u,%u,%.7g,%.7g\n", sim_method_name(r->method), m, s,
+                        table[(m * o->N + s) * 2], table[(m * o->N + s) * 2 + 1]);
+        r->ser = calloc(sw.count, sizeof(double));
+        if (r->ser == NULL) {
+            rc = AL_FAIL(AL_ENOMEM, "no memory");
+            goto out;
+        }
+        const double t0 = al_now_s();
+        for (unsigned i = 0; i < sw.count; i++) {
+            const double snr = sw.start + i * sw.step;
+            uint64_t n, e;
+            rc = sim_eval(r->tx, sim_trainer_rx(r->trainer), chan, snr, o->eval_messages,
+                          o->min_errors, o->seed, &n, &e);
+            if (rc < 0)
+                goto out;
+            r->ser[i] = (double)e / (double)n;
+            fprintf(ser_csv, "%s,%s,%u,%u,%.2f,%llu,%llu,%.6e\n", sim_method_name(r->method),
+                    al_chan_name(chan), o->M, o->N, snr, (unsigned long long)n,
+                    (unsigned long long)e, r->ser[i]);
+            if (e < o->min_errors && r->ser[i] >= 1e-5)
+                al_warn("%s at %.1f dB: only %llu errors in %llu messages (raise --eval-messages)",
+                        sim_method_name(r->method), snr, (unsigned long long)e,
+                        (unsigned long long)n);
+        }
+        fprintf(stderr, "sim: %s evaluated %u SNR points in %.1f s\n", sim_method_name(r->method),
+                sw.count, al_now_s() - t0);
+        fflush(ser_csv);
+    }
+
+    /* Baselines of the same rate, on the same grid. */
+    for (int b = 0; b < 2; b++) {
+        if (!sim_baseline_applies((sim_baseline_kind)b, o->M, o->N))
+            continue;
+        baseline_ser[b] = calloc(sw.count, sizeof(double));
+        if (baseline_ser[b] == NULL) {
+            rc = AL_FAIL(AL_ENOMEM, "no memory");
+            goto out;
+        }
+        for (unsigned i = 0; i < sw.count; i++) {
+            const double snr = sw.start + i * sw.step;
+            uint64_t n = 0, e = 0;
+            if (chan == AL_CHAN_AWGN) {
+                /* Closed form: messages and errors 0 mark an analytical row. */
+                baseline_ser[b][i] = sim_baseline_ser_awgn((sim_baseline_kind)b, o->N, snr);
+            } else {
+                sim_baseline_simulate((sim_baseline_kind)b, chan, o->N, snr, o->eval_messages,
+                                      o->min_errors, o->seed, &n, &e);
+                baseline_ser[b][i] = (double)e / (double)n;
+            }
+            fprintf(ser_csv, "%s,%s,%u,%u,%.2f,%llu,%llu,%.6e\n",
+                    sim_baseline_name((sim_baseline_kind)b), al_chan_name(chan), o->M, o->N, snr,
+                    (unsigned long long)n, (unsigned long long)e, baseline_ser[b][i]);
+        }
+    }
+
+    /* Summary on stdout. */
+    printf("airlearn sim: channel %s, M=%u, N=%u, trained at %.1f dB, seed %llu\n",
+           al_chan_name(chan), o->M, o->N, train_snr, (unsigned long long)o->seed);
+    for (unsigned k = 0; k < n_runs; k++)
+        printf("  %-11s %u iterations in %.1f s (%.1f it/s)\n", sim_method_name(runs[k].method),
+               runs[k].iterations, runs[k].train_s, runs[k].iterations / runs[k].train_s);
+    printf("\n  snr_db");
+    for (unsigned k = 0; k < n_runs; k++)
+        printf(" %12s", sim_method_name(runs[k].method));
+    for (int b = 0; b < 2; b++)
+        if (baseline_ser[b])
+            printf(" %12s", sim_baseline_name((sim_baseline_kind)b));
+    printf("\n");
+    for (unsigned i = 0; i < sw.count; i++) {
+        printf("  %6.2f", sw.start + i * sw.step);
+        for (unsigned k = 0; k < n_runs; k++)
+            printf(" %12.3e", runs[k].ser[i]);
+        for (int b = 0; b < 2; b++)
+            if (baseline_ser[b])
+                printf(" %12.3e", baseline_ser[b][i]);
+        printf("\n");
+    }
+    const double targets[] = {1e-3, 1e-4};
+    for (size_t t = 0; t < 2; t++) {
+        printf("\n  SNR at SER %.0e:", targets[t]);
+        for (unsigned k = 0; k < n_runs; k++)
+            printf("  %s %.2f dB", sim_method_name(runs[k].method), s_snr_at(&sw, runs[k].ser, targets[t]));
+        for (int b = 0; b < 2; b++)
+            if (baseline_ser[b])
+                printf("  %s %.2f dB", sim_baseline_name((sim_baseline_kind)b),
+                       s_snr_at(&sw, baseline_ser[b], targets[t]));
+    }
+    printf("\n");
+
+    /* Plots. */
+    {
+        plot_series ser_lines[4] = {{0}};
+        unsigned n_lines = 0;
+        for (unsigned k = 0; k < n_runs; k++, n_lines++) {
+            ser_lines[n_lines].label = sim_method_name(runs[k].method);
+            for (unsigned i = 0; i < sw.count; i++)
+                plot_series_add(&ser_lines[n_lines], sw.start + i * sw.step, runs[k].ser[i]);
+        }
+        for (int b = 0; b < 2; b++) {
+            if (!baseline_ser[b])
+                continue;
+            ser_lines[n_lines].label = sim_baseline_name((sim_baseline_kind)b);
+            for (unsigned i = 0; i < sw.count; i++)
+                plot_series_add(&ser_lines[n_lines], sw.start + i * sw.step, baseline_ser[b][i]);
+            n_lines++;
+        }
+        char path[640];
+        snprintf(path, sizeof path, "%s/ser.svg", o->out);
+        plot_lines(path, "Message error rate", "Es/N0 (dB)", "SER", ser_lines, n_lines, 1);
+        snprintf(path, sizeof path, "%s/training.svg", o->out);
+        plot_lines(path, "Learning curves (cross-entropy of the unperturbed system)", "iteration",
+                   "loss", curves, n_runs, 1);
+        for (unsigned k = 0; k < n_runs; k++) {
+            snprintf(path, sizeof path, "%s/constellation-%s.svg", o->out,
+                     sim_method_name(runs[k].method));
+            plot_constellation(path, sim_method_name(runs[k].method), tx_net_table(runs[k].tx),
+                               o->M, o->N);
+        }
+        for (unsigned i = 0; i < n_lines; i++)
+            plot_series_free(&ser_lines[i]);
+    }
+    rc = AL_OK;
+out:
+    for (unsigned k = 0; k < n_runs; k++) {
+        sim_trainer_destroy(&runs[k].trainer);
+        free(runs[k].ser);
+        plot_series_free(&curves[k]);
+    }
+    free(baseline_ser[0]);
+    free(baseline_ser[1]);
+    if (training)
+        fclose(training);
+    if (ser_csv)
+        fclose(ser_csv);
+    if (cons)
+        fclose(cons);
+    if (cfg_out)
+        fclose(cfg_out);
+    return rc;
+}
+
+int cmd_sim(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            s_usage(stdout);
+            return 0;
+        }
+    }
+    sim_opts o;
+    if (opt_defaults(s_table, &o) < 0) {
+        fprintf(stderr, "airlearn sim: %s\n", al_error_message());
+        return EX_SOFTWARE;
+    }
+    const char *config = opt_find_config(argc, argv);
+    if (config != NULL && opt_load_ini(s_table, &o, config, "sim") < 0) {
+        fprintf(stderr, "airlearn sim: %s\n", al_error_message());
+        return EX_CONFIG;
+    }
+    int unknown;
+    if (opt_parse_args(s_table, &o, argc, argv, 1, &unknown) < 0) {
+        fprintf(stderr, "airlearn sim: %s\n", al_error_message());
+        return EX_USAGE;
+    }
+    if (unknown < argc) {
+        fprintf(stderr, "airlearn sim: unknown option '%s' (see airlearn sim --help)\n", argv[unknown]);
+        return EX_USAGE;
+    }
+    int rc = s_run(&o);
+    if (rc < 0) {
+        fprintf(stderr, "airlearn sim: %s\n", al_error_message());
+        return rc == AL_EINVAL ? EX_USAGE : rc == AL_EIO ? EX_CANTCREAT : EX_SOFTWARE;
+    }
+    return 0;
+}

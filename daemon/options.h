@@ -1,0 +1,75 @@
+/* airlearn — one table of settings for the command line, INI files and
+ * --help.
+ *
+ * Each command describes its settings once, as an array of opt_desc ending
+ * with an entry whose name is NULL; the same table fills a plain C struct
+ * (through offsetof) from built-in defaults, then a configuration file,
+ * then the command line, in that order (rtl_433's parse_conf_option idea).
+ * Every value is checked against its type and range where it enters, and
+ * every rejection names where it came from: "FILE:LINE: [section] key: why"
+ * or "--section.key: why".
+ */
+#ifndef AL_OPTIONS_H
+#define AL_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+    OPT_UINT,    /* unsigned, range [min, max] */
+    OPT_U64,     /* uint64_t, range [min, max] (max up to 2^53) */
+    OPT_DOUBLE,  /* double, range [min, max], finite */
+    OPT_STRING,  /* char[size] */
+    OPT_ENUM,    /* int index into choices */
+    OPT_BOOL,    /* int 0/1: true/false/yes/no/1/0 */
+} opt_type;
+
+typedef struct {
+    const char *section;          /* INI section, e.g. "radio" */
+    const char *name;             /* key, e.g. "sample_rate" */
+    opt_type type;
+    size_t offset;                /* offsetof(config struct, field) */
+    size_t size;                  /* OPT_STRING: buffer size */
+    double min, max;              /* numeric range (inclusive) */
+    const char *const *choices;   /* OPT_ENUM: names, NULL-terminated */
+    const char *def;              /* default, as it would be written */
+    const char *help;             /* one line for --help */
+} opt_desc;
+
+/* Fill cfg from the defaults of the table. Returns 0 or AL_EINVAL (a bad
+ * default is a programming error; the message names it). */
+int opt_defaults(const opt_desc *table, void *cfg);
+
+/* Set one value. section may be NULL to match the key in any section
+ * when that is unambiguous. On error returns AL_EINVAL and writes "why"
+ * into err [size: err_len]. */
+int opt_set(const opt_desc *table, void *cfg, const char *section, const char *key,
+            const char *value, char *err, size_t err_len);
+
+/* Load an INI file. Keys before any [section] line belong to
+ * default_section (may be NULL: then they are errors). Stops at the first
+ * problem: AL_EIO (cannot open) or AL_EINVAL with the message
+ * "PATH:LINE: [section] key: why" (see al_error_message()). */
+int opt_load_ini(const opt_desc *table, void *cfg, const char *path,
+                 const char *default_section);
+
+/* Parse command-line settings argv[first..argc-1]: "--key=value",
+ * "--key value", "--section.key=value". Arguments that are not settings
+ * (and "--config FILE", already handled by the caller) are left to the
+ * caller through *unknown_index (set to the first one that is not a
+ * setting, or argc). Returns 0 or AL_EINVAL with "--key: why". */
+int opt_parse_args(const opt_desc *table, void *cfg, int argc, char **argv, int first,
+                   int *unknown_index);
+
+/* Finds "--config FILE" or "--config=FILE" in argv; NULL if absent. */
+const char *opt_find_config(int argc, char **argv);
+
+/* One line per setting: name, default, range or choices, help. When
+ * with_section is set the names are printed as --section.key. */
+void opt_print_help(const opt_desc *table, FILE *f, int with_section);
+
+/* Writes the settings in force as INI text (for the record of a run). */
+void opt_write_ini(const opt_desc *table, const void *cfg, FILE *f);
+
+#endif

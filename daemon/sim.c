@@ -1,0 +1,289 @@
+#include "sim.h"
+
+#include "al_error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { EVAL_BATCH = 4096 };
+
+struct sim_trainer {
+    sim_train_config cfg;
+    sim_method method;
+    tx_net_t *tx;
+    rx_net_t *rx;
+    al_rng_t rng;      /* messages, channel, perturbations */
+    double noise_var;  /* at the training SNR */
+    uint32_t *msgs;    /* [batch] */
+    float *x;          /* TX output [batch*2N] */
+    float *w;          /* perturbations [batch*2N] */
+    float *y;          /* RX input [batch*2N] */
+    float *dy;         /* [batch*2N] */
+    float *h;          /* fading gains [batch*2] */
+    float *losses;     /* [batch] */
+};
+
+const char *sim_method_name(sim_method m)
+{
+    return m == SIM_MODEL_FREE ? "model-free" : "supervised";
+}
+
+void sim_trainer_destroy(sim_trainer_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    sim_trainer_t *q = *self_p;
+    tx_net_destroy(&q->tx);
+    rx_net_destroy(&q->rx);
+    free(q->msgs), free(q->x), free(q->w), free(q->y), free(q->dy), free(q->h), free(q->losses);
+    free(q);
+    *self_p = NULL;
+}
+
+sim_trainer_t *sim_trainer_create(const sim_train_config *cfg, sim_method method)
+{
+    if (cfg == NULL || cfg->batch == 0 || cfg->M < 2 || cfg->N == 0) {
+        AL_FAIL(AL_EINVAL, "need a configuration with batch >= 1, M >= 2, N >= 1");
+        return NULL;
+    }
+    sim_trainer_t *q = calloc(1, sizeof *q);
+    if (q == NULL) {
+        AL_FAIL(AL_ENOMEM, "no memory");
+        return NULL;
+    }
+    q->cfg = *cfg;
+    q->method = method;
+    tx_net_config tc = tx_net_config_default(cfg->M, cfg->N);
+    tc.hidden = cfg->hidden;
+    tc.power = cfg->power;
+    tc.sigma2 = (float)cfg->sigma2;
+    tc.baseline = cfg->baseline;
+    tc.lr = (float)cfg->lr_tx;
+    tc.max_batch = cfg->batch;
+    rx_net_config rc = rx_net_config_default(
+        cfg->M, cfg->N, cfg->channel == AL_CHAN_RAYLEIGH_BLOCK ? RX_KIND_FADING : RX_KIND_AWGN);
+    rc.hidden = cfg->hidden;
+    rc.lr = (float)cfg->lr_rx;
+    rc.max_batch = cfg->batch > EVAL_BATCH ? cfg->batch : EVAL_BATCH;
+    q->tx = tx_net_create(&tc);
+    q->rx = q->tx ? rx_net_create(&rc) : NULL;
+    const size_t B = cfg->batch, two_n = 2 * (size_t)cfg->N;
+    q->msgs = malloc(sizeof(uint32_t) * B);
+    q->x = malloc(sizeof(float) * B * two_n);
+    q->w = malloc(sizeof(float) * B * two_n);
+    q->y = malloc(sizeof(float) * B * two_n);
+    q->dy = malloc(sizeof(float) * B * two_n);
+    q->h = malloc(sizeof(float) * B * 2);
+    q->losses = malloc(sizeof(float) * B);
+    if (!q->tx || !q->rx || !q->msgs || !q->x || !q->w || !q->y || !q->dy || !q->h || !q->losses) {
+        if (q->tx && q->rx)
+            AL_FAIL(AL_ENOMEM, "no memory for batch %u", cfg->batch);
+        sim_trainer_destroy(&q);
+        return NULL;
+    }
+    /* Same initial networks for both methods under one seed, so their
+     * learning curves start from the same point. */
+    tx_net_init(q->tx, cfg->seed * 2 + 1);
+    rx_net_init(q->rx, cfg->seed * 2 + 2);
+    al_rng_seed_stream(&q->rng, cfg->seed, 1000 + (uint64_t)method);
+    q->noise_var = al_snr_db_to_noise_var(cfg->train_snr_db);
+    return q;
+}
+
+static void s_draw_messages(sim_trainer_t *q)
+{
+    for (unsigned i = 0; i < q->cfg.batch; i++)
+        q->msgs[i] = al_rng_below(&q->rng, q->cfg.M);
+}
+
+/* Supervised RX step on unperturbed symbols: what an RX_TRAIN frame does. */
+static int s_rx_step(sim_trainer_t *q, float *loss)
+{
+    const unsigned B = q->cfg.batch;
+    s_draw_messages(q);
+    int rc = tx_net_encode(q->tx, q->msgs, B, q->x);
+    if (rc < 0)
+        return rc;
+    al_symchan_apply(q->cfg.channel, q->x, B, q->cfg.N, q->noise_var, &q->rng, q->y, NULL);
+    return rx_net_train_step(q->rx, q->y, q->msgs, B, NULL, loss);
+}
+
+/* Policy-gradient TX step: what a TX_TRAIN frame and its loss report do.
+ * The TX side sees msgs, its own perturbations and the losses only. */
+static int s_tx_step(sim_trainer_t *q, float *loss)
+{
+    const unsigned B = q->cfg.batch;
+    s_draw_messages(q);
+    int rc = tx_net_perturb(q->tx, q->msgs, B, &q->rng, q->x, q->w);
+    if (rc < 0)
+        return rc;
+    al_symchan_apply(q->cfg.channel, q->x, B, q->cfg.N, q->noise_var, &q->rng, q->y, NULL);
+    rc = rx_net_losses(q->rx, q->y, q->msgs, B, q->losses, NULL);
+    if (rc < 0)
+        return rc;
+    double s = 0;
+    for (unsigned i = 0; i < B; i++)
+        s += q->losses[i];
+    *loss = (float)(s / B);
+    return tx_net_pg_step(q->tx, q->msgs, q->w, q->losses, B);
+}
+
+/* Joint step through the known channel (reference). */
+static int s_joint_step(sim_trainer_t *q, float *loss)
+{
+    const unsigned B = q->cfg.batch;
+    s_draw_messages(q);
+    int rc = tx_net_encode(q->tx, q->msgs, B, q->x);
+    if (rc < 0)
+        return rc;
+    al_symchan_apply(q->cfg.channel, q->x, B, q->cfg.N, q->noise_var, &q->rng, q->y, q->h);
+    rc = rx_net_train_step(q->rx, q->y, q->msgs, B, q->dy, loss);
+    if (rc < 0)
+        return rc;
+    al_symchan_backward(q->cfg.channel, q->dy, q->h, B, q->cfg.N, q->dy);
+    return tx_net_grad_step(q->tx, q->msgs, q->dy, B);
+}
+
+int sim_trainer_iteration(sim_trainer_t *q, unsigned it, float *rx_loss, float *tx_loss)
+{
+    *tx_loss = NAN;
+    *rx_loss = NAN;
+    if (q->method == SIM_SUPERVISED)
+        return s_joint_step(q, rx_loss);
+    const int fine_tuning = it >= q->cfg.iterations;
+    double s = 0;
+    for (unsigned k = 0; k < q->cfg.rx_steps; k++) {
+        float l;
+        int rc = s_rx_step(q, &l);
+        if (rc < 0)
+            return rc;
+        s += l;
+    }
+    if (q->cfg.rx_steps > 0)
+        *rx_loss = (float)(s / q->cfg.rx_steps);
+    if (fine_tuning)
+        return AL_OK;
+    s = 0;
+    for (unsigned k = 0; k < q->cfg.tx_steps; k++) {
+        float l;
+        int rc = s_tx_step(q, &l);
+        if (rc < 0)
+            return rc;
+        s += l;
+    }
+    if (q->cfg.tx_steps > 0)
+        *tx_loss = (float)(s / q->cfg.tx_steps);
+    return AL_OK;
+}
+
+tx_net_t *sim_trainer_tx(sim_trainer_t *q) { return q->tx; }
+rx_net_t *sim_trainer_rx(sim_trainer_t *q) { return q->rx; }
+
+int sim_eval(tx_net_t *tx, rx_net_t *rx, al_chan_kind channel, double snr_db,
+             uint64_t max_messages, uint64_t min_errors, uint64_t seed,
+             uint64_t *messages, uint64_t *errors)
+{
+    const tx_net_config *tc = tx_net_get_config(tx);
+    const unsigned N = tc->N, M = tc->M;
+    unsigned B = rx_net_get_config(rx)->max_batch;
+    if (B > EVAL_BATCH)
+        B = EVAL_BATCH;
+    uint32_t *msgs = malloc(sizeof(uint32_t) * B), *dec = malloc(sizeof(uint32_t) * B);
+    float *y = malloc(sizeof(float) * B * 2 * N);
+    if (!msgs || !dec || !y) {
+        free(msgs), free(dec), free(y);
+        return AL_FAIL(AL_ENOMEM, "no memory for evaluation buffers");
+    }
+    al_rng_t rng;
+    al_rng_seed_stream(&rng, seed, (uint64_t)llround(snr_db * 1000.0) + (1ull << 40));
+    const double nv = al_snr_db_to_noise_var(snr_db);
+    uint64_t n = 0, e = 0;
+    int rc = AL_OK;
+    while (n < max_messages && e < min_errors) {
+        unsigned b = max_messages - n < B ? (unsigned)(max_messages - n) : B;
+        for (unsigned i = 0; i < b; i++)
+            msgs[i] = al_rng_below(&rng, M);
+        tx_net_encode(tx, msgs, b, y);
+        al_symchan_apply(channel, y, b, N, nv, &rng, y, NULL);
+        rc = rx_net_decide(rx, y, b, dec);
+        if (rc < 0)
+            break;
+        for (unsigned i = 0; i < b; i++)
+            e += dec[i] != msgs[i];
+        n += b;
+    }
+    free(msgs), free(dec), free(y);
+    *messages = n;
+    *errors = e;
+    return rc;
+}
+
+/* ---- baselines ------------------------------------------------------ */
+
+const char *sim_baseline_name(sim_baseline_kind k)
+{
+    return k == SIM_BASE_QAM16 ? "qam16" : "qpsk";
+}
+
+int sim_baseline_applies(sim_baseline_kind k, unsigned M, unsigned N)
+{
+    const double bits = k == SIM_BASE_QAM16 ? 4.0 : 2.0;
+    return N * bits <= 30 && (double)M == pow(2.0, N * bits);
+}
+
+static double s_q(double x)
+{
+    return 0.5 * erfc(x / sqrt(2.0));
+}
+
+double sim_baseline_ser_awgn(sim_baseline_kind k, unsigned N, double snr_db)
+{
+    const double snr = pow(10.0, snr_db / 10.0);
+    /* Per real dimension: QPSK is 2-PAM with amplitude sqrt(1/2), 16-QAM
+     * 4-PAM with levels {+-1, +-3}/sqrt(10); noise variance per dimension
+     * 1/(2 snr). Each of the 2N dimensions errs independently. */
+    const double p_dim = k == SIM_BASE_QAM16 ? 1.5 * s_q(sqrt(snr / 5.0)) : s_q(sqrt(snr));
+    return 1.0 - pow(1.0 - p_dim, 2.0 * N);
+}
+
+/* Nearest PAM level index for one dimension (levels 2j - (L-1), scaled). */
+static int s_slice(float v, int levels, float scale)
+{
+    int j = (int)lrintf((v / scale + (float)(levels - 1)) / 2.0f);
+    return j < 0 ? 0 : (j > levels - 1 ? levels - 1 : j);
+}
+
+int sim_baseline_simulate(sim_baseline_kind k, al_chan_kind channel, unsigned N,
+                          double snr_db, uint64_t max_messages, uint64_t min_errors,
+                          uint64_t seed, uint64_t *messages, uint64_t *errors)
+{
+    const int L = k == SIM_BASE_QAM16 ? 4 : 2;              /* levels per dimension */
+    const float scale = k == SIM_BASE_QAM16 ? 1.0f / sqrtf(10.0f) : 1.0f / sqrtf(2.0f);
+    const double nv = al_snr_db_to_noise_var(snr_db);
+    al_rng_t rng;
+    al_rng_seed_stream(&rng, seed, (uint64_t)llround(snr_db * 1000.0) + (2ull << 40) + (uint64_t)k);
+    uint64_t n = 0, e = 0;
+    while (n < max_messages && e < min_errors) {
+        float hr = 1.0f, hi = 0.0f;
+        if (channel == AL_CHAN_RAYLEIGH_BLOCK)
+            al_rng_cnormal(&rng, 1.0, &hr, &hi);
+        const float g = hr * hr + hi * hi;
+        int wrong = 0;
+        for (unsigned s = 0; s < N; s++) {
+            const int ia = (int)al_rng_below(&rng, (uint32_t)L), ib = (int)al_rng_below(&rng, (uint32_t)L);
+            const float a = (float)(2 * ia - (L - 1)) * scale, b = (float)(2 * ib - (L - 1)) * scale;
+            float nr, ni;
+            al_rng_cnormal(&rng, nv, &nr, &ni);
+            const float yr = hr * a - hi * b + nr, yi = hr * b + hi * a + ni;
+            /* Coherent detection: equalise with the known h. */
+            const float zr = (yr * hr + yi * hi) / g, zi = (yi * hr - yr * hi) / g;
+            wrong |= s_slice(zr, L, scale) != ia || s_slice(zi, L, scale) != ib;
+        }
+        e += (uint64_t)wrong;
+        n++;
+    }
+    *messages = n;
+    *errors = e;
+    return AL_OK;
+}

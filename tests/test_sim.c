@@ -1,0 +1,169 @@
+/* Tests of the symbol-level simulation (daemon/sim): both methods learn,
+ * the baselines agree with their closed forms, runs are reproducible. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "sim.h"
+
+static sim_train_config s_small(void)
+{
+    return (sim_train_config){
+        .M = 16, .N = 2, .hidden = 0, .channel = AL_CHAN_AWGN, .power = AL_POWER_AVERAGE,
+        .train_snr_db = 12.0, .iterations = 600, .fine_tune = 0, .batch = 256,
+        .rx_steps = 1, .tx_steps = 1, .sigma2 = 0.02, .baseline = TX_BASELINE_MEAN,
+        .lr_rx = 3e-3, .lr_tx = 3e-3, .seed = 7,
+    };
+}
+
+static double s_ser(sim_trainer_t *t, al_chan_kind chan, double snr_db, uint64_t messages)
+{
+    uint64_t n, e;
+    assert_int_equal(sim_eval(sim_trainer_tx(t), sim_trainer_rx(t), chan, snr_db, messages,
+                              messages, 99, &n, &e), 0);
+    assert_int_equal(n, messages);
+    return (double)e / (double)n;
+}
+
+static void s_check_learns(sim_method method, al_chan_kind chan, double eval_snr,
+                           double threshold)
+{
+    sim_train_config c = s_small();
+    c.channel = chan;
+    if (chan == AL_CHAN_RAYLEIGH_BLOCK) {
+        c.train_snr_db = 20.0;
+        c.iterations = 3000;
+    }
+    sim_trainer_t *t = sim_trainer_create(&c, method);
+    assert_non_null(t);
+    /* The untrained pair is near chance (15/16 errors): the threshold
+     * below is far out of its reach. */
+    const double before = s_ser(t, chan, eval_snr, 20000);
+    for (unsigned it = 0; it < c.iterations; it++) {
+        float rl, tl;
+        assert_int_equal(sim_trainer_iteration(t, it, &rl, &tl), 0);
+    }
+    const double after = s_ser(t, chan, eval_snr, 100000);
+    print_message("%s %s: SER at %.0f dB %.4f untrained, %.5f trained\n", sim_method_name(method),
+                  al_chan_name(chan), eval_snr, before, after);
+    assert_true(before > 0.5);
+    assert_true(after < threshold);
+    sim_trainer_destroy(&t);
+    assert_null(t);
+}
+
+static void test_sim_supervised_learns_awgn(void **state)
+{
+    (void)state;
+    /* 2 x QPSK at 12 dB has SER 1.4e-4; a learned system is near it. */
+    s_check_learns(SIM_SUPERVISED, AL_CHAN_AWGN, 12.0, 2e-3);
+}
+
+static void test_sim_model_free_learns_awgn(void **state)
+{
+    (void)state;
+    s_check_learns(SIM_MODEL_FREE, AL_CHAN_AWGN, 12.0, 5e-3);
+}
+
+static void test_sim_model_free_learns_rayleigh_block_fading(void **state)
+{
+    (void)state;
+    /* Fading at 20 dB: 2 x QPSK with perfect CSI has SER 1.8e-2; the
+     * learned receiver must estimate h itself and is looser. */
+    s_check_learns(SIM_MODEL_FREE, AL_CHAN_RAYLEIGH_BLOCK, 20.0, 0.15);
+}
+
+static void test_sim_same_seed_gives_identical_results(void **state)
+{
+    (void)state;
+    sim_train_config c = s_small();
+    c.iterations = 50;
+    uint64_t e[2];
+    for (int run = 0; run < 2; run++) {
+        sim_trainer_t *t = sim_trainer_create(&c, SIM_MODEL_FREE);
+        for (unsigned it = 0; it < c.iterations; it++) {
+            float rl, tl;
+            sim_trainer_iteration(t, it, &rl, &tl);
+        }
+        uint64_t n;
+        sim_eval(sim_trainer_tx(t), sim_trainer_rx(t), AL_CHAN_AWGN, 6.0, 50000, 50000, 3, &n, &e[run]);
+        sim_trainer_destroy(&t);
+    }
+    assert_int_equal(e[0], e[1]);
+}
+
+static void test_sim_qpsk_closed_form_matches_known_values(void **state)
+{
+    (void)state;
+    /* Es/N0 = 9.5424 dB = 9 (linear): per dimension Q(3) = 1.3499e-3. */
+    const double p = 1.3498980316e-3;
+    assert_float_equal(sim_baseline_ser_awgn(SIM_BASE_QPSK, 1, 10 * log10(9.0)),
+                       1 - (1 - p) * (1 - p), 1e-9);
+    assert_float_equal(sim_baseline_ser_awgn(SIM_BASE_QPSK, 4, 10 * log10(9.0)),
+                       1 - pow(1 - p, 8), 1e-9);
+    /* 16-QAM at Es/N0 = 45 (16.53 dB): 1.5 Q(3) per dimension. */
+    const double p16 = 1.5 * p;
+    assert_float_equal(sim_baseline_ser_awgn(SIM_BASE_QAM16, 1, 10 * log10(45.0)),
+                       1 - (1 - p16) * (1 - p16), 1e-9);
+    assert_true(sim_baseline_applies(SIM_BASE_QPSK, 256, 4));
+    assert_true(sim_baseline_applies(SIM_BASE_QAM16, 16, 1));
+    assert_false(sim_baseline_applies(SIM_BASE_QPSK, 16, 1));
+}
+
+static void s_check_simulated_baseline(sim_baseline_kind k, unsigned N, double snr_db)
+{
+    uint64_t n, e;
+    assert_int_equal(sim_baseline_simulate(k, AL_CHAN_AWGN, N, snr_db, 400000, 4000, 11, &n, &e), 0);
+    const double ser = (double)e / n, expect = sim_baseline_ser_awgn(k, N, snr_db);
+    /* 4000 errors: relative standard error ~1.6 %; allow 5 sd. */
+    print_message("%s N=%u at %.0f dB: simulated %.4e, closed form %.4e\n", sim_baseline_name(k),
+                  N, snr_db, ser, expect);
+    assert_float_equal(ser / expect, 1.0, 0.08);
+}
+
+static void test_sim_simulated_baselines_agree_with_closed_forms(void **state)
+{
+    (void)state;
+    s_check_simulated_baseline(SIM_BASE_QPSK, 1, 4.0);
+    s_check_simulated_baseline(SIM_BASE_QPSK, 4, 8.0);
+    s_check_simulated_baseline(SIM_BASE_QAM16, 1, 12.0);
+}
+
+static void test_sim_rayleigh_baseline_is_worse_than_awgn(void **state)
+{
+    (void)state;
+    /* Rayleigh QPSK with perfect CSI, one symbol: both dimensions see the
+     * same |h|^2 = x ~ Exp(1), so SER = E_x[1 - (1 - Q(sqrt(snr x)))^2],
+     * integrated here numerically (Simpson). */
+    const double snr = pow(10.0, 1.5);
+    const int steps = 200000;
+    const double xmax = 40.0, dx = xmax / steps;
+    double expect = 0;
+    for (int i = 0; i <= steps; i++) {
+        const double x = i * dx, q = 0.5 * erfc(sqrt(snr * x / 2.0));
+        const double f = exp(-x) * (1 - (1 - q) * (1 - q));
+        expect += f * (i == 0 || i == steps ? 1 : (i % 2 ? 4 : 2));
+    }
+    expect *= dx / 3;
+    uint64_t n, e;
+    sim_baseline_simulate(SIM_BASE_QPSK, AL_CHAN_RAYLEIGH_BLOCK, 1, 15.0, 400000, 4000, 5, &n, &e);
+    print_message("rayleigh qpsk at 15 dB: simulated %.4e, closed form %.4e\n", (double)e / n, expect);
+    assert_float_equal(((double)e / n) / expect, 1.0, 0.08);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sim_supervised_learns_awgn),
+        cmocka_unit_test(test_sim_model_free_learns_awgn),
+        cmocka_unit_test(test_sim_model_free_learns_rayleigh_block_fading),
+        cmocka_unit_test(test_sim_same_seed_gives_identical_results),
+        cmocka_unit_test(test_sim_qpsk_closed_form_matches_known_values),
+        cmocka_unit_test(test_sim_simulated_baselines_agree_with_closed_forms),
+        cmocka_unit_test(test_sim_rayleigh_baseline_is_worse_than_awgn),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

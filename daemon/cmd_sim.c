@@ -34,7 +34,7 @@ typedef struct {
     double sigma2;
     int baseline;
     int power;
-    double lr_rx, lr_tx;
+    double lr_rx, lr_tx, lr_decay;
     uint64_t seed;
     char sweep[64];          /* START:STOP:STEP dB */
     uint64_t eval_messages;  /* at most, per point */
@@ -66,6 +66,8 @@ static const opt_desc s_table[] = {
     {"sim", "power", OPT_ENUM, O(power), 0, 0, 0, s_powers, "average", "TX power normalisation"},
     {"sim", "lr-rx", OPT_DOUBLE, O(lr_rx), 0, 1e-7, 1, 0, "0.001", "RX Adam learning rate"},
     {"sim", "lr-tx", OPT_DOUBLE, O(lr_tx), 0, 1e-7, 1, 0, "0.001", "TX Adam learning rate"},
+    {"sim", "lr-decay", OPT_DOUBLE, O(lr_decay), 0, 1e-4, 1, 0, "1",
+     "learning rates decay exponentially to lr * lr-decay by the last iteration"},
     {"sim", "seed", OPT_U64, O(seed), 0, 0, 9007199254740992.0, 0, "1", "random seed"},
     {"sim", "sweep", OPT_STRING, O(sweep), 64, 0, 0, 0, "0:14:1", "evaluation SNRs START:STOP:STEP dB"},
     {"sim", "eval-messages", OPT_U64, O(eval_messages), 0, 1000, 1e12, 0, "10000000",
@@ -291,7 +293,7 @@ static int s_run(sim_opts *o)
             .fine_tune = o->fine_tune, .batch = o->batch, .rx_steps = o->rx_steps,
             .tx_steps = o->tx_steps, .sigma2 = o->sigma2,
             .baseline = o->baseline ? TX_BASELINE_MEAN : TX_BASELINE_NONE,
-            .lr_rx = o->lr_rx, .lr_tx = o->lr_tx, .seed = o->seed,
+            .lr_rx = o->lr_rx, .lr_tx = o->lr_tx, .lr_decay = o->lr_decay, .seed = o->seed,
         };
         curves[k].label = sim_method_name(r->method);
         rc = s_train(o, &tc, r, training, &curves[k]);

@@ -43,8 +43,10 @@ void sim_trainer_destroy(sim_trainer_t **self_p)
 
 sim_trainer_t *sim_trainer_create(const sim_train_config *cfg, sim_method method)
 {
-    if (cfg == NULL || cfg->batch == 0 || cfg->M < 2 || cfg->N == 0) {
-        AL_FAIL(AL_EINVAL, "need a configuration with batch >= 1, M >= 2, N >= 1");
+    if (cfg == NULL || cfg->batch == 0 || cfg->M < 2 || cfg->N == 0 ||
+        !(cfg->lr_decay > 0.0 && cfg->lr_decay <= 1.0)) {
+        AL_FAIL(AL_EINVAL, "need a configuration with batch >= 1, M >= 2, N >= 1, "
+                "lr_decay in (0, 1]");
         return NULL;
     }
     sim_trainer_t *q = calloc(1, sizeof *q);
@@ -145,10 +147,23 @@ static int s_joint_step(sim_trainer_t *q, float *loss)
     return tx_net_grad_step(q->tx, q->msgs, q->dy, B);
 }
 
+/* Exponential decay from lr to lr * lr_decay over the training iterations;
+ * fine-tuning keeps the final rate. */
+static void s_schedule(sim_trainer_t *q, unsigned it)
+{
+    const unsigned total = q->cfg.iterations + (q->method == SIM_MODEL_FREE ? q->cfg.fine_tune : 0);
+    if (q->cfg.lr_decay == 1.0 || total < 2)
+        return;
+    const double f = pow(q->cfg.lr_decay, (double)(it < total ? it : total - 1) / (total - 1));
+    al_adam_set_lr(al_model_adam(rx_net_model(q->rx)), (float)(q->cfg.lr_rx * f));
+    al_adam_set_lr(al_model_adam(tx_net_model(q->tx)), (float)(q->cfg.lr_tx * f));
+}
+
 int sim_trainer_iteration(sim_trainer_t *q, unsigned it, float *rx_loss, float *tx_loss)
 {
     *tx_loss = NAN;
     *rx_loss = NAN;
+    s_schedule(q, it);
     if (q->method == SIM_SUPERVISED)
         return s_joint_step(q, rx_loss);
     const int fine_tuning = it >= q->cfg.iterations;

@@ -45,7 +45,9 @@ typedef struct {
     unsigned tx_steps;        /* TX steps per model-free iteration */
     double sigma2;            /* policy perturbation variance */
     tx_baseline baseline;     /* policy-gradient baseline */
-    double lr_rx, lr_tx;      /* Adam learning rates */
+    double lr_rx, lr_tx;      /* Adam learning rates at the start */
+    double lr_decay;          /* learning rates fall exponentially to
+                                 lr * lr_decay at the last iteration */
     uint64_t seed;            /* initial weights and all draws */
 } sim_train_config;
 

@@ -15,7 +15,7 @@ static sim_train_config s_small(void)
         .M = 16, .N = 2, .hidden = 0, .channel = AL_CHAN_AWGN, .power = AL_POWER_AVERAGE,
         .train_snr_db = 12.0, .iterations = 600, .fine_tune = 0, .batch = 256,
         .rx_steps = 1, .tx_steps = 1, .sigma2 = 0.02, .baseline = TX_BASELINE_MEAN,
-        .lr_rx = 3e-3, .lr_tx = 3e-3, .seed = 7,
+        .lr_rx = 3e-3, .lr_tx = 3e-3, .lr_decay = 1.0, .seed = 7,
     };
 }
 

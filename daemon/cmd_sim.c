@@ -55,18 +55,18 @@ static const opt_desc s_table[] = {
     {"sim", "train-snr", OPT_STRING, O(train_snr), 16, 0, 0, 0, "auto",
      "training Es/N0 in dB (auto: 10 for awgn, 20 for rayleigh)"},
     {"sim", "iterations", OPT_UINT, O(iterations), 0, 0, 10000000, 0, "0",
-     "training iterations (0: the measured default for the channel)"},
-    {"sim", "fine-tune", OPT_UINT, O(fine_tune), 0, 0, 10000000, 0, "0",
+     "training iterations (0: the measured default, 20000)"},
+    {"sim", "fine-tune", OPT_UINT, O(fine_tune), 0, 0, 10000000, 0, "3000",
      "RX-only iterations after model-free training"},
     {"sim", "batch", OPT_UINT, O(batch), 0, 1, 65536, 0, "1024", "messages per training step"},
     {"sim", "rx-steps", OPT_UINT, O(rx_steps), 0, 0, 1000, 0, "1", "RX steps per model-free iteration"},
-    {"sim", "tx-steps", OPT_UINT, O(tx_steps), 0, 0, 1000, 0, "1", "TX steps per model-free iteration"},
+    {"sim", "tx-steps", OPT_UINT, O(tx_steps), 0, 0, 1000, 0, "2", "TX steps per model-free iteration"},
     {"sim", "sigma2", OPT_DOUBLE, O(sigma2), 0, 1e-6, 0.5, 0, "0.02", "policy perturbation variance"},
     {"sim", "baseline", OPT_ENUM, O(baseline), 0, 0, 0, s_baselines, "mean", "policy-gradient baseline"},
     {"sim", "power", OPT_ENUM, O(power), 0, 0, 0, s_powers, "average", "TX power normalisation"},
-    {"sim", "lr-rx", OPT_DOUBLE, O(lr_rx), 0, 1e-7, 1, 0, "0.001", "RX Adam learning rate"},
-    {"sim", "lr-tx", OPT_DOUBLE, O(lr_tx), 0, 1e-7, 1, 0, "0.001", "TX Adam learning rate"},
-    {"sim", "lr-decay", OPT_DOUBLE, O(lr_decay), 0, 1e-4, 1, 0, "1",
+    {"sim", "lr-rx", OPT_DOUBLE, O(lr_rx), 0, 1e-7, 1, 0, "0.003", "RX Adam learning rate at the start"},
+    {"sim", "lr-tx", OPT_DOUBLE, O(lr_tx), 0, 1e-7, 1, 0, "0.003", "TX Adam learning rate at the start"},
+    {"sim", "lr-decay", OPT_DOUBLE, O(lr_decay), 0, 1e-4, 1, 0, "0.01",
      "learning rates decay exponentially to lr * lr-decay by the last iteration"},
     {"sim", "seed", OPT_U64, O(seed), 0, 0, 9007199254740992.0, 0, "1", "random seed"},
     {"sim", "sweep", OPT_STRING, O(sweep), 64, 0, 0, 0, "0:14:1", "evaluation SNRs START:STOP:STEP dB"},
@@ -118,9 +118,8 @@ static int s_parse_sweep(const char *text, sweep_t *s)
  * (measured; see the README's sim section). */
 static unsigned s_default_iterations(int channel, sim_method m)
 {
-    if (channel == AL_CHAN_RAYLEIGH_BLOCK)
-        return m == SIM_MODEL_FREE ? 6000 : 6000;
-    return m == SIM_MODEL_FREE ? 8000 : 8000;
+    (void)channel, (void)m;
+    return 20000;
 }
 
 static int s_mkdir_p(const char *path)

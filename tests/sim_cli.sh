@@ -7,7 +7,7 @@ airlearn=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 run() {
-  "$airlearn" sim --M 16 --N 2 --iterations 200 --batch 128 --sweep 4:8:2 \
+  "$airlearn" sim --M 16 --N 2 --iterations 200 --fine-tune 0 --batch 128 --sweep 4:8:2 \
     --eval-messages 20000 --out "$1" > "$1.stdout" 2> "$1.stderr"
 }
 run "$dir/a"

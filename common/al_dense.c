@@ -1,5 +1,6 @@
 #include "al_dense.h"
 #include "al_error.h"
+#include "al_layer_core.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -7,12 +8,7 @@
 #include <string.h>
 
 struct al_dense {
-    unsigned n_in;         /* input width */
-    unsigned n_out;        /* output width */
-    al_act act;            /* activation applied after the bias */
-    unsigned max_batch;    /* largest batch the scratch buffer holds */
-    al_dense_params p;     /* parameter views, owned by the caller */
-    float *dz;             /* pre-activation gradient [max_batch*n_out] */
+    al_layer_core c;
 };
 
 const char *al_act_name(al_act act)
@@ -63,43 +59,56 @@ const float *al_act_backward(al_act act, const float *y, const float *dy,
     return dy;
 }
 
+int al_layer_core_init(al_layer_core *c, const char *where, unsigned n_in, unsigned n_out,
+                       al_act act, unsigned max_batch, al_dense_params params)
+{
+    if (n_in == 0 || n_out == 0 || max_batch == 0)
+        return al_error_set(AL_EINVAL, where, "n_in=%u, n_out=%u, max_batch=%u must all be >= 1",
+                            n_in, n_out, max_batch);
+    if (act != AL_ACT_LINEAR && act != AL_ACT_RELU && act != AL_ACT_TANH)
+        return al_error_set(AL_EINVAL, where, "unknown activation %d", (int)act);
+    if (!params.W || !params.b || !params.dW || !params.db)
+        return al_error_set(AL_EINVAL, where, "parameter views W, b, dW, db must all be given");
+    if ((size_t)max_batch * n_out > ((size_t)1 << 31))
+        return al_error_set(AL_EINVAL, where, "max_batch*n_out = %zu is too large",
+                            (size_t)max_batch * n_out);
+    c->dz = malloc(sizeof(float) * (size_t)max_batch * n_out);
+    if (c->dz == NULL)
+        return al_error_set(AL_ENOMEM, where, "no memory for a %u x %u scratch buffer",
+                            max_batch, n_out);
+    c->n_in = n_in;
+    c->n_out = n_out;
+    c->act = act;
+    c->max_batch = max_batch;
+    c->p = params;
+    return AL_OK;
+}
+
+void al_layer_core_free(al_layer_core *c)
+{
+    free(c->dz);
+    c->dz = NULL;
+}
+
+int al_layer_core_check_batch(const al_layer_core *c, unsigned B, const char *where)
+{
+    if (B == 0 || B > c->max_batch)
+        return al_error_set(AL_EINVAL, where, "batch %u not in 1..%u", B, c->max_batch);
+    return AL_OK;
+}
+
 al_dense_t *al_dense_create(unsigned n_in, unsigned n_out, al_act act,
                             unsigned max_batch, al_dense_params params)
 {
-    if (n_in == 0 || n_out == 0 || max_batch == 0) {
-        AL_FAIL(AL_EINVAL, "n_in=%u, n_out=%u, max_batch=%u must all be >= 1",
-                n_in, n_out, max_batch);
-        return NULL;
-    }
-    if (act != AL_ACT_LINEAR && act != AL_ACT_RELU && act != AL_ACT_TANH) {
-        AL_FAIL(AL_EINVAL, "unknown activation %d", (int)act);
-        return NULL;
-    }
-    if (!params.W || !params.b || !params.dW || !params.db) {
-        AL_FAIL(AL_EINVAL, "parameter views W, b, dW, db must all be given");
-        return NULL;
-    }
-    if ((size_t)max_batch * n_out > ((size_t)1 << 31)) {
-        AL_FAIL(AL_EINVAL, "max_batch*n_out = %zu is too large",
-                (size_t)max_batch * n_out);
-        return NULL;
-    }
     al_dense_t *q = calloc(1, sizeof *q);
     if (q == NULL) {
         AL_FAIL(AL_ENOMEM, "no memory for the layer");
         return NULL;
     }
-    q->dz = malloc(sizeof(float) * max_batch * n_out);
-    if (q->dz == NULL) {
+    if (al_layer_core_init(&q->c, __func__, n_in, n_out, act, max_batch, params) < 0) {
         free(q);
-        AL_FAIL(AL_ENOMEM, "no memory for a %u x %u scratch buffer", max_batch, n_out);
         return NULL;
     }
-    q->n_in = n_in;
-    q->n_out = n_out;
-    q->act = act;
-    q->max_batch = max_batch;
-    q->p = params;
     return q;
 }
 
@@ -107,61 +116,54 @@ void al_dense_destroy(al_dense_t **self_p)
 {
     if (self_p == NULL || *self_p == NULL)
         return;
-    free((*self_p)->dz);
+    al_layer_core_free(&(*self_p)->c);
     free(*self_p);
     *self_p = NULL;
 }
 
-static int s_check_batch(const al_dense_t *q, unsigned B, const char *where)
-{
-    if (B == 0 || B > q->max_batch)
-        return al_error_set(AL_EINVAL, where, "batch %u not in 1..%u", B, q->max_batch);
-    return AL_OK;
-}
-
 int al_dense_forward(al_dense_t *q, const float *x, unsigned B, float *y)
 {
-    int rc = s_check_batch(q, B, __func__);
+    int rc = al_layer_core_check_batch(&q->c, B, __func__);
     if (rc < 0)
         return rc;
-    const unsigned n = q->n_out;
+    const unsigned n = q->c.n_out;
     /* Bias first, then accumulate X W on top (beta = 1): one pass less
      * than adding the bias afterwards. */
     for (unsigned r = 0; r < B; r++)
-        memcpy(y + (size_t)r * n, q->p.b, sizeof(float) * n);
+        memcpy(y + (size_t)r * n, q->c.p.b, sizeof(float) * n);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)n,
-                (int)q->n_in, 1.0f, x, (int)q->n_in, q->p.W, (int)n, 1.0f, y, (int)n);
-    al_act_forward(q->act, y, (size_t)B * n);
+                (int)q->c.n_in, 1.0f, x, (int)q->c.n_in, q->c.p.W, (int)n, 1.0f, y, (int)n);
+    al_act_forward(q->c.act, y, (size_t)B * n);
     return AL_OK;
 }
 
 int al_dense_backward(al_dense_t *q, const float *x, const float *y,
                       const float *dy, unsigned B, float *dx)
 {
-    int rc = s_check_batch(q, B, __func__);
+    int rc = al_layer_core_check_batch(&q->c, B, __func__);
     if (rc < 0)
         return rc;
-    const unsigned n = q->n_out;
-    const float *dz = al_act_backward(q->act, y, dy, q->dz, (size_t)B * n);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q->n_in, (int)n,
-                (int)B, 1.0f, x, (int)q->n_in, dz, (int)n, 1.0f, q->p.dW, (int)n);
+    const unsigned n = q->c.n_out;
+    const float *dz = al_act_backward(q->c.act, y, dy, q->c.dz, (size_t)B * n);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q->c.n_in, (int)n,
+                (int)B, 1.0f, x, (int)q->c.n_in, dz, (int)n, 1.0f, q->c.p.dW, (int)n);
     for (unsigned r = 0; r < B; r++) {
         const float *row = dz + (size_t)r * n;
         for (unsigned j = 0; j < n; j++)
-            q->p.db[j] += row[j];
+            q->c.p.db[j] += row[j];
     }
     if (dx != NULL)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)q->n_in,
-                    (int)n, 1.0f, dz, (int)n, q->p.W, (int)n, 0.0f, dx, (int)q->n_in);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)q->c.n_in,
+                    (int)n, 1.0f, dz, (int)n, q->c.p.W, (int)n, 0.0f, dx, (int)q->c.n_in);
     return AL_OK;
 }
 
-unsigned al_dense_n_in(const al_dense_t *q) { return q->n_in; }
-unsigned al_dense_n_out(const al_dense_t *q) { return q->n_out; }
-al_act al_dense_act(const al_dense_t *q) { return q->act; }
-al_dense_params al_dense_get_params(const al_dense_t *q) { return q->p; }
+unsigned al_dense_n_in(const al_dense_t *q) { return q->c.n_in; }
+unsigned al_dense_n_out(const al_dense_t *q) { return q->c.n_out; }
+al_act al_dense_act(const al_dense_t *q) { return q->c.act; }
+al_dense_params al_dense_get_params(const al_dense_t *q) { return q->c.p; }
 
 double al_dense_forward_flops(const al_dense_t *q, unsigned B)
 {
-    return 2.0 * B * q->n_in * q->n_out;
+    return 2.0 * B * q->c.n_in * q->c.n_out;
 }

@@ -1,5 +1,6 @@
 #include "al_powernorm.h"
 #include "al_error.h"
+#include "al_names.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,23 +16,20 @@ struct al_powernorm {
     double *inv_scale;   /* 1/s per group from the last forward [groups] */
 };
 
+static const char *const s_mode_names[] = {"average", "per_message"};
+
 const char *al_power_mode_name(al_power_mode mode)
 {
-    return mode == AL_POWER_PER_MESSAGE ? "per_message" : "average";
+    return al_name_of(s_mode_names, 2, (int)mode);
 }
 
 int al_power_mode_parse(const char *text, al_power_mode *mode)
 {
-    if (text && strcmp(text, "average") == 0) {
-        *mode = AL_POWER_AVERAGE;
-        return AL_OK;
-    }
-    if (text && strcmp(text, "per_message") == 0) {
-        *mode = AL_POWER_PER_MESSAGE;
-        return AL_OK;
-    }
-    return AL_FAIL(AL_EINVAL, "power normalisation '%s' is not average or per_message",
-                   text ? text : "(null)");
+    int i = al_name_lookup(s_mode_names, 2, text, "power normalisation");
+    if (i < 0)
+        return i;
+    *mode = (al_power_mode)i;
+    return AL_OK;
 }
 
 al_powernorm_t *al_powernorm_create(al_power_mode mode, unsigned rows, unsigned n)

@@ -1,5 +1,6 @@
 #include "rx_net.h"
 #include "al_error.h"
+#include "al_names.h"
 #include "al_softmax_ce.h"
 
 #include <math.h>
@@ -10,13 +11,7 @@
 /* Keeps z = y conj(h)/(|h|^2 + eps) finite while the estimator is poor. */
 static const float s_eq_eps = 1e-4f;
 
-static const struct {
-    rx_kind kind;
-    const char *name;
-} s_kinds[] = {
-    {RX_KIND_AWGN, "awgn"},
-    {RX_KIND_FADING, "fading"},
-};
+static const char *const s_kind_names[] = {"awgn", "fading"}; /* index = rx_kind */
 
 enum { L_DENSE1 = 0, L_DENSE2 = 1, L_EST1 = 2, L_EST2 = 3 };
 
@@ -39,21 +34,16 @@ struct rx_net {
 
 const char *rx_kind_name(rx_kind kind)
 {
-    for (size_t i = 0; i < sizeof s_kinds / sizeof s_kinds[0]; i++)
-        if (s_kinds[i].kind == kind)
-            return s_kinds[i].name;
-    return "unknown";
+    return al_name_of(s_kind_names, 2, (int)kind);
 }
 
 int rx_kind_parse(const char *text, rx_kind *kind)
 {
-    for (size_t i = 0; i < sizeof s_kinds / sizeof s_kinds[0]; i++) {
-        if (text && strcmp(text, s_kinds[i].name) == 0) {
-            *kind = s_kinds[i].kind;
-            return AL_OK;
-        }
-    }
-    return AL_FAIL(AL_EINVAL, "receiver kind '%s' is not awgn or fading", text ? text : "(null)");
+    int i = al_name_lookup(s_kind_names, 2, text, "receiver kind");
+    if (i < 0)
+        return i;
+    *kind = (rx_kind)i;
+    return AL_OK;
 }
 
 rx_net_config rx_net_config_default(unsigned M, unsigned N, rx_kind kind)

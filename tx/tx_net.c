@@ -1,5 +1,6 @@
 #include "tx_net.h"
 #include "al_error.h"
+#include "al_names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,22 +20,20 @@ struct tx_net {
     uint32_t version;       /* updates since init */
 };
 
+static const char *const s_baseline_names[] = {"none", "mean"};
+
 const char *tx_baseline_name(tx_baseline b)
 {
-    return b == TX_BASELINE_MEAN ? "mean" : "none";
+    return al_name_of(s_baseline_names, 2, (int)b);
 }
 
 int tx_baseline_parse(const char *text, tx_baseline *b)
 {
-    if (text && strcmp(text, "mean") == 0) {
-        *b = TX_BASELINE_MEAN;
-        return AL_OK;
-    }
-    if (text && strcmp(text, "none") == 0) {
-        *b = TX_BASELINE_NONE;
-        return AL_OK;
-    }
-    return AL_FAIL(AL_EINVAL, "baseline '%s' is not mean or none", text ? text : "(null)");
+    int i = al_name_lookup(s_baseline_names, 2, text, "baseline");
+    if (i < 0)
+        return i;
+    *b = (tx_baseline)i;
+    return AL_OK;
 }
 
 tx_net_config tx_net_config_default(unsigned M, unsigned N)

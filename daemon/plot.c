@@ -37,13 +37,19 @@ void plot_series_free(plot_series *s)
 #ifdef AL_HAVE_PLPLOT
 #include <plplot/plplot.h>
 
+/* Opens an SVG page with panels laid out on a near-square grid. */
 static void s_begin(const char *path, int panels)
 {
+    const int cols = panels <= 1 ? 1 : (int)ceil(sqrt((double)panels));
+    const int rows = panels <= 1 ? 1 : (panels + cols - 1) / cols;
     plsdev("svg");
     plsfnam(path);
     plscolbg(255, 255, 255);
-    plspage(0, 0, panels > 1 ? 300 * (panels > 4 ? 4 : panels) : 640, panels > 4 ? 600 : 480, 0, 0);
-    plssub(panels > 4 ? 4 : (panels < 1 ? 1 : panels), panels > 4 ? (panels + 3) / 4 : 1);
+    if (panels <= 1)
+        plspage(0, 0, 640, 480, 0, 0);
+    else
+        plspage(0, 0, 360 * cols, 360 * rows, 0, 0);
+    plssub(cols, rows);
     plinit();
     plscol0(1, 0, 0, 0); /* axes and text in black on white */
 }
@@ -135,7 +141,10 @@ int plot_constellation(const char *path, const char *title, const float *table, 
         plcol0(1);
         plenv(-r, r, -r, r, 1, 0);
         char lab[128];
-        snprintf(lab, sizeof lab, "%s: symbol %u of %u (M=%u)", title, s + 1, N, M);
+        if (N > 1)
+            snprintf(lab, sizeof lab, "%s, symbol %u/%u", title, s + 1, N);
+        else
+            snprintf(lab, sizeof lab, "%s (M=%u)", title, M);
         pllab("I", "Q", lab);
         plcol0(9);
         plpoin((PLINT)M, xs, ys, 17);

@@ -379,6 +379,27 @@ static int s_run(sim_opts *o)
                 printf(" %12.3e", baseline_ser[b][i]);
         printf("\n");
     }
+    /* Convergence: the first logged iteration at which the loss of the
+     * unperturbed system (RX-phase or joint cross-entropy, averaged over
+     * --log-every iterations) falls below each level. */
+    const double levels[] = {1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01};
+    printf("\n  iterations to reach loss:");
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++)
+        printf(" %8.2f", levels[l]);
+    printf("\n");
+    for (unsigned k = 0; k < n_runs; k++) {
+        printf("  %-24s", sim_method_name(runs[k].method));
+        for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+            size_t i = 0;
+            while (i < curves[k].n && curves[k].y[i] >= levels[l])
+                i++;
+            if (i < curves[k].n)
+                printf(" %8.0f", curves[k].x[i]);
+            else
+                printf(" %8s", "-");
+        }
+        printf("\n");
+    }
     const double targets[] = {1e-3, 1e-4};
     for (size_t t = 0; t < 2; t++) {
         printf("\n  SNR at SER %.0e:", targets[t]);

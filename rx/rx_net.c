@@ -28,7 +28,10 @@ struct rx_net {
     float *hh;           /* h_hat [B*2] */
     float *de1;          /* [B*E] */
     float *dhh;          /* [B*2] */
-    float *dy_branch;    /* dL/dy through the estimator [B*2N] */
+    float *dy_branch;    /* dL/du through the estimator [B*2N] */
+    float *u;            /* y scaled to unit RMS per message [B*2N] */
+    float *du;           /* dL/du [B*2N] */
+    float *inv_rms;      /* 1 / RMS of each received message [B] */
     float *losses;       /* [B] */
 };
 
@@ -59,7 +62,8 @@ void rx_net_destroy(rx_net_t **self_p)
     rx_net_t *q = *self_p;
     al_model_destroy(&q->model);
     float *bufs[] = {q->z, q->h1, q->logits, q->dlogits, q->dh1, q->dz, q->e1,
-                     q->hh, q->de1, q->dhh, q->dy_branch, q->losses};
+                     q->hh, q->de1, q->dhh, q->dy_branch, q->losses, q->u, q->du,
+                     q->inv_rms};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     free(q);
@@ -128,7 +132,11 @@ rx_net_t *rx_net_create(const rx_net_config *cfg)
         q->de1 = malloc(sizeof(float) * B * c.est_hidden);
         q->dhh = malloc(sizeof(float) * B * 2);
         q->dy_branch = malloc(sizeof(float) * B * two_n);
-        if (!q->z || !q->e1 || !q->hh || !q->de1 || !q->dhh || !q->dy_branch)
+        q->u = malloc(sizeof(float) * B * two_n);
+        q->du = malloc(sizeof(float) * B * two_n);
+        q->inv_rms = malloc(sizeof(float) * B);
+        if (!q->z || !q->e1 || !q->hh || !q->de1 || !q->dhh || !q->dy_branch || !q->u ||
+            !q->du || !q->inv_rms)
             goto nomem;
     }
     if (rx_net_init(q, 2) < 0)
@@ -177,18 +185,56 @@ static void s_equalise(const rx_net_t *q, const float *y, unsigned B)
     }
 }
 
+/* u = y / rms(y) per message. Under fading the received scale |h| spans
+ * orders of magnitude, which a tanh estimator cannot follow; on u it only
+ * has to find the phase and relative gain, and u / h_hat(u) equals
+ * y / h_hat for an estimator that scales with y. */
+static void s_normalise(rx_net_t *q, const float *y, unsigned B)
+{
+    const unsigned two_n = 2 * q->cfg.N;
+    for (unsigned i = 0; i < B; i++) {
+        const float *yi = y + (size_t)i * two_n;
+        double e = 0.0;
+        for (unsigned k = 0; k < two_n; k++)
+            e += (double)yi[k] * yi[k];
+        /* The floor keeps an all-zero input finite. */
+        const float inv = (float)(1.0 / sqrt(e / q->cfg.N + 1e-12));
+        q->inv_rms[i] = inv;
+        float *ui = q->u + (size_t)i * two_n;
+        for (unsigned k = 0; k < two_n; k++)
+            ui[k] = yi[k] * inv;
+    }
+}
+
+/* dy = (du - u <du, u> / N) / rms, the gradient of s_normalise. */
+static void s_normalise_backward(const rx_net_t *q, const float *du, unsigned B, float *dy)
+{
+    const unsigned two_n = 2 * q->cfg.N;
+    for (unsigned i = 0; i < B; i++) {
+        const float *ui = q->u + (size_t)i * two_n, *gi = du + (size_t)i * two_n;
+        double dot = 0.0;
+        for (unsigned k = 0; k < two_n; k++)
+            dot += (double)gi[k] * ui[k];
+        const float c = (float)(dot / q->cfg.N);
+        float *dyi = dy + (size_t)i * two_n;
+        for (unsigned k = 0; k < two_n; k++)
+            dyi[k] = (gi[k] - ui[k] * c) * q->inv_rms[i];
+    }
+}
+
 /* Forward pass; returns the input of dense1 (y or the equalised z). */
 static const float *s_forward(rx_net_t *q, const float *y, unsigned B, int *rc)
 {
     const float *in = y;
     *rc = AL_OK;
     if (q->cfg.kind == RX_KIND_FADING) {
-        *rc = al_dense_forward(al_model_dense(q->model, L_EST1), y, B, q->e1);
+        s_normalise(q, y, B);
+        *rc = al_dense_forward(al_model_dense(q->model, L_EST1), q->u, B, q->e1);
         if (*rc == AL_OK)
             *rc = al_dense_forward(al_model_dense(q->model, L_EST2), q->e1, B, q->hh);
         if (*rc < 0)
             return NULL;
-        s_equalise(q, y, B);
+        s_equalise(q, q->u, B);
         in = q->z;
     }
     *rc = al_dense_forward(al_model_dense(q->model, L_DENSE1), in, B, q->h1);
@@ -226,8 +272,8 @@ int rx_net_losses(rx_net_t *q, const float *y, const uint32_t *labels, unsigned 
     return al_softmax_ce(logits, labels, B, q->cfg.M, losses, NULL, 0.0f);
 }
 
-/* Backward through z = y conj(h) / d, d = |h|^2 + eps, per message:
- * dy += dz-weighted partials, dh accumulates over the N symbols. */
+/* Backward through z = y conj(h) / d, d = |h|^2 + eps, per message (y is
+ * the normalised input u here): writes dL/dy and dL/dh from dL/dz. */
 static void s_equalise_backward(rx_net_t *q, const float *y, unsigned B, float *dy)
 {
     const unsigned N = q->cfg.N;
@@ -276,19 +322,18 @@ int rx_net_gradient(rx_net_t *q, const float *y, const uint32_t *labels, unsigne
         return rc;
     const size_t n_in = (size_t)B * 2 * q->cfg.N;
     if (fading) {
-        float *dy_direct = dy != NULL ? dy : q->dz; /* dz is dead after this */
-        /* s_equalise_backward reads q->dz and writes dy_direct; when they
-         * alias, each element is read before it is written. */
-        s_equalise_backward(q, y, B, dy_direct);
+        s_equalise_backward(q, q->u, B, q->du);
         rc = al_dense_backward(al_model_dense(q->model, L_EST2), q->e1, q->hh, q->dhh, B, q->de1);
         if (rc == AL_OK)
-            rc = al_dense_backward(al_model_dense(q->model, L_EST1), y, q->e1, q->de1, B,
+            rc = al_dense_backward(al_model_dense(q->model, L_EST1), q->u, q->e1, q->de1, B,
                                    dy != NULL ? q->dy_branch : NULL);
         if (rc < 0)
             return rc;
-        if (dy != NULL)
+        if (dy != NULL) {
             for (size_t k = 0; k < n_in; k++)
-                dy[k] += q->dy_branch[k];
+                q->du[k] += q->dy_branch[k];
+            s_normalise_backward(q, q->du, B, dy);
+        }
     } else if (dy != NULL) {
         memcpy(dy, q->dz, sizeof(float) * n_in);
     }

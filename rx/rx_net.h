@@ -3,10 +3,14 @@
  * Two kinds (SPEC §1), one descriptor table drives parsing and --help:
  *  awgn   : y (2N reals, interleaved I/Q) -> Dense(2N -> H, ReLU)
  *           -> Dense(H -> M) -> softmax.
- *  fading : an estimator branch Dense(2N -> E, tanh) -> Dense(E -> 2)
- *           gives a complex h_hat; the input is equalised, z = y / h_hat
- *           (computed as y conj(h) / (|h|^2 + eps)), and z goes through
- *           the same two layers. Trained jointly; h_hat has no label.
+ *  fading : y is first scaled to unit RMS per message (u = y / rms(y):
+ *           the fading gain's magnitude carries no information about the
+ *           message, and a tanh estimator cannot follow it over the
+ *           orders of magnitude Rayleigh fading spans); an estimator
+ *           branch Dense(2N -> E, tanh) -> Dense(E -> 2) gives a complex
+ *           h_hat from u; u is equalised, z = u / h_hat (computed as
+ *           u conj(h) / (|h|^2 + eps)), and z goes through the same two
+ *           layers. Trained jointly; h_hat has no label.
  *
  * Per-message loss l_i = -log p_{m_i}(y_i); decision argmax.
  * Threading: one thread at a time per object. Buffers for max_batch

@@ -71,9 +71,10 @@ static void test_sim_model_free_learns_awgn(void **state)
 static void test_sim_model_free_learns_rayleigh_block_fading(void **state)
 {
     (void)state;
-    /* Fading at 20 dB: 2 x QPSK with perfect CSI has SER 1.8e-2; the
-     * learned receiver must estimate h itself and is looser. */
-    s_check_learns(SIM_MODEL_FREE, AL_CHAN_RAYLEIGH_BLOCK, 20.0, 0.15);
+    /* At 30 dB, 2 x QPSK with perfect CSI has SER 1.7e-3; the learned
+     * receiver estimates h itself. A receiver whose estimator cannot
+     * follow the fading's scale sits on an error floor near 0.1 here. */
+    s_check_learns(SIM_MODEL_FREE, AL_CHAN_RAYLEIGH_BLOCK, 30.0, 0.03);
 }
 
 static void test_sim_same_seed_gives_identical_results(void **state)

@@ -1,0 +1,236 @@
+/* Tests of the feedback protocol codec (feedback/fb_proto). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "al_bytes.h"
+#include "al_error.h"
+#include "fb_proto.h"
+
+static uint8_t s_buf[FB_MAX_MESSAGE];
+static fb_msg s_in, s_out;
+
+static int s_losses(uint16_t count)
+{
+    memset(&s_in, 0, sizeof s_in);
+    s_in.type = FB_LOSSES;
+    s_in.session = 77;
+    s_in.u.losses.seq = 1234;
+    s_in.u.losses.model_version = 9;
+    s_in.u.losses.count = count;
+    for (unsigned i = 0; i < count; i++)
+        s_in.u.losses.values[i] = 0.01f * (float)i;
+    return fb_encode(&s_in, s_buf, sizeof s_buf);
+}
+
+/* Rewrites the body CRC after a deliberate body edit, so that the check
+ * under test is the one that fires. */
+static void s_fix_crc(int len)
+{
+    al_put_le32(s_buf + 16, al_crc32(0, s_buf + FB_HEADER_SIZE, (size_t)len - FB_HEADER_SIZE));
+}
+
+static void test_feedback_every_type_round_trips(void **state)
+{
+    (void)state;
+    fb_msg msgs[8];
+    memset(msgs, 0, sizeof msgs);
+    msgs[0].type = FB_HELLO, msgs[0].u.hello.version = 1, msgs[0].u.hello.config_hash = 0x0123456789abcdefull;
+    msgs[1].type = FB_WELCOME, msgs[1].session = 5, msgs[1].u.welcome.session_id = 5,
+    msgs[1].u.welcome.session_seed = 0xfedcba9876543210ull;
+    msgs[2].type = FB_REJECT, msgs[2].u.reject.reason = FB_R_CONFIG, msgs[2].u.reject.len = 5;
+    memcpy(msgs[2].u.reject.text, "M=16!", 5);
+    msgs[3].type = FB_LOSSES, msgs[3].session = 5, msgs[3].u.losses.seq = 42,
+    msgs[3].u.losses.model_version = 3, msgs[3].u.losses.count = 256;
+    for (int i = 0; i < 256; i++)
+        msgs[3].u.losses.values[i] = 1.0f / (float)(i + 1);
+    msgs[4].type = FB_LOSSES_ACK, msgs[4].session = 5, msgs[4].u.ack.seq = 42,
+    msgs[4].u.ack.status = FB_R_STALE, msgs[4].u.ack.model_version = 11;
+    msgs[5].type = FB_STATS, msgs[5].session = 5, msgs[5].u.stats.frames_detected = 100,
+    msgs[5].u.stats.frames_decoded = 99, msgs[5].u.stats.header_failures = 1,
+    msgs[5].u.stats.frames_dropped = 2, msgs[5].u.stats.eval_messages = 1000,
+    msgs[5].u.stats.eval_errors = 3;
+    msgs[6].type = FB_HEARTBEAT, msgs[6].session = 5, msgs[6].u.heartbeat.time_ms = 123456789;
+    msgs[7].type = FB_BYE, msgs[7].session = 5;
+    for (int k = 0; k < 8; k++) {
+        int len = fb_encode(&msgs[k], s_buf, sizeof s_buf);
+        assert_true(len >= FB_HEADER_SIZE);
+        memset(&s_out, 0xa5, sizeof s_out);
+        assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_OK);
+        assert_int_equal(s_out.type, msgs[k].type);
+        assert_int_equal(s_out.session, msgs[k].session);
+        /* Re-encoding the decoded message gives the same bytes. */
+        static uint8_t again[FB_MAX_MESSAGE];
+        assert_int_equal(fb_encode(&s_out, again, sizeof again), len);
+        assert_memory_equal(again, s_buf, (size_t)len);
+    }
+    fb_decode(s_buf, (size_t)fb_encode(&msgs[3], s_buf, sizeof s_buf), 0, &s_out);
+    assert_int_equal(s_out.u.losses.count, 256);
+    assert_float_equal(s_out.u.losses.values[255], 1.0f / 256, 0);
+    fb_decode(s_buf, (size_t)fb_encode(&msgs[2], s_buf, sizeof s_buf), 0, &s_out);
+    assert_string_equal(s_out.u.reject.text, "M=16!");
+    fb_decode(s_buf, (size_t)fb_encode(&msgs[1], s_buf, sizeof s_buf), 0, &s_out);
+    assert_true(s_out.u.welcome.session_seed == 0xfedcba9876543210ull);
+}
+
+static void test_feedback_header_layout_is_little_endian(void **state)
+{
+    (void)state;
+    int len = s_losses(2);
+    assert_int_equal(len, FB_HEADER_SIZE + 12 + 8);
+    assert_memory_equal(s_buf, "ALFB", 4);
+    assert_int_equal(s_buf[4], FB_PROTOCOL_VERSION);
+    assert_int_equal(s_buf[5], FB_LOSSES);
+    assert_int_equal(s_buf[8], 77); /* session, low byte first */
+    assert_int_equal(s_buf[12], 20); /* body length */
+    assert_int_equal(s_buf[FB_HEADER_SIZE], 1234 & 0xff);
+    assert_int_equal(s_buf[FB_HEADER_SIZE + 1], 1234 >> 8);
+}
+
+static void test_feedback_rejects_short_message(void **state)
+{
+    (void)state;
+    int len = s_losses(4);
+    for (int n = 0; n < FB_HEADER_SIZE; n++)
+        assert_int_equal(fb_decode(s_buf, (size_t)n, 0, &s_out), FB_R_SHORT);
+    assert_int_equal(fb_decode(s_buf, (size_t)len - 1, 0, &s_out), FB_R_LENGTH);
+    assert_int_equal(fb_decode(NULL, 100, 0, &s_out), FB_R_SHORT);
+}
+
+static void test_feedback_rejects_bad_magic_version_type_flags(void **state)
+{
+    (void)state;
+    int len = s_losses(4);
+    s_buf[0] = 'X';
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_MAGIC);
+    s_losses(4);
+    s_buf[4] = 2;
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_VERSION);
+    s_losses(4);
+    s_buf[5] = 0;
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_TYPE);
+    s_buf[5] = 99;
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_TYPE);
+    s_losses(4);
+    s_buf[7] = 0x80;
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_FLAGS);
+}
+
+static void test_feedback_rejects_bad_crc(void **state)
+{
+    (void)state;
+    int len = s_losses(8);
+    s_buf[len - 1] ^= 0x01;
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_CRC);
+    s_losses(8);
+    s_buf[17] ^= 0x40;
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_CRC);
+}
+
+static void test_feedback_rejects_wrong_lengths(void **state)
+{
+    (void)state;
+    /* Declared body length differs from what arrived. */
+    int len = s_losses(8);
+    al_put_le32(s_buf + 12, 40);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_LENGTH);
+    /* Count field disagrees with the body. */
+    len = s_losses(8);
+    al_put_le16(s_buf + FB_HEADER_SIZE + 8, 9);
+    s_fix_crc(len);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_LENGTH);
+    /* A fixed-size type with a body of another size. */
+    fb_msg hb = {.type = FB_HEARTBEAT};
+    len = fb_encode(&hb, s_buf, sizeof s_buf);
+    s_buf[len] = 0;
+    al_put_le32(s_buf + 12, 9);
+    s_fix_crc(len + 1);
+    assert_int_equal(fb_decode(s_buf, (size_t)len + 1, 0, &s_out), FB_R_LENGTH);
+    /* REJECT text length beyond the body. */
+    fb_msg rj = {.type = FB_REJECT};
+    rj.u.reject.len = 3;
+    memcpy(rj.u.reject.text, "abc", 3);
+    len = fb_encode(&rj, s_buf, sizeof s_buf);
+    al_put_le16(s_buf + FB_HEADER_SIZE + 2, 200);
+    s_fix_crc(len);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_LENGTH);
+}
+
+static void test_feedback_rejects_nonfinite_and_negative_losses(void **state)
+{
+    (void)state;
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    for (int k = 0; k < 3; k++) {
+        int len = s_losses(16);
+        al_put_f32(s_buf + FB_HEADER_SIZE + 12 + 4 * 15, bad[k]);
+        s_fix_crc(len);
+        assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_NONFINITE);
+    }
+    int len = s_losses(16);
+    al_put_f32(s_buf + FB_HEADER_SIZE + 12 + 4 * 3, -0.5f);
+    s_fix_crc(len);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_NEGATIVE);
+}
+
+static void test_feedback_rejects_other_session_but_not_hello(void **state)
+{
+    (void)state;
+    int len = s_losses(4);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 78, &s_out), FB_R_SESSION);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 77, &s_out), FB_OK);
+    fb_msg hello = {.type = FB_HELLO, .session = 3};
+    len = fb_encode(&hello, s_buf, sizeof s_buf);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 77, &s_out), FB_OK);
+}
+
+static void test_feedback_encoder_refuses_bad_fields(void **state)
+{
+    (void)state;
+    memset(&s_in, 0, sizeof s_in);
+    s_in.type = FB_LOSSES;
+    s_in.u.losses.count = FB_MAX_LOSSES + 1;
+    assert_int_equal(fb_encode(&s_in, s_buf, sizeof s_buf), AL_EINVAL);
+    s_in.u.losses.count = 100;
+    assert_int_equal(fb_encode(&s_in, s_buf, 200), AL_ERANGE);
+    s_in.type = (fb_type)42;
+    assert_int_equal(fb_encode(&s_in, s_buf, sizeof s_buf), AL_EINVAL);
+}
+
+static void test_feedback_counters_and_names(void **state)
+{
+    (void)state;
+    fb_counters c;
+    memset(&c, 0, sizeof c);
+    fb_counters_add(&c, FB_LOSSES, FB_OK);
+    fb_counters_add(&c, FB_LOSSES, FB_R_CRC);
+    fb_counters_add(&c, FB_LOSSES, FB_R_CRC);
+    assert_int_equal(c.received[FB_LOSSES], 1);
+    assert_int_equal(c.rejected[FB_R_CRC], 2);
+    assert_string_equal(fb_type_name(FB_LOSSES_ACK), "LOSSES_ACK");
+    assert_string_equal(fb_reason_name(FB_R_STALE), "FB_R_STALE");
+    assert_string_equal(fb_reason_text(FB_R_CRC), "body checksum mismatch");
+    /* Hash: FNV-1a 64 of "a" is af63dc4c8601ec8c. */
+    assert_true(fb_config_hash("a") == 0xaf63dc4c8601ec8cull);
+    assert_true(fb_config_hash("M=256;N=4") != fb_config_hash("M=256;N=2"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_feedback_every_type_round_trips),
+        cmocka_unit_test(test_feedback_header_layout_is_little_endian),
+        cmocka_unit_test(test_feedback_rejects_short_message),
+        cmocka_unit_test(test_feedback_rejects_bad_magic_version_type_flags),
+        cmocka_unit_test(test_feedback_rejects_bad_crc),
+        cmocka_unit_test(test_feedback_rejects_wrong_lengths),
+        cmocka_unit_test(test_feedback_rejects_nonfinite_and_negative_losses),
+        cmocka_unit_test(test_feedback_rejects_other_session_but_not_hello),
+        cmocka_unit_test(test_feedback_encoder_refuses_bad_fields),
+        cmocka_unit_test(test_feedback_counters_and_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -76,6 +76,9 @@ static int s_open(s_end *e, const fb_session_config *cfg, int type)
         zmq_setsockopt(e->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
         if (zmq_bind(e->sock, cfg->endpoint) != 0)
             return AL_FAIL(AL_ENET, "cannot bind %s: %s", cfg->endpoint, zmq_strerror(errno));
+        /* With "tcp://HOST:*" the system picked the port: keep the real one. */
+        size_t len = sizeof e->endpoint;
+        zmq_getsockopt(e->sock, ZMQ_LAST_ENDPOINT, e->endpoint, &len);
     } else {
         /* Queue nothing towards a TX that is not there. */
         zmq_setsockopt(e->sock, ZMQ_IMMEDIATE, &one, sizeof one);
@@ -299,6 +302,7 @@ int fb_server_ack(fb_server_t *q, uint32_t seq, fb_reason status, uint32_t model
 }
 
 int fb_server_has_peer(const fb_server_t *q) { return q->has_peer; }
+const char *fb_server_endpoint(const fb_server_t *q) { return q->e.endpoint; }
 const fb_counters *fb_server_counters(const fb_server_t *q) { return &q->e.counters; }
 
 /* ---- client ---------------------------------------------------------- */

@@ -56,6 +56,8 @@ int fb_server_poll(fb_server_t *q, int timeout_ms, fb_event *ev);
 /* Answers a loss report. Returns 0, or AL_EAGAIN if no peer / queue full. */
 int fb_server_ack(fb_server_t *q, uint32_t seq, fb_reason status, uint32_t model_version);
 int fb_server_has_peer(const fb_server_t *q);
+/* The bound endpoint, with the port the system chose for "tcp://HOST:*". */
+const char *fb_server_endpoint(const fb_server_t *q);
 const fb_counters *fb_server_counters(const fb_server_t *q);
 
 fb_client_t *fb_client_create(const fb_session_config *cfg);

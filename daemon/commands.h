@@ -12,6 +12,7 @@
 /* One line per subcommand: name, function, summary for --help. */
 #define AL_COMMAND_LIST(X)                                                   \
     X("sim", cmd_sim, "symbol-level training and SER sweeps, both methods (sim --help)") \
+    X("keygen", cmd_keygen, "write a CURVE key pair for the feedback link (keygen --help)") \
     X("bench", cmd_bench, "run benchmarks, print JSON lines (bench --help)")
 
 #define AL_COMMAND_DECLARE(name, fn, summary) int fn(int argc, char **argv);

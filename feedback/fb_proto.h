@@ -85,7 +85,8 @@ typedef enum {
     X(FB_R_TIMEOUT, "frame timed out before its losses arrived")           \
     X(FB_R_MODEL_VERSION, "model version differs from the frame's")        \
     X(FB_R_CONFIG, "configuration hash differs")                           \
-    X(FB_R_UNEXPECTED, "message type not expected here")
+    X(FB_R_UNEXPECTED, "message type not expected here")                   \
+    X(FB_R_AUTH, "client key missing or not allowed")
 
 typedef enum {
 #define FB_REASON_ENUM(name, text) name,

@@ -2,6 +2,7 @@
 
 #include "al_error.h"
 #include "al_log.h"
+#include "fb_keys.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +30,10 @@ typedef struct {
 
 struct fb_server {
     s_end e;
+    void *zap;                   /* ZAP handler (REP), CURVE only */
+    void *monitor;               /* handshake failures (PAIR), CURVE only */
+    uint8_t (*allowed)[32];      /* allowed client public keys */
+    unsigned n_allowed;
     int has_peer;
     uint8_t peer[MAX_IDENTITY];  /* ROUTER identity of the current peer */
     size_t peer_len;
@@ -56,7 +61,8 @@ static int s_check_config(const fb_session_config *c, int server)
     return AL_OK;
 }
 
-static int s_open(s_end *e, const fb_session_config *cfg, int type)
+/* Creates the context and socket with the options both ends use. */
+static int s_socket(s_end *e, const fb_session_config *cfg, int type)
 {
     e->cfg = *cfg;
     snprintf(e->endpoint, sizeof e->endpoint, "%s", cfg->endpoint);
@@ -71,21 +77,29 @@ static int s_open(s_end *e, const fb_session_config *cfg, int type)
     zmq_setsockopt(e->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(e->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(e->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
-    if (type == ZMQ_ROUTER) {
+    if (type == ZMQ_ROUTER)
         /* Sends to a vanished peer fail instead of disappearing. */
         zmq_setsockopt(e->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    else
+        /* Queue nothing towards a TX that is not there. */
+        zmq_setsockopt(e->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    e->last_rx_ms = e->last_tx_ms = 0;
+    return AL_OK;
+}
+
+/* Binds (server) or connects (client), after any security options. */
+static int s_attach(s_end *e, int server)
+{
+    const fb_session_config *cfg = &e->cfg;
+    if (server) {
         if (zmq_bind(e->sock, cfg->endpoint) != 0)
             return AL_FAIL(AL_ENET, "cannot bind %s: %s", cfg->endpoint, zmq_strerror(errno));
         /* With "tcp://HOST:*" the system picked the port: keep the real one. */
         size_t len = sizeof e->endpoint;
         zmq_getsockopt(e->sock, ZMQ_LAST_ENDPOINT, e->endpoint, &len);
-    } else {
-        /* Queue nothing towards a TX that is not there. */
-        zmq_setsockopt(e->sock, ZMQ_IMMEDIATE, &one, sizeof one);
-        if (zmq_connect(e->sock, cfg->endpoint) != 0)
-            return AL_FAIL(AL_ENET, "cannot connect to %s: %s", cfg->endpoint, zmq_strerror(errno));
+    } else if (zmq_connect(e->sock, cfg->endpoint) != 0) {
+        return AL_FAIL(AL_ENET, "cannot connect to %s: %s", cfg->endpoint, zmq_strerror(errno));
     }
-    e->last_rx_ms = e->last_tx_ms = 0;
     return AL_OK;
 }
 
@@ -154,6 +168,122 @@ static int s_wait_ms(const s_end *e, uint64_t now, uint64_t deadline)
 
 /* ---- server ---------------------------------------------------------- */
 
+static int s_is_loopback(const char *endpoint)
+{
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return 1; /* ipc:// stays on this host */
+    const char *h = endpoint + 6;
+    return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost:", 10) == 0 ||
+           strncmp(h, "[::1]:", 6) == 0 || strncmp(h, "lo:", 3) == 0;
+}
+
+/* CURVE server: secret key, allow-list, ZAP handler and a monitor that
+ * reports clients failing the handshake (no key, wrong server key). */
+static int s_server_curve(fb_server_t *q)
+{
+    s_end *e = &q->e;
+    char secret[FB_KEY_Z85 + 1];
+    int rc = fb_key_read(e->cfg.curve_secret_file, secret);
+    if (rc < 0)
+        return rc;
+    if (e->cfg.curve_allow_dir == NULL)
+        return AL_FAIL(AL_EINVAL, "CURVE needs a directory of allowed receiver keys");
+    q->allowed = calloc(FB_MAX_ALLOWED_KEYS, sizeof *q->allowed);
+    if (q->allowed == NULL)
+        return AL_FAIL(AL_ENOMEM, "no memory");
+    rc = fb_keys_load_dir(e->cfg.curve_allow_dir, q->allowed, FB_MAX_ALLOWED_KEYS, &q->n_allowed);
+    if (rc < 0)
+        return rc;
+    if (q->n_allowed == 0)
+        al_warn("feedback: no receiver keys (*.pub) in %s: every receiver will be refused",
+                e->cfg.curve_allow_dir);
+    /* The ZAP handler must exist in this context before the first
+     * handshake, so it is bound before the ROUTER. */
+    q->zap = zmq_socket(e->ctx, ZMQ_REP);
+    if (q->zap == NULL || zmq_bind(q->zap, "inproc://zeromq.zap.01") != 0)
+        return AL_FAIL(AL_ENET, "cannot start the ZAP handler: %s", zmq_strerror(errno));
+    const int one = 1, zero = 0;
+    zmq_setsockopt(q->zap, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(e->sock, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(e->sock, ZMQ_CURVE_SECRETKEY, secret, FB_KEY_Z85);
+    zmq_setsockopt(e->sock, ZMQ_ZAP_DOMAIN, "airlearn", 8);
+    memset(secret, 0, sizeof secret);
+    char mon[64];
+    snprintf(mon, sizeof mon, "inproc://fb-monitor-%p", (void *)q);
+    if (zmq_socket_monitor(e->sock, mon, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+        return AL_FAIL(AL_ENET, "cannot monitor the feedback socket: %s", zmq_strerror(errno));
+    q->monitor = zmq_socket(e->ctx, ZMQ_PAIR);
+    if (q->monitor == NULL || zmq_connect(q->monitor, mon) != 0)
+        return AL_FAIL(AL_ENET, "cannot monitor the feedback socket: %s", zmq_strerror(errno));
+    zmq_setsockopt(q->monitor, ZMQ_LINGER, &zero, sizeof zero);
+    return AL_OK;
+}
+
+static int s_recv_frame(void *sock, uint8_t *buf, size_t cap, int *more)
+{
+    int n = zmq_recv(sock, buf, cap, ZMQ_DONTWAIT);
+    size_t len = sizeof *more;
+    *more = 0;
+    zmq_getsockopt(sock, ZMQ_RCVMORE, more, &len);
+    return n;
+}
+
+/* Answers one ZAP request: 200 for an allowed CURVE key, 400 otherwise. */
+static void s_serve_zap(fb_server_t *q)
+{
+    uint8_t f[8][64];
+    int len[8], more = 1, n = 0;
+    while (more && n < 8) {
+        len[n] = s_recv_frame(q->zap, f[n], sizeof f[n], &more);
+        if (len[n] < 0)
+            return;
+        n++;
+    }
+    while (more) { /* an oversize request: drain it */
+        uint8_t junk[64];
+        s_recv_frame(q->zap, junk, sizeof junk, &more);
+    }
+    /* version, request id, domain, address, identity, mechanism, key */
+    int ok = 0;
+    if (n >= 7 && len[5] == 5 && memcmp(f[5], "CURVE", 5) == 0 && len[6] == 32)
+        for (unsigned i = 0; i < q->n_allowed && !ok; i++)
+            ok = memcmp(q->allowed[i], f[6], 32) == 0;
+    if (!ok) {
+        char z85[FB_KEY_Z85 + 1] = "(none)";
+        if (n >= 7 && len[6] == 32)
+            zmq_z85_encode(z85, f[6], 32);
+        fb_counters_add(&q->e.counters, -1, FB_R_AUTH);
+        al_log_ratelimited(AL_LOG_WARN, &q->e.log_ms, 1000,
+                           "feedback: refused a receiver with key %s: not in %s", z85,
+                           q->e.cfg.curve_allow_dir);
+    }
+    zmq_send(q->zap, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(q->zap, f[1], n > 1 && len[1] > 0 ? (size_t)len[1] : 0, ZMQ_SNDMORE);
+    zmq_send(q->zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
+    zmq_send(q->zap, ok ? "OK" : "key not allowed", ok ? 2 : 15, ZMQ_SNDMORE);
+    zmq_send(q->zap, "", 0, ZMQ_SNDMORE);
+    zmq_send(q->zap, "", 0, 0);
+}
+
+/* A client that failed the handshake before ZAP (no key, wrong server key). */
+static void s_serve_monitor(fb_server_t *q)
+{
+    uint8_t ev[64];
+    int more;
+    int n = s_recv_frame(q->monitor, ev, sizeof ev, &more);
+    while (more) {
+        uint8_t junk[256];
+        s_recv_frame(q->monitor, junk, sizeof junk, &more);
+    }
+    if (n < 6)
+        return;
+    fb_counters_add(&q->e.counters, -1, FB_R_AUTH);
+    al_log_ratelimited(AL_LOG_WARN, &q->e.log_ms, 1000,
+                       "feedback: a receiver failed the CURVE handshake (no key, or not this "
+                       "transmitter's public key)");
+}
+
 fb_server_t *fb_server_create(const fb_session_config *cfg)
 {
     if (s_check_config(cfg, 1) < 0)
@@ -163,10 +293,14 @@ fb_server_t *fb_server_create(const fb_session_config *cfg)
         AL_FAIL(AL_ENOMEM, "no memory");
         return NULL;
     }
-    if (s_open(&q->e, cfg, ZMQ_ROUTER) < 0) {
+    if (s_socket(&q->e, cfg, ZMQ_ROUTER) < 0 || (cfg->curve_secret_file && s_server_curve(q) < 0) ||
+        s_attach(&q->e, 1) < 0) {
         fb_server_destroy(&q);
         return NULL;
     }
+    if (cfg->curve_secret_file == NULL && !s_is_loopback(cfg->endpoint))
+        al_warn("feedback: %s is reachable from other hosts and CURVE is off: anyone who can "
+                "reach it can send losses into the training (see airlearn keygen)", cfg->endpoint);
     return q;
 }
 
@@ -174,7 +308,15 @@ void fb_server_destroy(fb_server_t **self_p)
 {
     if (self_p == NULL || *self_p == NULL)
         return;
-    s_close(&(*self_p)->e);
+    fb_server_t *q = *self_p;
+    if (q->zap)
+        zmq_close(q->zap);
+    if (q->monitor) {
+        zmq_socket_monitor(q->e.sock, NULL, 0);
+        zmq_close(q->monitor);
+    }
+    free(q->allowed);
+    s_close(&q->e);
     free(*self_p);
     *self_p = NULL;
 }
@@ -277,9 +419,22 @@ int fb_server_poll(fb_server_t *q, int timeout_ms, fb_event *ev)
             s_send(e, q->peer, q->peer_len);
             e->last_tx_ms = now;
         }
+        int wait = s_wait_ms(e, now, deadline);
+        if (q->zap != NULL) {
+            /* Security sockets first: a handshake waits on the ZAP answer. */
+            zmq_pollitem_t items[3] = {{e->sock, 0, ZMQ_POLLIN, 0}, {q->zap, 0, ZMQ_POLLIN, 0},
+                                       {q->monitor, 0, ZMQ_POLLIN, 0}};
+            if (zmq_poll(items, 3, wait) > 0) {
+                if (items[1].revents & ZMQ_POLLIN)
+                    s_serve_zap(q);
+                if (items[2].revents & ZMQ_POLLIN)
+                    s_serve_monitor(q);
+            }
+            wait = 0;
+        }
         uint8_t id[MAX_IDENTITY];
         size_t id_len = 0;
-        int n = s_recv(e, s_wait_ms(e, now, deadline), id, &id_len);
+        int n = s_recv(e, wait, id, &id_len);
         if (n != 0 && s_server_handle(q, id, id_len, n, ev))
             return 1;
         if (al_now_ms() >= deadline)
@@ -307,6 +462,26 @@ const fb_counters *fb_server_counters(const fb_server_t *q) { return &q->e.count
 
 /* ---- client ---------------------------------------------------------- */
 
+static int s_client_curve(fb_client_t *q)
+{
+    s_end *e = &q->e;
+    char secret[FB_KEY_Z85 + 1], public[FB_KEY_Z85 + 1], server[FB_KEY_Z85 + 1];
+    if (e->cfg.curve_server_public_file == NULL)
+        return AL_FAIL(AL_EINVAL, "CURVE needs the transmitter's public key file");
+    int rc = fb_key_read(e->cfg.curve_secret_file, secret);
+    if (rc == AL_OK)
+        rc = fb_key_public(secret, public);
+    if (rc == AL_OK)
+        rc = fb_key_read(e->cfg.curve_server_public_file, server);
+    if (rc == AL_OK) {
+        zmq_setsockopt(e->sock, ZMQ_CURVE_SERVERKEY, server, FB_KEY_Z85);
+        zmq_setsockopt(e->sock, ZMQ_CURVE_PUBLICKEY, public, FB_KEY_Z85);
+        zmq_setsockopt(e->sock, ZMQ_CURVE_SECRETKEY, secret, FB_KEY_Z85);
+    }
+    memset(secret, 0, sizeof secret);
+    return rc;
+}
+
 fb_client_t *fb_client_create(const fb_session_config *cfg)
 {
     if (s_check_config(cfg, 0) < 0)
@@ -316,7 +491,8 @@ fb_client_t *fb_client_create(const fb_session_config *cfg)
         AL_FAIL(AL_ENOMEM, "no memory");
         return NULL;
     }
-    if (s_open(&q->e, cfg, ZMQ_DEALER) < 0) {
+    if (s_socket(&q->e, cfg, ZMQ_DEALER) < 0 || (cfg->curve_secret_file && s_client_curve(q) < 0) ||
+        s_attach(&q->e, 0) < 0) {
         fb_client_destroy(&q);
         return NULL;
     }

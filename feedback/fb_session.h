@@ -11,6 +11,10 @@
  * peer_timeout_ms of silence; the client then says HELLO again, so either
  * side may start first and either may restart.
  *
+ * With CURVE the server accepts only clients whose public key is in its
+ * allow-list; a client with another key or none never completes the
+ * handshake, and the server logs and counts it (FB_R_AUTH). A server on a
+ * non-loopback tcp:// endpoint without CURVE warns at create.
  * Both are non-blocking: *_poll(timeout_ms) waits at most that long,
  * handles what arrived and due heartbeats, and returns at most one event.
  * Sending never blocks (ZMQ_DONTWAIT; a full queue drops and counts).
@@ -30,6 +34,12 @@ typedef struct {
     unsigned peer_timeout_ms;  /* > heartbeat_ms */
     uint32_t session_id;       /* server: != 0 */
     uint64_t session_seed;     /* server: labels are drawn from it */
+    /* CURVE (all NULL: plain text). Server: its secret key file and the
+     * directory of allowed RX public keys (*.pub), checked through ZAP.
+     * Client: its own secret key file and the server's public key file. */
+    const char *curve_secret_file;
+    const char *curve_allow_dir;
+    const char *curve_server_public_file;
 } fb_session_config;
 
 typedef enum {

@@ -1,0 +1,148 @@
+/* CURVE on the feedback link (feedback/fb_session, fb_keys): an allowed
+ * receiver talks; one with another key, or none, gets nothing through and
+ * is counted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "al_error.h"
+#include "al_log.h"
+#include "fb_keys.h"
+#include "fb_session.h"
+
+static char s_dir[64], s_allow[96], s_ep[128];
+
+static void s_path(char *out, size_t n, const char *dir, const char *file)
+{
+    snprintf(out, n, "%s/%s", dir, file);
+}
+
+/* Polls both ends for up to seconds; returns whether the client became
+ * ready and, if so, whether the server then received a loss report. */
+static int s_pump(fb_server_t *s, fb_client_t *c, double seconds, int *got_losses)
+{
+    const double end = al_now_s() + seconds;
+    int sent = 0;
+    *got_losses = 0;
+    while (al_now_s() < end) {
+        fb_event ev;
+        if (fb_server_poll(s, 5, &ev) > 0 && ev.type == FB_EV_MESSAGE && ev.msg->type == FB_LOSSES) {
+            *got_losses = 1;
+            break;
+        }
+        fb_client_poll(c, 5, &ev);
+        if (fb_client_ready(c) && !sent) {
+            float l[4] = {1, 2, 3, 4};
+            sent = fb_client_send_losses(c, 1, 0, l, 4) == 0;
+        }
+    }
+    return fb_client_ready(c);
+}
+
+static fb_session_config s_cfg(void)
+{
+    return (fb_session_config){.endpoint = s_ep, .config_hash = 5, .heartbeat_ms = 50,
+                               .peer_timeout_ms = 2000, .session_id = 3, .session_seed = 4};
+}
+
+static void test_feedback_curve_allows_listed_key_and_refuses_others(void **state)
+{
+    (void)state;
+    snprintf(s_dir, sizeof s_dir, "/tmp/al_test_curve.XXXXXX");
+    assert_non_null(mkdtemp(s_dir));
+    snprintf(s_allow, sizeof s_allow, "%s/allow", s_dir);
+    assert_int_equal(mkdir(s_allow, 0700), 0);
+    snprintf(s_ep, sizeof s_ep, "ipc://%s/fb", s_dir);
+    assert_int_equal(fb_keygen(s_dir, "tx", 0), 0);
+    assert_int_equal(fb_keygen(s_allow, "rx1", 0), 0);
+    assert_int_equal(fb_keygen(s_dir, "rx2", 0), 0);
+    assert_int_equal(fb_keygen(s_dir, "rx2", 0), AL_EIO); /* no silent overwrite */
+    struct stat st;
+    char path[256], tx_key[256], tx_pub[256], rx1_key[256], rx2_key[256];
+    s_path(tx_key, sizeof tx_key, s_dir, "tx.key");
+    s_path(tx_pub, sizeof tx_pub, s_dir, "tx.pub");
+    s_path(rx1_key, sizeof rx1_key, s_allow, "rx1.key");
+    s_path(rx2_key, sizeof rx2_key, s_dir, "rx2.key");
+    assert_int_equal(stat(tx_key, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    fb_session_config sc = s_cfg();
+    sc.curve_secret_file = tx_key;
+    sc.curve_allow_dir = s_allow;
+    fb_server_t *s = fb_server_create(&sc);
+    assert_non_null(s);
+    int got;
+
+    fb_session_config cc = s_cfg();
+    cc.curve_secret_file = rx1_key;
+    cc.curve_server_public_file = tx_pub;
+    fb_client_t *c = fb_client_create(&cc);
+    assert_non_null(c);
+    assert_true(s_pump(s, c, 5.0, &got));
+    assert_true(got);
+    fb_client_destroy(&c);
+
+    const uint64_t refused0 = fb_server_counters(s)->rejected[FB_R_AUTH];
+    cc.curve_secret_file = rx2_key;
+    c = fb_client_create(&cc);
+    assert_false(s_pump(s, c, 1.5, &got));
+    assert_false(got);
+    const uint64_t refused1 = fb_server_counters(s)->rejected[FB_R_AUTH];
+    assert_true(refused1 > refused0);
+    fb_client_destroy(&c);
+
+    fb_session_config plain = s_cfg();
+    c = fb_client_create(&plain);
+    assert_false(s_pump(s, c, 1.5, &got));
+    assert_false(got);
+    assert_true(fb_server_counters(s)->rejected[FB_R_AUTH] > refused1);
+    fb_client_destroy(&c);
+    fb_server_destroy(&s);
+
+    const char *files[] = {"tx.key", "tx.pub", "rx2.key", "rx2.pub", "fb"};
+    for (size_t i = 0; i < 5; i++) {
+        s_path(path, sizeof path, s_dir, files[i]);
+        unlink(path);
+    }
+    s_path(path, sizeof path, s_allow, "rx1.key");
+    unlink(path);
+    s_path(path, sizeof path, s_allow, "rx1.pub");
+    unlink(path);
+    rmdir(s_allow);
+    rmdir(s_dir);
+}
+
+static void test_feedback_key_files_are_validated(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/al_test_keys.XXXXXX", path[128], z85[FB_KEY_Z85 + 1];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/bad.pub", dir);
+    FILE *f = fopen(path, "w");
+    fputs("not a key\n", f);
+    fclose(f);
+    assert_int_equal(fb_key_read(path, z85), AL_EFORMAT);
+    uint8_t keys[4][32];
+    unsigned n;
+    assert_int_equal(fb_keys_load_dir(dir, keys, 4, &n), AL_EFORMAT);
+    unlink(path);
+    assert_int_equal(fb_key_read(path, z85), AL_EIO);
+    assert_int_equal(fb_keygen(dir, "a/b", 0), AL_EINVAL);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_feedback_curve_allows_listed_key_and_refuses_others),
+        cmocka_unit_test(test_feedback_key_files_are_validated),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -159,6 +159,36 @@ static void s_reject(s_end *e, int type, fb_reason r, const char *who)
                        who, fb_type_name(type), fb_reason_text(r));
 }
 
+/* One end's work for one pass: send what is due at `now`, wait up to
+ * wait_ms for a message and handle it; 1 if that produced an event. */
+typedef int (*s_step_fn)(void *self, uint64_t now, int wait_ms, fb_event *ev);
+
+static int s_wait_ms(const s_end *e, uint64_t now, uint64_t deadline);
+
+/* The poll loop both ends share: peer time-out, then steps until an event
+ * or the deadline. *alive is the end's "peer is there" flag. */
+static int s_poll(s_end *e, int *alive, const char *lost_text, int timeout_ms, fb_event *ev,
+                  s_step_fn step, void *self)
+{
+    ev->type = FB_EV_NONE;
+    ev->msg = NULL;
+    const uint64_t deadline = al_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        const uint64_t now = al_now_ms();
+        if (*alive && now - e->last_rx_ms > e->cfg.peer_timeout_ms) {
+            *alive = 0;
+            al_warn("feedback: %s silent for %u ms, declared lost", lost_text,
+                    e->cfg.peer_timeout_ms);
+            ev->type = FB_EV_PEER_LOST;
+            return 1;
+        }
+        if (step(self, now, s_wait_ms(e, now, deadline), ev))
+            return 1;
+        if (al_now_ms() >= deadline)
+            return 0;
+    }
+}
+
 static int s_wait_ms(const s_end *e, uint64_t now, uint64_t deadline)
 {
     uint64_t next_tx = e->last_tx_ms + e->cfg.heartbeat_ms;
@@ -397,49 +427,39 @@ static int s_server_handle(fb_server_t *q, const uint8_t *id, size_t id_len, int
     }
 }
 
+static int s_server_step(void *self, uint64_t now, int wait, fb_event *ev)
+{
+    fb_server_t *q = self;
+    s_end *e = &q->e;
+    if (q->has_peer && now - e->last_tx_ms >= e->cfg.heartbeat_ms) {
+        memset(&e->out, 0, sizeof e->out);
+        e->out.type = FB_HEARTBEAT;
+        e->out.session = e->cfg.session_id;
+        e->out.u.heartbeat.time_ms = now;
+        s_send(e, q->peer, q->peer_len);
+        e->last_tx_ms = now;
+    }
+    if (q->zap != NULL) {
+        /* Security sockets first: a handshake waits on the ZAP answer. */
+        zmq_pollitem_t items[3] = {{e->sock, 0, ZMQ_POLLIN, 0}, {q->zap, 0, ZMQ_POLLIN, 0},
+                                   {q->monitor, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 3, wait) > 0) {
+            if (items[1].revents & ZMQ_POLLIN)
+                s_serve_zap(q);
+            if (items[2].revents & ZMQ_POLLIN)
+                s_serve_monitor(q);
+        }
+        wait = 0;
+    }
+    uint8_t id[MAX_IDENTITY];
+    size_t id_len = 0;
+    int n = s_recv(e, wait, id, &id_len);
+    return n != 0 && s_server_handle(q, id, id_len, n, ev);
+}
+
 int fb_server_poll(fb_server_t *q, int timeout_ms, fb_event *ev)
 {
-    s_end *e = &q->e;
-    ev->type = FB_EV_NONE;
-    ev->msg = NULL;
-    const uint64_t deadline = al_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
-    for (;;) {
-        uint64_t now = al_now_ms();
-        if (q->has_peer && now - e->last_rx_ms > e->cfg.peer_timeout_ms) {
-            q->has_peer = 0;
-            al_warn("feedback: receiver silent for %u ms, declared lost", e->cfg.peer_timeout_ms);
-            ev->type = FB_EV_PEER_LOST;
-            return 1;
-        }
-        if (q->has_peer && now - e->last_tx_ms >= e->cfg.heartbeat_ms) {
-            memset(&e->out, 0, sizeof e->out);
-            e->out.type = FB_HEARTBEAT;
-            e->out.session = e->cfg.session_id;
-            e->out.u.heartbeat.time_ms = now;
-            s_send(e, q->peer, q->peer_len);
-            e->last_tx_ms = now;
-        }
-        int wait = s_wait_ms(e, now, deadline);
-        if (q->zap != NULL) {
-            /* Security sockets first: a handshake waits on the ZAP answer. */
-            zmq_pollitem_t items[3] = {{e->sock, 0, ZMQ_POLLIN, 0}, {q->zap, 0, ZMQ_POLLIN, 0},
-                                       {q->monitor, 0, ZMQ_POLLIN, 0}};
-            if (zmq_poll(items, 3, wait) > 0) {
-                if (items[1].revents & ZMQ_POLLIN)
-                    s_serve_zap(q);
-                if (items[2].revents & ZMQ_POLLIN)
-                    s_serve_monitor(q);
-            }
-            wait = 0;
-        }
-        uint8_t id[MAX_IDENTITY];
-        size_t id_len = 0;
-        int n = s_recv(e, wait, id, &id_len);
-        if (n != 0 && s_server_handle(q, id, id_len, n, ev))
-            return 1;
-        if (al_now_ms() >= deadline)
-            return 0;
-    }
+    return s_poll(&q->e, &q->has_peer, "receiver", timeout_ms, ev, s_server_step, q);
 }
 
 int fb_server_ack(fb_server_t *q, uint32_t seq, fb_reason status, uint32_t model_version)
@@ -574,41 +594,31 @@ static int s_client_handle(fb_client_t *q, int n, fb_event *ev)
     return 0;
 }
 
+static int s_client_step(void *self, uint64_t now, int wait, fb_event *ev)
+{
+    fb_client_t *q = self;
+    s_end *e = &q->e;
+    if (now - e->last_tx_ms >= e->cfg.heartbeat_ms) {
+        memset(&e->out, 0, sizeof e->out);
+        if (q->ready) {
+            e->out.type = FB_HEARTBEAT;
+            e->out.session = q->session_id;
+            e->out.u.heartbeat.time_ms = now;
+        } else {
+            e->out.type = FB_HELLO;
+            e->out.u.hello.version = FB_PROTOCOL_VERSION;
+            e->out.u.hello.config_hash = e->cfg.config_hash;
+        }
+        s_send(e, NULL, 0); /* AL_EAGAIN while no TX is there: retried */
+        e->last_tx_ms = now;
+    }
+    int n = s_recv(e, wait, NULL, NULL);
+    return n != 0 && s_client_handle(q, n, ev);
+}
+
 int fb_client_poll(fb_client_t *q, int timeout_ms, fb_event *ev)
 {
-    s_end *e = &q->e;
-    ev->type = FB_EV_NONE;
-    ev->msg = NULL;
-    const uint64_t deadline = al_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
-    for (;;) {
-        uint64_t now = al_now_ms();
-        if (q->ready && now - e->last_rx_ms > e->cfg.peer_timeout_ms) {
-            q->ready = 0;
-            al_warn("feedback: transmitter silent for %u ms, saying HELLO again",
-                    e->cfg.peer_timeout_ms);
-            ev->type = FB_EV_PEER_LOST;
-            return 1;
-        }
-        if (now - e->last_tx_ms >= e->cfg.heartbeat_ms) {
-            memset(&e->out, 0, sizeof e->out);
-            if (q->ready) {
-                e->out.type = FB_HEARTBEAT;
-                e->out.session = q->session_id;
-                e->out.u.heartbeat.time_ms = now;
-            } else {
-                e->out.type = FB_HELLO;
-                e->out.u.hello.version = FB_PROTOCOL_VERSION;
-                e->out.u.hello.config_hash = e->cfg.config_hash;
-            }
-            s_send(e, NULL, 0); /* AL_EAGAIN while no TX is there: retried */
-            e->last_tx_ms = now;
-        }
-        int n = s_recv(e, s_wait_ms(e, now, deadline), NULL, NULL);
-        if (n != 0 && s_client_handle(q, n, ev))
-            return 1;
-        if (al_now_ms() >= deadline)
-            return 0;
-    }
+    return s_poll(&q->e, &q->ready, "transmitter", timeout_ms, ev, s_client_step, q);
 }
 
 int fb_client_send_losses(fb_client_t *q, uint32_t seq, uint32_t model_version,

@@ -1,0 +1,85 @@
+/* airlearn — the frame on the air: layout, header fields, preamble.
+ *
+ * Shared by the frame builder (tx/tx_frame) and the receiver
+ * (rx/rx_frame); both are configured with the same settings, from which
+ * the whole frame length follows.
+ *
+ * Symbols, before root-raised-cosine shaping (sps samples per symbol,
+ * roll-off `rolloff`, filter delay AL_FRAME_FILTER_DELAY symbols):
+ *
+ *   | preamble: 64 QPSK symbols, fixed PN (al_frame_preamble)            |
+ *   | header: qpacketmodem, 16 bytes + CRC-32, Golay(24,12) (liquid built |
+ *   |         without libfec in Debian has no convolutional codes),      |
+ *   |         QPSK (al_frame_header_symbols() symbols)                   |
+ *   | payload: P messages x N learned symbols, in message order          |
+ *   | tail: 2 x filter delay zero symbols (the filter rings down)        |
+ *
+ * Header bytes (little-endian): u8 format version, u32 session id,
+ * u32 frame seq, u8 phase, u32 TX model version, u16 messages = 16.
+ * The receiver estimates timing, carrier offset, gain and phase from the
+ * preamble, tracks the phase through the header, re-estimates frequency,
+ * gain and phase from preamble + decoded header, and scales payload
+ * symbols back to unit average energy.
+ *
+ * Between frames the transmitter should leave a guard of at least 512
+ * samples (the detector's window): the detector normalises by the energy
+ * of that window, so a frame arriving right after a much stronger signal
+ * can be missed.
+ */
+#ifndef AL_FRAME_H
+#define AL_FRAME_H
+
+#include <complex.h>
+#include <stdint.h>
+
+enum {
+    AL_FRAME_VERSION = 1,
+    AL_FRAME_PREAMBLE_LEN = 64,
+    AL_FRAME_HEADER_BYTES = 16,
+    AL_FRAME_FILTER_DELAY = 7,      /* RRC delay m, symbols */
+    AL_FRAME_MAX_PAYLOAD = 8192,    /* payload symbols, P*N */
+};
+
+typedef enum {
+    AL_PHASE_RX_TRAIN = 1,
+    AL_PHASE_TX_TRAIN = 2,
+    AL_PHASE_EVAL = 3,
+    AL_PHASE_DATA = 4,
+} al_phase;
+
+const char *al_phase_name(int phase); /* "rx_train", ...; "unknown" */
+
+typedef struct {
+    uint8_t version;         /* AL_FRAME_VERSION */
+    uint32_t session;        /* session id of the feedback link */
+    uint32_t seq;            /* frame sequence number */
+    uint8_t phase;           /* al_phase */
+    uint32_t model_version;  /* TX model version of the payload */
+    uint16_t messages;       /* P */
+} al_frame_header;
+
+/* Settings both ends must share. */
+typedef struct {
+    unsigned sps;            /* samples per symbol, 2..16 */
+    float rolloff;           /* RRC excess bandwidth, (0, 1] */
+    unsigned messages;       /* P, messages per frame, >= 1 */
+    unsigned N;              /* symbols per message, >= 1 */
+} al_frame_config;
+
+/* Checks ranges (P*N <= AL_FRAME_MAX_PAYLOAD). 0 or AL_EINVAL. */
+int al_frame_config_check(const al_frame_config *c);
+
+void al_frame_header_pack(const al_frame_header *h, uint8_t out[AL_FRAME_HEADER_BYTES]);
+void al_frame_header_unpack(const uint8_t in[AL_FRAME_HEADER_BYTES], al_frame_header *h);
+
+/* The 64 preamble symbols (unit-energy QPSK from a fixed PN). */
+void al_frame_preamble(float complex out[AL_FRAME_PREAMBLE_LEN]);
+
+/* Header symbols after coding (fixed for the build). */
+unsigned al_frame_header_symbols(void);
+
+/* Symbols of a whole frame including the tail, and its samples. */
+unsigned al_frame_symbols(const al_frame_config *c);
+unsigned al_frame_samples(const al_frame_config *c);
+
+#endif

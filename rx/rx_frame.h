@@ -1,0 +1,80 @@
+/* airlearn — streaming frame receiver: samples in, payload symbols out.
+ *
+ * Fed sample blocks of any size (a frame may straddle blocks; the output
+ * does not depend on how the stream is cut). While searching, a
+ * qdetector_cccf correlates against the preamble and estimates timing,
+ * carrier frequency offset, gain and phase; the frame is then mixed down
+ * by an NCO, matched-filtered by a polyphase RRC bank at the estimated
+ * timing phase and decimated to symbols. The preamble's correlation
+ * confirms the symbol alignment, its phase slope refines the frequency,
+ * and its least-squares fit gives the complex gain and an SNR estimate.
+ * The header is decoded (CRC-32) and validated; then the payload is
+ * delivered through the callback as P*N symbols with unit average
+ * energy:
+ *   equalise = 1 (AWGN receiver): divided by the complex gain (phase
+ *     corrected);
+ *   equalise = 0 (fading receiver): divided by its magnitude only, so
+ *     the symbols keep the channel's phase for the receiver to estimate.
+ * Every detection ends in one outcome counted per reason (rtl_433 style).
+ * Buffers are sized at create; execute allocates nothing.
+ * One thread at a time per object.
+ */
+#ifndef RX_FRAME_H
+#define RX_FRAME_H
+
+#include <complex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "al_frame.h"
+
+#define RX_FRAME_OUTCOMES(X)                                       \
+    X(RXF_OK, "frame delivered")                                   \
+    X(RXF_HEADER_CRC, "header CRC failed (noise or lost header)")  \
+    X(RXF_VERSION, "unknown frame format version")                 \
+    X(RXF_PHASE, "unknown phase")                                  \
+    X(RXF_COUNT, "message count differs from the configuration")
+
+typedef enum {
+#define RXF_ENUM(name, text) name,
+    RX_FRAME_OUTCOMES(RXF_ENUM)
+#undef RXF_ENUM
+    RXF_OUTCOME_COUNT
+} rx_frame_outcome;
+
+const char *rx_frame_outcome_text(int outcome);
+
+typedef struct {
+    al_frame_config frame;
+    int equalise;         /* 1: correct phase (AWGN RX); 0: gain only (fading RX) */
+    float threshold;      /* detector threshold in (0, 1); 0: 0.5 */
+} rx_frame_config;
+
+typedef struct {
+    al_frame_header header;
+    const float *symbols;   /* [size: 2*P*N] interleaved I, Q; valid during the callback */
+    float snr_db;           /* from the preamble fit */
+    float cfo;              /* carrier offset, radians per sample */
+    float gain_db;          /* received amplitude relative to the TX symbols */
+    uint64_t sample;        /* stream index where the frame was detected */
+} rx_frame_result;
+
+typedef void (*rx_frame_callback)(void *user, const rx_frame_result *r);
+
+typedef struct rx_frame rx_frame_t;
+
+rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, void *user);
+void rx_frame_destroy(rx_frame_t **self_p);
+void rx_frame_reset(rx_frame_t *q);
+
+/*  x : samples [size: n]; calls cb for every frame completed in them. */
+int rx_frame_execute(rx_frame_t *q, const float complex *x, size_t n);
+
+typedef struct {
+    uint64_t detected;                    /* preamble detections */
+    uint64_t outcome[RXF_OUTCOME_COUNT];  /* what became of them */
+} rx_frame_counters;
+
+const rx_frame_counters *rx_frame_get_counters(const rx_frame_t *q);
+
+#endif

@@ -60,15 +60,27 @@ void al_frame_preamble(float complex out[AL_FRAME_PREAMBLE_LEN])
     }
 }
 
+void *al_frame_header_modem_create(void)
+{
+    qpacketmodem q = qpacketmodem_create();
+    if (q != NULL &&
+        qpacketmodem_configure(q, AL_FRAME_HEADER_BYTES, LIQUID_CRC_32, LIQUID_FEC_GOLAY2412,
+                               LIQUID_FEC_NONE, LIQUID_MODEM_QPSK) != LIQUID_OK) {
+        qpacketmodem_destroy(q);
+        q = NULL;
+    }
+    return q;
+}
+
 unsigned al_frame_header_symbols(void)
 {
     static unsigned n;
     if (n == 0) {
-        qpacketmodem q = qpacketmodem_create();
-        qpacketmodem_configure(q, AL_FRAME_HEADER_BYTES, LIQUID_CRC_32, LIQUID_FEC_GOLAY2412,
-                               LIQUID_FEC_NONE, LIQUID_MODEM_QPSK);
-        n = qpacketmodem_get_frame_len(q);
-        qpacketmodem_destroy(q);
+        qpacketmodem q = al_frame_header_modem_create();
+        if (q != NULL) {
+            n = qpacketmodem_get_frame_len(q);
+            qpacketmodem_destroy(q);
+        }
     }
     return n;
 }

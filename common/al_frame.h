@@ -75,6 +75,12 @@ void al_frame_header_unpack(const uint8_t in[AL_FRAME_HEADER_BYTES], al_frame_he
 /* The 64 preamble symbols (unit-energy QPSK from a fixed PN). */
 void al_frame_preamble(float complex out[AL_FRAME_PREAMBLE_LEN]);
 
+/* A liquid qpacketmodem configured for the header (the one place that
+ * says how the header is coded); NULL if liquid cannot make it. The
+ * caller owns it (qpacketmodem_destroy). Returned as void * so that this
+ * header does not need liquid's. */
+void *al_frame_header_modem_create(void);
+
 /* Header symbols after coding (fixed for the build). */
 unsigned al_frame_header_symbols(void);
 

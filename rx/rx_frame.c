@@ -101,7 +101,7 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
                                                LIQUID_FIRFILT_RRC, k, m, cfg->frame.rolloff);
     q->mf = firpfb_crcf_create_rnyquist(LIQUID_FIRFILT_RRC, NPFB, k, m, cfg->frame.rolloff);
     q->nco = nco_crcf_create(LIQUID_NCO);
-    q->header_modem = qpacketmodem_create();
+    q->header_modem = al_frame_header_modem_create();
     q->n_mf = q->n_collect * k;
     q->mf_out = malloc(sizeof *q->mf_out * q->n_mf);
     q->sym = malloc(sizeof *q->sym * q->n_collect);
@@ -117,8 +117,6 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
     qdetector_cccf_set_threshold(q->detector, cfg->threshold > 0 ? cfg->threshold : 0.5f);
     /* +-0.01 cycles/sample is 0.063 rad/sample; search a little wider. */
     qdetector_cccf_set_range(q->detector, 0.08f);
-    qpacketmodem_configure(q->header_modem, AL_FRAME_HEADER_BYTES, LIQUID_CRC_32,
-                           LIQUID_FEC_GOLAY2412, LIQUID_FEC_NONE, LIQUID_MODEM_QPSK);
     return q;
 }
 

@@ -49,7 +49,7 @@ tx_frame_t *tx_frame_create(const tx_frame_config *cfg)
     q->cfg = *cfg;
     q->n_header = al_frame_header_symbols();
     q->n_symbols = al_frame_symbols(&cfg->frame);
-    q->header_modem = qpacketmodem_create();
+    q->header_modem = al_frame_header_modem_create();
     q->interp = firinterp_crcf_create_prototype(LIQUID_FIRFILT_RRC, cfg->frame.sps,
                                                 AL_FRAME_FILTER_DELAY, cfg->frame.rolloff, 0);
     q->symbols = calloc(q->n_symbols, sizeof *q->symbols);
@@ -58,8 +58,6 @@ tx_frame_t *tx_frame_create(const tx_frame_config *cfg)
         AL_FAIL(AL_ENOMEM, "cannot create the frame builder");
         return NULL;
     }
-    qpacketmodem_configure(q->header_modem, AL_FRAME_HEADER_BYTES, LIQUID_CRC_32,
-                           LIQUID_FEC_GOLAY2412, LIQUID_FEC_NONE, LIQUID_MODEM_QPSK);
     /* Measure the shaping filter's output power for unit-energy symbols
      * once, so the level is exact whatever the filter's normalisation. */
     al_rng_t r;

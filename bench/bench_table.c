@@ -2,6 +2,7 @@
 
 /* One line per benchmark: adding one is a file plus a line here. */
 #define BENCH_LIST(X) \
+    X("airsim", bench_airsim, "driver=airsim between two processes: fast-clock Msps, realtime rate") \
     X("dsp", bench_dsp, "PHY: frame builder and RX front end, samples/s at sps 2 and 4") \
     X("feedback", bench_feedback, "feedback link: LOSSES->ACK round trip and rate, ipc and tcp") \
     X("nn", bench_nn, "neural-network core: RX forward/train, TX policy step vs sgemm peak") \

@@ -8,12 +8,14 @@
 
 static al_log_level s_level = AL_LOG_INFO;
 static const char *s_tag;
+static al_log_sink s_sink;
 
 static const char *const s_level_names[] = {"error", "warn", "info", "debug"};
 
 void al_log_set_level(al_log_level level) { s_level = level; }
 al_log_level al_log_get_level(void) { return s_level; }
 void al_log_set_tag(const char *tag) { s_tag = tag; }
+void al_log_set_sink(al_log_sink sink) { s_sink = sink; }
 
 int al_log_parse_level(const char *text, al_log_level *level)
 {
@@ -31,6 +33,10 @@ static void s_vlog(al_log_level level, const char *fmt, va_list ap)
 {
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
+    if (s_sink) {
+        s_sink(level, line);
+        return;
+    }
     fprintf(stderr, "%s%s%s: %s\n", s_tag ? s_tag : "", s_tag ? ": " : "",
             s_level_names[level], line);
 }

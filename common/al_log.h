@@ -27,6 +27,11 @@ int al_log_parse_level(const char *text, al_log_level *level);
  * string must outlive the process's logging. */
 void al_log_set_tag(const char *tag);
 
+/* Hand every line to sink instead of stderr (the airsim module passes
+ * its lines to SoapySDR's logger, which the application controls). */
+typedef void (*al_log_sink)(al_log_level level, const char *line);
+void al_log_set_sink(al_log_sink sink);
+
 void al_log(al_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

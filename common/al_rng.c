@@ -110,3 +110,23 @@ void al_rng_fill_normalf(al_rng_t *r, float *x, unsigned n, float stddev)
     for (unsigned i = 0; i < n; i++)
         x[i] = (float)(stddev * al_rng_normal(r));
 }
+
+void al_rng_add_normalf(al_rng_t *r, float *x, unsigned n, float stddev)
+{
+    /* Box-Muller in float, both outputs used: the simulated radio adds
+     * noise to every sample, tens of millions per second. */
+    const float scale = 1.0f / 16777216.0f;
+    unsigned i = 0;
+    for (; i + 1 < n; i += 2) {
+        uint64_t bits = al_rng_u64(r);
+        float u1 = (float)((bits >> 40) + 1) * scale;          /* (0, 1] */
+        float u2 = (float)((bits >> 16) & 0xffffff) * scale;   /* [0, 1) */
+        float rad = stddev * sqrtf(-2.0f * logf(u1));
+        float s, c;
+        sincosf(6.28318530718f * u2, &s, &c);
+        x[i] += rad * c;
+        x[i + 1] += rad * s;
+    }
+    if (i < n)
+        x[i] += stddev * (float)al_rng_normal(r);
+}

@@ -46,4 +46,8 @@ void al_rng_cnormal(al_rng_t *r, double var, float *re, float *im);
 /* x[i] = N(0, stddev^2) for i < n. */
 void al_rng_fill_normalf(al_rng_t *r, float *x, unsigned n, float stddev);
 
+/* x[i] += N(0, stddev^2) for i < n: a faster float generator for bulk
+ * noise (not the same sequence as al_rng_normal). */
+void al_rng_add_normalf(al_rng_t *r, float *x, unsigned n, float stddev);
+
 #endif

@@ -1,6 +1,6 @@
 /* `airlearn sim`: symbol-level training of both methods and SER sweeps. */
 #include "commands.h"
-#include "options.h"
+#include "al_options.h"
 #include "plot.h"
 #include "sim.h"
 

@@ -13,7 +13,7 @@ names = set()
 for line in open(sys.argv[1]):
     obj = json.loads(line)
     names.add(obj["bench"])
-need = {"sgemm_peak", "rx_forward", "rx_losses", "rx_train", "tx_pg_step", "feedback_rtt", "feedback_rate", "tx_frame", "rx_frontend"}
+need = {"airsim_fast", "airsim_realtime", "sgemm_peak", "rx_forward", "rx_losses", "rx_train", "tx_pg_step", "feedback_rtt", "feedback_rate", "tx_frame", "rx_frontend"}
 missing = need - names
 if missing:
     sys.exit("missing benchmarks: %s" % sorted(missing))

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "al_error.h"
-#include "options.h"
+#include "al_options.h"
 
 typedef struct {
     unsigned sps;

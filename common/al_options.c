@@ -1,4 +1,4 @@
-#include "options.h"
+#include "al_options.h"
 
 #include "al_error.h"
 

@@ -1,0 +1,142 @@
+#include "airsim_config.h"
+
+#include "al_error.h"
+
+#include <complex.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S "airsim"
+#define F(field) offsetof(airsim_config, field)
+
+static const char *const s_clocks[] = {"realtime", "fast", NULL};
+static const char *const s_fadings[] = {"none", "rayleigh-block", "rayleigh", NULL};
+
+const opt_desc airsim_config_table[] = {
+    {S, "link", OPT_STRING, F(link), AIRSIM_LINK_MAX, 0, 0, NULL, "ipc://@airsim",
+     "ZeroMQ endpoint joining one TX device to one RX device (ipc:// or tcp://)"},
+    {S, "clock", OPT_ENUM, F(clock), 0, 0, 0, s_clocks, "realtime",
+     "realtime: paced at the sample rate; fast: the TX sample count drives the clock"},
+    {S, "snr_db", OPT_DOUBLE, F(snr_db), 0, -50, 100, NULL, "0",
+     "RX: AWGN for this SNR of a 0 dBFS unit-power burst (default: no noise)"},
+    {S, "noise_dbfs", OPT_DOUBLE, F(noise_dbfs), 0, -200, 20, NULL, "0",
+     "RX: AWGN power in dBFS, instead of snr_db (default: no noise)"},
+    {S, "cfo", OPT_DOUBLE, F(cfo_hz), 0, -1e9, 1e9, NULL, "0",
+     "RX: carrier frequency offset, Hz (|cfo| < rate/2)"},
+    {S, "delay", OPT_DOUBLE, F(delay), 0, 0, 1e7, NULL, "0",
+     "RX: propagation delay in samples, fractional"},
+    {S, "phase", OPT_DOUBLE, F(phase), 0, -1e3, 1e3, NULL, "0",
+     "RX: carrier phase offset, radians"},
+    {S, "gain_db", OPT_DOUBLE, F(gain_db), 0, -150, 60, NULL, "0", "RX: path gain, dB"},
+    {S, "multipath", OPT_STRING, F(multipath), 512, 0, 0, NULL, "",
+     "RX: complex taps at one-sample spacing separated by ; e.g. 1;0.3+0.2j;-0.1j"},
+    {S, "fading", OPT_ENUM, F(fading), 0, 0, 0, s_fadings, "none",
+     "RX: rayleigh-block draws h~CN(0,1) per burst; rayleigh varies at doppler"},
+    {S, "doppler", OPT_DOUBLE, F(doppler_hz), 0, 0, 1e6, NULL, "0",
+     "RX: maximum Doppler frequency for fading=rayleigh, Hz"},
+    {S, "seed", OPT_U64, F(seed), 0, 0, 9007199254740992.0, NULL, "1",
+     "RX: seed of noise and fading (same seed, same samples)"},
+    {S, "drop_every", OPT_UINT, F(drop_every), 0, 0, 1e9, NULL, "0",
+     "fault injection, TX: lose every k-th burst message (0: never)"},
+    {S, "overflow_every", OPT_UINT, F(overflow_every), 0, 0, 1e9, NULL, "0",
+     "fault injection, RX: an overflow every k reads (0: never)"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+void airsim_config_default(airsim_config *c)
+{
+    memset(c, 0, sizeof *c);
+    /* The table's defaults are constants checked by the tests. */
+    (void)opt_defaults(airsim_config_table, c);
+}
+
+int airsim_config_set(airsim_config *c, const char *key, const char *value)
+{
+    static const char *const soapy_keys[] = {"driver", "label", "serial", "soapy", NULL};
+    for (int i = 0; soapy_keys[i]; i++)
+        if (strcmp(key, soapy_keys[i]) == 0)
+            return AL_OK;
+    char why[200];
+    if (opt_set(airsim_config_table, c, S, key, value, why, sizeof why) != 0)
+        return AL_FAIL(AL_EINVAL, "airsim argument %s: %s", key, why);
+    if (strcmp(key, "snr_db") == 0)
+        c->have_noise |= 1;
+    else if (strcmp(key, "noise_dbfs") == 0)
+        c->have_noise |= 2;
+    return AL_OK;
+}
+
+/* One tap: "a", "a+bj", "a-bj", "bj". */
+static int s_parse_tap(const char *text, float *re, float *im)
+{
+    char *end;
+    double a = strtod(text, &end);
+    if (end == text)
+        return -1;
+    if (*end == 'j' || *end == 'i') {
+        *re = 0.0f;
+        *im = (float)a;
+        end++;
+    } else {
+        *re = (float)a;
+        *im = 0.0f;
+        if (*end == '+' || *end == '-') {
+            const char *start = end;
+            double b = strtod(start, &end);
+            if (end == start || (*end != 'j' && *end != 'i'))
+                return -1;
+            *im = (float)b;
+            end++;
+        }
+    }
+    if (*end != '\0' || !isfinite(*re) || !isfinite(*im))
+        return -1;
+    return 0;
+}
+
+static int s_parse_taps(airsim_config *c)
+{
+    c->ntaps = 0;
+    if (c->multipath[0] == '\0')
+        return AL_OK;
+    char buf[sizeof c->multipath];
+    memcpy(buf, c->multipath, sizeof buf);
+    char *save = NULL;
+    double energy = 0.0;
+    for (char *tok = strtok_r(buf, ",; ", &save); tok; tok = strtok_r(NULL, ",; ", &save)) {
+        if (c->ntaps == AIRSIM_MAX_TAPS)
+            return AL_FAIL(AL_EINVAL, "airsim argument multipath: more than %d taps",
+                           AIRSIM_MAX_TAPS);
+        float *t = &c->taps[2 * c->ntaps];
+        if (s_parse_tap(tok, &t[0], &t[1]) != 0)
+            return AL_FAIL(AL_EINVAL,
+                           "airsim argument multipath: '%s' is not a complex tap (a, a+bj, bj)",
+                           tok);
+        energy += (double)t[0] * t[0] + (double)t[1] * t[1];
+        c->ntaps++;
+    }
+    if (c->ntaps == 0 || energy <= 0.0)
+        return AL_FAIL(AL_EINVAL, "airsim argument multipath: all taps are zero");
+    return AL_OK;
+}
+
+int airsim_config_finish(airsim_config *c)
+{
+    if (strncmp(c->link, "ipc://", 6) != 0 && strncmp(c->link, "tcp://", 6) != 0)
+        return AL_FAIL(AL_EINVAL, "airsim argument link: '%s' is not an ipc:// or tcp:// endpoint",
+                       c->link);
+    if (c->have_noise == 3)
+        return AL_FAIL(AL_EINVAL, "airsim arguments snr_db and noise_dbfs: give one, not both");
+    if (c->doppler_hz > 0.0 && c->fading != AIRSIM_FADING_RAYLEIGH)
+        return AL_FAIL(AL_EINVAL, "airsim argument doppler: only meaningful with fading=rayleigh");
+    if (c->fading == AIRSIM_FADING_RAYLEIGH && c->doppler_hz <= 0.0)
+        return AL_FAIL(AL_EINVAL, "airsim argument fading=rayleigh needs doppler > 0 (Hz)");
+    c->noise_power = 0.0;
+    if (c->have_noise & 1)
+        c->noise_power = pow(10.0, -c->snr_db / 10.0);
+    else if (c->have_noise & 2)
+        c->noise_power = pow(10.0, c->noise_dbfs / 10.0);
+    return s_parse_taps(c);
+}

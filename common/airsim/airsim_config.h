@@ -1,0 +1,72 @@
+/* airlearn — settings of the simulated-channel radio (driver=airsim).
+ *
+ * Every device argument the airsim SoapySDR module accepts is described
+ * once in airsim_config_table (the same opt_desc table the daemons use for
+ * their INI files), so that parsing, range checks and the descriptions
+ * printed by `SoapySDRUtil --probe="driver=airsim"` never disagree.
+ *
+ * The channel impairments apply on the receiving side: a TX device only
+ * needs `link` (and `clock`); an RX device adds the impairments.
+ * Plain data, no ownership, no threads.
+ */
+#ifndef AIRSIM_CONFIG_H
+#define AIRSIM_CONFIG_H
+
+#include "al_options.h"
+
+#include <stdint.h>
+
+enum {
+    AIRSIM_LINK_MAX = 256,
+    AIRSIM_MAX_TAPS = 32,
+};
+
+typedef enum { AIRSIM_CLOCK_REALTIME = 0, AIRSIM_CLOCK_FAST = 1 } airsim_clock;
+
+typedef enum {
+    AIRSIM_FADING_NONE = 0,
+    AIRSIM_FADING_BLOCK = 1,     /* h ~ CN(0,1), new for every burst */
+    AIRSIM_FADING_RAYLEIGH = 2,  /* Clarke/Jakes, time-varying at `doppler` */
+} airsim_fading;
+
+typedef struct {
+    char link[AIRSIM_LINK_MAX];  /* ZeroMQ endpoint shared by TX and RX */
+    int clock;                   /* airsim_clock */
+    double snr_db;               /* SNR of a 0 dBFS unit-power burst */
+    double noise_dbfs;           /* noise power, dBFS */
+    double cfo_hz;               /* carrier frequency offset */
+    double delay;                /* samples, fractional, >= 0 */
+    double phase;                /* radians */
+    double gain_db;              /* path gain */
+    char multipath[512];         /* "1;0.2+0.1j;..." taps at 1-sample spacing */
+    int fading;                  /* airsim_fading */
+    double doppler_hz;           /* for fading=rayleigh */
+    uint64_t seed;
+    /* Fault injection (reliability tests): every k-th TX message lost,
+     * one RX overflow every k reads; 0 = never. */
+    unsigned drop_every;
+    unsigned overflow_every;
+
+    /* Derived by airsim_config_finish(); not device arguments. */
+    int have_noise;
+    double noise_power;          /* linear, relative to full scale */
+    unsigned ntaps;
+    float taps[2 * AIRSIM_MAX_TAPS];   /* interleaved re, im */
+} airsim_config;
+
+extern const opt_desc airsim_config_table[];
+
+/* Defaults: link ipc://@airsim (Linux abstract socket), clock realtime,
+ * no impairments. */
+void airsim_config_default(airsim_config *c);
+
+/* Set one device argument. Keys SoapySDR itself adds (driver, label,
+ * serial, soapy) are accepted and ignored. Unknown keys and bad values
+ * give AL_EINVAL with "key: why" in al_error_message(). */
+int airsim_config_set(airsim_config *c, const char *key, const char *value);
+
+/* Checks combinations (snr_db and noise_dbfs both set, doppler without
+ * fading=rayleigh, ...) and fills the derived fields. 0 or AL_EINVAL. */
+int airsim_config_finish(airsim_config *c);
+
+#endif

@@ -1,0 +1,740 @@
+#include "airsim_link.h"
+
+#include "airsim_chan.h"
+#include "airsim_wire.h"
+#include "al_error.h"
+#include "al_log.h"
+#include "al_rng.h"
+
+#include <SoapySDR/Errors.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the airsim wire format carries host float32 samples: little-endian hosts only"
+#endif
+
+enum {
+    HWM_MESSAGES = 8,          /* per side: with 128 KiB messages, ~2 MiB in flight */
+    EVENT_QUEUE = 16,
+    FOREIGN_QUIET_MS = 1000,   /* a second TX is accepted once the first is quiet */
+};
+
+static int64_t s_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t s_ticks(double rate, int64_t ns)
+{
+    return (int64_t)floor((double)ns * rate / 1e9);
+}
+
+/* ---- peer tracking through a socket monitor ---- */
+
+typedef struct {
+    void *pair;
+    int peers;
+    int lost;        /* a disconnection not yet reported to the caller */
+} s_monitor;
+
+static int s_monitor_open(s_monitor *m, void *ctx, void *sock, const void *owner)
+{
+    char name[64];
+    snprintf(name, sizeof name, "inproc://airsim-monitor-%p", owner);
+    if (zmq_socket_monitor(sock, name,
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
+        return AL_FAIL(AL_ENET, "cannot monitor the airsim link: %s", zmq_strerror(errno));
+    m->pair = zmq_socket(ctx, ZMQ_PAIR);
+    int zero = 0;
+    if (m->pair == NULL || zmq_setsockopt(m->pair, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_connect(m->pair, name) != 0)
+        return AL_FAIL(AL_ENET, "cannot monitor the airsim link: %s", zmq_strerror(errno));
+    return AL_OK;
+}
+
+static void s_monitor_close(s_monitor *m, void *sock)
+{
+    if (m->pair) {
+        zmq_socket_monitor(sock, NULL, 0);
+        zmq_close(m->pair);
+        m->pair = NULL;
+    }
+}
+
+/* Reads every pending event; returns 1 if the last peer went away. */
+static int s_monitor_poll(s_monitor *m, airsim_counters *cnt, const char *link)
+{
+    int went = 0;
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, m->pair, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return went;
+        }
+        uint16_t id = 0;
+        if (zmq_msg_size(&ev) >= 2)
+            memcpy(&id, zmq_msg_data(&ev), 2);
+        int more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        if (more) {   /* second frame: the endpoint address */
+            zmq_msg_init(&ev);
+            zmq_msg_recv(&ev, m->pair, 0);
+            zmq_msg_close(&ev);
+        }
+        if (id == ZMQ_EVENT_CONNECTED || id == ZMQ_EVENT_ACCEPTED) {
+            if (m->peers++ == 0)
+                al_info("airsim %s: peer connected", link);
+        } else if (id == ZMQ_EVENT_DISCONNECTED && m->peers > 0) {
+            if (--m->peers == 0) {
+                al_warn("airsim %s: peer gone", link);
+                cnt->link_lost++;
+                m->lost = 1;
+                went = 1;
+            }
+        }
+    }
+}
+
+static int s_socket_options(void *sock, int hwm_option)
+{
+    int zero = 0, hwm = HWM_MESSAGES, hb = 1000, hbt = 3000;
+    int64_t max_msg = AIRSIM_WIRE_HEADER + (int64_t)AIRSIM_WIRE_MAX_SAMPLES * 8;
+    if (zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(sock, hwm_option, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) != 0 ||
+        zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
+        zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt) != 0)
+        return AL_FAIL(AL_ENET, "airsim socket options: %s", zmq_strerror(errno));
+    return AL_OK;
+}
+
+static void s_cs16_to_cf32(const int16_t *in, float complex *out, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        out[i] = in[2 * i] / 32767.0f + I * (in[2 * i + 1] / 32767.0f);
+}
+
+static int16_t s_to_s16(float v)
+{
+    float s = v * 32767.0f;
+    if (s > 32767.0f)
+        return 32767;
+    if (s < -32767.0f)
+        return -32767;
+    return (int16_t)lrintf(s);
+}
+
+/* ====================================================================
+ * TX
+ * ==================================================================== */
+
+typedef struct {
+    int code;
+    int end_burst;
+    int64_t time;
+} s_event;
+
+struct airsim_tx_s {
+    airsim_config cfg;
+    double rate;
+    void *ctx, *sock;
+    s_monitor mon;
+    uint64_t instance, seq;
+    int64_t cursor;            /* ticks: end of the last sample sent */
+    int in_burst;
+    int64_t t0_ns;             /* realtime clock origin */
+    int64_t time_offset;       /* setHardwareTime */
+    int64_t lead;              /* realtime: samples allowed ahead of the clock */
+    float gain;
+    s_event events[EVENT_QUEUE];
+    unsigned ev_head, ev_count;
+    airsim_counters cnt;
+    uint8_t *buf;              /* header + MTU samples */
+};
+
+static int64_t s_tx_now(const airsim_tx *q)
+{
+    if (q->cfg.clock == AIRSIM_CLOCK_FAST)
+        return q->cursor;
+    return s_ticks(q->rate, s_mono_ns() - q->t0_ns) + q->time_offset;
+}
+
+static void s_tx_event(airsim_tx *q, int code, int end_burst, int64_t time)
+{
+    if (q->ev_count == EVENT_QUEUE) {   /* nobody reads them: keep the newest */
+        q->ev_head = (q->ev_head + 1) % EVENT_QUEUE;
+        q->ev_count--;
+    }
+    s_event *e = &q->events[(q->ev_head + q->ev_count++) % EVENT_QUEUE];
+    e->code = code;
+    e->end_burst = end_burst;
+    e->time = time;
+}
+
+airsim_tx *airsim_tx_create(const airsim_config *cfg, double rate)
+{
+    if (!(rate > 0.0) || !isfinite(rate)) {
+        AL_FAIL(AL_EINVAL, "sample rate %g is not positive", rate);
+        return NULL;
+    }
+    airsim_tx *q = calloc(1, sizeof *q);
+    if (q == NULL || (q->buf = malloc(AIRSIM_WIRE_HEADER + AIRSIM_WIRE_MAX_SAMPLES * 8)) == NULL) {
+        airsim_tx_destroy(q);
+        AL_FAIL(AL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    q->cfg = *cfg;
+    q->rate = rate;
+    q->lead = (int64_t)(AIRSIM_TX_LEAD_S * rate) + 1;
+    q->gain = 1.0f;
+    q->ctx = zmq_ctx_new();
+    q->sock = q->ctx ? zmq_socket(q->ctx, ZMQ_PUSH) : NULL;
+    if (q->sock == NULL) {
+        AL_FAIL(AL_ENET, "cannot create the airsim socket: %s", zmq_strerror(errno));
+        airsim_tx_destroy(q);
+        return NULL;
+    }
+    /* Closing flushes what was written, as a radio transmits its buffer. */
+    int one = 1, linger = 500;
+    if (s_socket_options(q->sock, ZMQ_SNDHWM) != 0 ||
+        zmq_setsockopt(q->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        s_monitor_open(&q->mon, q->ctx, q->sock, q) != 0) {
+        airsim_tx_destroy(q);
+        return NULL;
+    }
+    if (zmq_setsockopt(q->sock, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
+        zmq_connect(q->sock, cfg->link) != 0) {
+        AL_FAIL(AL_ENET, "cannot connect the airsim link %s: %s", cfg->link, zmq_strerror(errno));
+        airsim_tx_destroy(q);
+        return NULL;
+    }
+    airsim_tx_activate(q);
+    return q;
+}
+
+void airsim_tx_destroy(airsim_tx *q)
+{
+    if (q == NULL)
+        return;
+    if (q->sock) {
+        s_monitor_close(&q->mon, q->sock);
+        zmq_close(q->sock);
+    }
+    if (q->ctx)
+        zmq_ctx_term(q->ctx);
+    free(q->buf);
+    free(q);
+}
+
+void airsim_tx_activate(airsim_tx *q)
+{
+    al_rng_t r;
+    al_rng_seed(&r, (uint64_t)s_mono_ns() ^ ((uint64_t)(uintptr_t)q << 17));
+    q->instance = al_rng_u64(&r);
+    q->seq = 0;
+    q->in_burst = 0;
+    q->t0_ns = s_mono_ns();
+    if (q->cfg.clock == AIRSIM_CLOCK_REALTIME)
+        q->cursor = q->time_offset;
+}
+
+int airsim_tx_write(airsim_tx *q, const void *buf, airsim_format fmt, unsigned n,
+                    int has_time, int64_t time, int end_burst, long timeout_us)
+{
+    int64_t deadline = s_mono_ns() + (int64_t)timeout_us * 1000;
+    s_monitor_poll(&q->mon, &q->cnt, q->cfg.link);
+    if (n > AIRSIM_WIRE_MAX_SAMPLES)
+        n = AIRSIM_WIRE_MAX_SAMPLES;
+    if (n == 0 && !end_burst)
+        return 0;
+
+    /* Where the samples go on the TX timeline. */
+    int64_t now = s_tx_now(q);
+    int64_t floor_t = q->cursor > now ? q->cursor : now;
+    int64_t t;
+    int underflow = 0, late = 0;
+    if (has_time) {
+        t = time;
+        if (t < floor_t) {
+            late = 1;
+            t = floor_t;
+        }
+    } else if (q->in_burst) {
+        t = q->cursor;
+        if (now > q->cursor) {
+            underflow = 1;
+            t = now;
+        }
+    } else {
+        t = floor_t;
+    }
+
+    /* Realtime: a hardware buffer holds `lead` samples; wait for room. */
+    if (q->cfg.clock == AIRSIM_CLOCK_REALTIME) {
+        int64_t wait_ticks = t + n - q->lead - now;
+        if (wait_ticks > 0) {
+            int64_t wait_ns = (int64_t)ceil((double)wait_ticks * 1e9 / q->rate);
+            if (s_mono_ns() + wait_ns > deadline) {
+                int64_t left = deadline - s_mono_ns();
+                if (left > 0)
+                    nanosleep(&(struct timespec){left / 1000000000, left % 1000000000}, NULL);
+                return SOAPY_SDR_TIMEOUT;
+            }
+            nanosleep(&(struct timespec){wait_ns / 1000000000, wait_ns % 1000000000}, NULL);
+        }
+    }
+
+    airsim_wire_header h = {
+        .flags = (uint8_t)((q->in_burst ? 0 : AIRSIM_FLAG_START) | (end_burst ? AIRSIM_FLAG_END : 0)),
+        .instance = q->instance,
+        .seq = q->seq,
+        .time = t,
+        .tx_now = s_tx_now(q),
+        .count = n,
+    };
+    int send = n > 0;
+    if (send && q->cfg.drop_every > 0 && (q->seq + 1) % q->cfg.drop_every == 0) {
+        send = 0;
+        q->cnt.dropped++;
+    }
+    if (send) {
+        airsim_wire_pack(&h, q->buf);
+        float complex *out = (float complex *)(q->buf + AIRSIM_WIRE_HEADER);
+        if (fmt == AIRSIM_CS16)
+            s_cs16_to_cf32(buf, out, n);
+        else
+            memcpy(out, buf, (size_t)n * 8);
+        if (q->gain != 1.0f)
+            for (unsigned i = 0; i < n; i++)
+                out[i] *= q->gain;
+        size_t len = AIRSIM_WIRE_HEADER + (size_t)n * 8;
+        while (zmq_send(q->sock, q->buf, len, ZMQ_DONTWAIT) < 0) {
+            if (errno != EAGAIN)
+                return SOAPY_SDR_STREAM_ERROR;
+            int64_t left = deadline - s_mono_ns();
+            if (left <= 0) {
+                s_monitor_poll(&q->mon, &q->cnt, q->cfg.link);
+                if (q->mon.peers == 0) {
+                    al_error_set(AL_ENET, __func__, "no receiver on airsim link %s",
+                                 q->cfg.link);
+                    return SOAPY_SDR_STREAM_ERROR;
+                }
+                return SOAPY_SDR_TIMEOUT;
+            }
+            zmq_pollitem_t it[2] = {{q->sock, 0, ZMQ_POLLOUT, 0}, {q->mon.pair, 0, ZMQ_POLLIN, 0}};
+            long ms = (long)(left / 1000000) + 1;
+            zmq_poll(it, 2, ms > 50 ? 50 : ms);
+            if (it[1].revents)
+                s_monitor_poll(&q->mon, &q->cnt, q->cfg.link);
+        }
+        q->cnt.messages++;
+        q->cnt.samples += n;
+    }
+    if (underflow) {
+        q->cnt.underflows++;
+        s_tx_event(q, SOAPY_SDR_UNDERFLOW, 0, q->cursor);
+    }
+    if (late) {
+        q->cnt.time_errors++;
+        s_tx_event(q, SOAPY_SDR_TIME_ERROR, 0, time);
+    }
+    q->seq++;
+    q->cursor = t + n;
+    q->in_burst = !end_burst;
+    if (end_burst)
+        s_tx_event(q, 0, 1, q->cursor);
+    return (int)n;
+}
+
+int airsim_tx_status(airsim_tx *q, int *end_burst, int64_t *time, long timeout_us)
+{
+    if (q->ev_count == 0) {
+        /* Events are made by writes on the same thread, so none can come
+         * while we wait; waiting keeps callers' status loops from spinning. */
+        if (timeout_us > 0)
+            nanosleep(&(struct timespec){timeout_us / 1000000, (timeout_us % 1000000) * 1000},
+                      NULL);
+        return SOAPY_SDR_TIMEOUT;
+    }
+    s_event e = q->events[q->ev_head];
+    q->ev_head = (q->ev_head + 1) % EVENT_QUEUE;
+    q->ev_count--;
+    *end_burst = e.end_burst;
+    *time = e.time;
+    return e.code;
+}
+
+int64_t airsim_tx_time(const airsim_tx *q)
+{
+    return s_tx_now(q);
+}
+
+void airsim_tx_set_time(airsim_tx *q, int64_t ticks)
+{
+    if (q->cfg.clock == AIRSIM_CLOCK_FAST) {
+        q->cursor = ticks;
+    } else {
+        q->time_offset = ticks - s_ticks(q->rate, s_mono_ns() - q->t0_ns);
+        q->cursor = ticks;
+    }
+}
+
+void airsim_tx_set_gain(airsim_tx *q, double db)
+{
+    q->gain = (float)pow(10.0, db / 20.0);
+}
+
+int airsim_tx_link_up(airsim_tx *q)
+{
+    s_monitor_poll(&q->mon, &q->cnt, q->cfg.link);
+    return q->mon.peers > 0;
+}
+
+const airsim_counters *airsim_tx_counters(const airsim_tx *q)
+{
+    return &q->cnt;
+}
+
+/* ====================================================================
+ * RX
+ * ==================================================================== */
+
+struct airsim_rx_s {
+    airsim_config cfg;
+    double rate;
+    void *ctx, *sock;
+    s_monitor mon;
+    airsim_chan *chan;
+    float complex *ring;       /* channel input, indexed by stream index & mask */
+    int64_t size, mask;
+    int64_t pos;               /* next stream index handed to the reader */
+    int64_t in_end;            /* fast: input complete below this index */
+    int64_t t0_ns;
+    int64_t time_offset;       /* label of stream index k: k - latency + time_offset
+                                * (the first `latency` labels are negative) */
+    unsigned latency;
+    float gain;
+    /* the TX timeline being received */
+    int have_instance;
+    uint64_t instance, next_seq;
+    int64_t offset;            /* stream index = TX time + offset (+ integer delay) */
+    uint64_t last_msg_ms;
+    /* one received message waiting for room in the ring */
+    zmq_msg_t pending;
+    int has_pending;
+    airsim_wire_header ph;
+    int64_t pp;                /* its stream index */
+    float complex *scratch;    /* MTU samples */
+    uint64_t reads;
+    airsim_counters cnt;
+};
+
+airsim_rx *airsim_rx_create(const airsim_config *cfg, double rate)
+{
+    airsim_rx *q = calloc(1, sizeof *q);
+    if (q == NULL) {
+        AL_FAIL(AL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    q->cfg = *cfg;
+    q->rate = rate;
+    q->chan = airsim_chan_create(cfg, rate);
+    if (q->chan == NULL) {
+        free(q);
+        return NULL;
+    }
+    q->latency = airsim_chan_latency(q->chan);
+    q->gain = 1.0f;
+    /* Room for the realtime TX lead and air latency four times over. */
+    double need = 4.0 * (AIRSIM_TX_LEAD_S + AIRSIM_AIR_LATENCY_S) * rate;
+    q->size = 1 << 20;
+    while ((double)q->size < need || q->size < 4 * AIRSIM_WIRE_MAX_SAMPLES)
+        q->size <<= 1;
+    q->mask = q->size - 1;
+    q->ring = calloc((size_t)q->size, sizeof *q->ring);
+    q->scratch = malloc(AIRSIM_WIRE_MAX_SAMPLES * sizeof *q->scratch);
+    zmq_msg_init(&q->pending);
+    if (q->ring == NULL || q->scratch == NULL) {
+        airsim_rx_destroy(q);
+        AL_FAIL(AL_ENOMEM, "out of memory for the airsim receive buffer");
+        return NULL;
+    }
+    q->ctx = zmq_ctx_new();
+    q->sock = q->ctx ? zmq_socket(q->ctx, ZMQ_PULL) : NULL;
+    if (q->sock == NULL || s_socket_options(q->sock, ZMQ_RCVHWM) != 0 ||
+        s_monitor_open(&q->mon, q->ctx, q->sock, q) != 0) {
+        airsim_rx_destroy(q);
+        return NULL;
+    }
+    if (zmq_bind(q->sock, cfg->link) != 0) {
+        AL_FAIL(AL_ENET, "cannot bind the airsim link %s: %s (is another RX device using it?)",
+                cfg->link, zmq_strerror(errno));
+        airsim_rx_destroy(q);
+        return NULL;
+    }
+    airsim_rx_activate(q);
+    return q;
+}
+
+void airsim_rx_destroy(airsim_rx *q)
+{
+    if (q == NULL)
+        return;
+    zmq_msg_close(&q->pending);
+    if (q->sock) {
+        s_monitor_close(&q->mon, q->sock);
+        zmq_close(q->sock);
+    }
+    if (q->ctx)
+        zmq_ctx_term(q->ctx);
+    airsim_chan_destroy(q->chan);
+    free(q->ring);
+    free(q->scratch);
+    free(q);
+}
+
+void airsim_rx_activate(airsim_rx *q)
+{
+    q->t0_ns = s_mono_ns();
+    q->pos = 0;
+    q->in_end = 0;
+    q->have_instance = 0;
+    memset(q->ring, 0, (size_t)q->size * sizeof *q->ring);
+    airsim_chan_reset(q->chan);
+}
+
+static int64_t s_rx_now(const airsim_rx *q)
+{
+    return s_ticks(q->rate, s_mono_ns() - q->t0_ns);
+}
+
+/* Decides where a freshly received message lands; 0 to place it, -1 to
+ * drop it. */
+static int s_rx_anchor(airsim_rx *q)
+{
+    const airsim_wire_header *h = &q->ph;
+    int64_t idelay = airsim_chan_int_delay(q->chan);
+    uint64_t now_ms = al_now_ms();
+    int fast = q->cfg.clock == AIRSIM_CLOCK_FAST;
+    if (!q->have_instance || h->instance != q->instance) {
+        if (q->have_instance && q->mon.peers > 1 && now_ms - q->last_msg_ms < FOREIGN_QUIET_MS) {
+            q->cnt.dropped++;
+            return -1;
+        }
+        if (q->have_instance)
+            al_info("airsim %s: new transmitter timeline", q->cfg.link);
+        q->have_instance = 1;
+        q->instance = h->instance;
+        q->next_seq = h->seq;
+        if (fast) {
+            /* Keep the TX's times when they are ahead of us (a fresh pair
+             * starts both at 0); otherwise continue from our present. */
+            int64_t ahead = h->time + idelay - q->in_end;
+            q->offset = (ahead >= 0 && ahead < (int64_t)(10.0 * q->rate)) ? 0 : -ahead;
+        } else {
+            q->offset = s_rx_now(q) + (int64_t)(AIRSIM_AIR_LATENCY_S * q->rate) - h->tx_now;
+        }
+    }
+    if (h->seq > q->next_seq)
+        q->cnt.lost += h->seq - q->next_seq;
+    else if (h->seq < q->next_seq) {
+        q->cnt.dropped++;   /* a replay or reordering: never place twice */
+        return -1;
+    }
+    q->next_seq = h->seq + 1;
+    q->last_msg_ms = now_ms;
+    q->pp = h->time + q->offset + idelay;
+    int64_t floor_k = fast ? q->in_end : q->pos;
+    if (q->pp < floor_k) {
+        /* The TX clock stepped back (setHardwareTime) or the message is
+         * late: shift the timeline (fast) or lose what already went by. */
+        int64_t behind = floor_k - q->pp;
+        q->cnt.late += (uint64_t)behind;
+        if (fast) {
+            q->offset += behind;
+            q->pp = floor_k;
+        }
+    }
+    return 0;
+}
+
+/* Puts the pending message on the ring; 0 if it does not fit yet. */
+static int s_rx_place(airsim_rx *q)
+{
+    const airsim_wire_header *h = &q->ph;
+    int64_t end = q->pp + h->count;
+    if (end > q->pos + q->size) {
+        if (q->cfg.clock == AIRSIM_CLOCK_FAST && q->pp > q->in_end)
+            q->in_end = q->pp > q->pos + q->size ? q->pos + q->size : q->pp;
+        return 0;
+    }
+    memcpy(q->scratch, (const uint8_t *)zmq_msg_data(&q->pending) + AIRSIM_WIRE_HEADER,
+           (size_t)h->count * 8);
+    airsim_chan_burst(q->chan, q->scratch, h->count, q->pp, (h->flags & AIRSIM_FLAG_START) != 0);
+    unsigned skip = q->pp < q->pos ? (unsigned)(q->pos - q->pp) : 0;   /* realtime, late */
+    for (unsigned i = skip; i < h->count; i++)
+        q->ring[(q->pp + i) & q->mask] += q->scratch[i];
+    if (end > q->in_end)
+        q->in_end = end;
+    q->cnt.messages++;
+    return 1;
+}
+
+static void s_rx_drain(airsim_rx *q)
+{
+    for (;;) {
+        if (!q->has_pending) {
+            if (zmq_msg_recv(&q->pending, q->sock, ZMQ_DONTWAIT) < 0)
+                return;
+            if (airsim_wire_parse(zmq_msg_data(&q->pending), zmq_msg_size(&q->pending), &q->ph) != 0) {
+                q->cnt.malformed++;
+                static __thread uint64_t last;
+                al_log_ratelimited(AL_LOG_WARN, &last, 5000, "airsim %s: %s", q->cfg.link,
+                                   al_error_message());
+                continue;
+            }
+            if (s_rx_anchor(q) != 0)
+                continue;
+            q->has_pending = 1;
+        }
+        if (!s_rx_place(q))
+            return;
+        q->has_pending = 0;
+    }
+}
+
+/* Hands out stream [pos, pos+m) through the channel. */
+static void s_rx_deliver(airsim_rx *q, void *buf, airsim_format fmt, unsigned m)
+{
+    unsigned done = 0;
+    while (done < m) {
+        int64_t k = q->pos + done;
+        unsigned idx = (unsigned)(k & q->mask);
+        unsigned seg = m - done;
+        if ((int64_t)idx + seg > q->size)
+            seg = (unsigned)(q->size - idx);
+        float complex *src = &q->ring[idx];
+        if (fmt == AIRSIM_CF32) {
+            float complex *dst = (float complex *)buf + done;
+            airsim_chan_stream(q->chan, src, dst, seg);
+            if (q->gain != 1.0f)
+                for (unsigned i = 0; i < seg; i++)
+                    dst[i] *= q->gain;
+        } else {
+            int16_t *dst = (int16_t *)buf + 2 * (size_t)done;
+            airsim_chan_stream(q->chan, src, src, seg);
+            if (q->gain != 1.0f)
+                for (unsigned i = 0; i < seg; i++)
+                    src[i] *= q->gain;
+            for (unsigned i = 0; i < seg; i++) {
+                dst[2 * i] = s_to_s16(crealf(src[i]));
+                dst[2 * i + 1] = s_to_s16(cimagf(src[i]));
+            }
+        }
+        memset(src, 0, seg * sizeof *src);
+        done += seg;
+    }
+    q->pos += m;
+    q->cnt.samples += m;
+}
+
+/* Realtime reader too slow: jump to the present, like hardware whose
+ * buffer overflowed. */
+static void s_rx_overflow(airsim_rx *q, int64_t now)
+{
+    int64_t to = now - q->size / 8;
+    for (int64_t k = q->pos; k < to && k < q->pos + q->size; k++)
+        q->ring[k & q->mask] = 0.0f;
+    q->pos = to;
+    airsim_chan_reset(q->chan);
+    q->cnt.overflows++;
+}
+
+int airsim_rx_read(airsim_rx *q, void *buf, airsim_format fmt, unsigned n, int64_t *time,
+                   long timeout_us)
+{
+    int64_t deadline = s_mono_ns() + (int64_t)timeout_us * 1000;
+    int fast = q->cfg.clock == AIRSIM_CLOCK_FAST;
+    if (n > AIRSIM_WIRE_MAX_SAMPLES)
+        n = AIRSIM_WIRE_MAX_SAMPLES;
+    if (q->cfg.overflow_every > 0 && ++q->reads % q->cfg.overflow_every == 0) {
+        q->cnt.overflows++;
+        if (!fast)
+            s_rx_overflow(q, s_rx_now(q));
+        return SOAPY_SDR_OVERFLOW;
+    }
+    for (;;) {
+        s_monitor_poll(&q->mon, &q->cnt, q->cfg.link);
+        s_rx_drain(q);
+        int64_t now = fast ? q->in_end : s_rx_now(q);
+        if (!fast && now - q->pos > q->size / 2) {
+            s_rx_overflow(q, now);
+            return SOAPY_SDR_OVERFLOW;
+        }
+        int64_t avail = now - q->pos;
+        int64_t left = deadline - s_mono_ns();
+        if (avail >= n || (avail > 0 && (fast || left <= 0))) {
+            unsigned m = avail >= n ? n : (unsigned)avail;
+            *time = q->pos - q->latency + q->time_offset;
+            s_rx_deliver(q, buf, fmt, m);
+            return (int)m;
+        }
+        /* What the TX sent before it went away is delivered first. */
+        if (q->mon.lost) {
+            q->mon.lost = 0;
+            al_error_set(AL_ENET, __func__, "transmitter on airsim link %s is gone",
+                         q->cfg.link);
+            return SOAPY_SDR_STREAM_ERROR;
+        }
+        if (left <= 0)
+            return SOAPY_SDR_TIMEOUT;
+        long ms = (long)(left / 1000000) + 1;
+        if (!fast) {
+            long need_ms = (long)ceil((double)(n - avail) * 1000.0 / q->rate);
+            if (need_ms < ms)
+                ms = need_ms > 0 ? need_ms : 1;
+        }
+        zmq_pollitem_t it[2] = {{q->sock, 0, ZMQ_POLLIN, 0}, {q->mon.pair, 0, ZMQ_POLLIN, 0}};
+        /* With a message waiting for room the socket is always readable:
+         * then only the monitor and the clock can change anything. */
+        if (q->has_pending)
+            zmq_poll(&it[1], 1, ms);
+        else
+            zmq_poll(it, 2, ms);
+    }
+}
+
+int64_t airsim_rx_time(const airsim_rx *q)
+{
+    int64_t k = q->cfg.clock == AIRSIM_CLOCK_FAST ? q->pos : s_rx_now(q);
+    return k - q->latency + q->time_offset;
+}
+
+void airsim_rx_set_time(airsim_rx *q, int64_t ticks)
+{
+    q->time_offset = ticks - (airsim_rx_time(q) - q->time_offset);
+}
+
+void airsim_rx_set_gain(airsim_rx *q, double db)
+{
+    q->gain = (float)pow(10.0, db / 20.0);
+}
+
+int airsim_rx_link_up(airsim_rx *q)
+{
+    s_monitor_poll(&q->mon, &q->cnt, q->cfg.link);
+    return q->mon.peers > 0;
+}
+
+const airsim_counters *airsim_rx_counters(const airsim_rx *q)
+{
+    return &q->cnt;
+}

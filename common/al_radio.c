@@ -1,0 +1,142 @@
+#include "al_radio.h"
+
+#include "al_error.h"
+#include "al_log.h"
+
+#include <SoapySDR/Device.h>
+#include <SoapySDR/Errors.h>
+#include <SoapySDR/Formats.h>
+#include <math.h>
+#include <stdlib.h>
+
+struct al_radio_s {
+    SoapySDRDevice *dev;
+    SoapySDRStream *stream;
+    int direction;
+    size_t mtu;
+};
+
+static int s_check(int rc, const char *what, const char *args)
+{
+    if (rc != 0)
+        return AL_FAIL(AL_EDEVICE, "%s on '%s': %s", what, args, SoapySDRDevice_lastError());
+    return AL_OK;
+}
+
+al_radio *al_radio_open(const al_radio_config *c)
+{
+    al_radio *q = calloc(1, sizeof *q);
+    if (q == NULL) {
+        AL_FAIL(AL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    q->direction = c->direction == AL_RADIO_TX ? SOAPY_SDR_TX : SOAPY_SDR_RX;
+    q->dev = SoapySDRDevice_makeStrArgs(c->args);
+    if (q->dev == NULL) {
+        AL_FAIL(AL_EDEVICE, "no radio matches '%s': %s", c->args, SoapySDRDevice_lastError());
+        free(q);
+        return NULL;
+    }
+    int d = q->direction;
+    if (s_check(SoapySDRDevice_setSampleRate(q->dev, d, 0, c->rate), "setting the sample rate",
+                c->args) != 0 ||
+        (c->frequency > 0 &&
+         s_check(SoapySDRDevice_setFrequency(q->dev, d, 0, c->frequency, NULL),
+                 "setting the frequency", c->args) != 0) ||
+        (!isnan(c->gain) &&
+         s_check(SoapySDRDevice_setGain(q->dev, d, 0, c->gain), "setting the gain", c->args) != 0) ||
+        (c->bandwidth > 0 &&
+         s_check(SoapySDRDevice_setBandwidth(q->dev, d, 0, c->bandwidth), "setting the bandwidth",
+                 c->args) != 0) ||
+        (c->antenna && c->antenna[0] &&
+         s_check(SoapySDRDevice_setAntenna(q->dev, d, 0, c->antenna), "setting the antenna",
+                 c->args) != 0)) {
+        al_radio_close(q);
+        return NULL;
+    }
+    size_t ch = 0;
+    q->stream = SoapySDRDevice_setupStream(q->dev, d, SOAPY_SDR_CF32, &ch, 1, NULL);
+    if (q->stream == NULL) {
+        AL_FAIL(AL_EDEVICE, "cannot set up a stream on '%s': %s", c->args,
+                SoapySDRDevice_lastError());
+        al_radio_close(q);
+        return NULL;
+    }
+    q->mtu = SoapySDRDevice_getStreamMTU(q->dev, q->stream);
+    if (q->mtu == 0)
+        q->mtu = 4096;
+    if (SoapySDRDevice_activateStream(q->dev, q->stream, 0, 0, 0) != 0) {
+        AL_FAIL(AL_EDEVICE, "cannot start the stream on '%s': %s", c->args,
+                SoapySDRDevice_lastError());
+        al_radio_close(q);
+        return NULL;
+    }
+    return q;
+}
+
+void al_radio_close(al_radio *q)
+{
+    if (q == NULL)
+        return;
+    if (q->stream) {
+        SoapySDRDevice_deactivateStream(q->dev, q->stream, 0, 0);
+        SoapySDRDevice_closeStream(q->dev, q->stream);
+    }
+    if (q->dev)
+        SoapySDRDevice_unmake(q->dev);
+    free(q);
+}
+
+size_t al_radio_mtu(const al_radio *q)
+{
+    return q->mtu;
+}
+
+int al_radio_read(al_radio *q, float complex *buf, size_t n, int64_t *time_ns, long timeout_us)
+{
+    void *buffs[1] = {buf};
+    int flags = 0;
+    long long t = 0;
+    int rc = SoapySDRDevice_readStream(q->dev, q->stream, buffs, n, &flags, &t, timeout_us);
+    if (time_ns)
+        *time_ns = (flags & SOAPY_SDR_HAS_TIME) ? t : 0;
+    return rc;
+}
+
+int al_radio_write(al_radio *q, const float complex *buf, size_t n, int has_time,
+                   int64_t time_ns, int end_burst, long timeout_us)
+{
+    const void *buffs[1] = {buf};
+    int flags = (has_time ? SOAPY_SDR_HAS_TIME : 0) | (end_burst ? SOAPY_SDR_END_BURST : 0);
+    return SoapySDRDevice_writeStream(q->dev, q->stream, buffs, n, &flags, time_ns, timeout_us);
+}
+
+int al_radio_write_burst(al_radio *q, const float complex *x, size_t n, int has_time,
+                         int64_t time_ns, long timeout_us)
+{
+    uint64_t deadline = al_now_ms() + (uint64_t)(timeout_us / 1000);
+    size_t done = 0;
+    while (done < n) {
+        size_t chunk = n - done > q->mtu ? q->mtu : n - done;
+        int last = done + chunk == n;
+        int rc = al_radio_write(q, x + done, chunk, has_time && done == 0, time_ns, last, 100000);
+        /* A link that is down (airsim peer not there yet) may come up. */
+        if ((rc == SOAPY_SDR_TIMEOUT || rc == SOAPY_SDR_STREAM_ERROR) && al_now_ms() < deadline)
+            continue;
+        if (rc < 0)
+            return rc;
+        done += (size_t)rc;
+    }
+    return (int)n;
+}
+
+int64_t al_radio_time_ns(const al_radio *q)
+{
+    return SoapySDRDevice_hasHardwareTime(q->dev, NULL) ? SoapySDRDevice_getHardwareTime(q->dev, NULL)
+                                                         : 0;
+}
+
+const char *al_radio_strerror(int code)
+{
+    return SoapySDR_errToStr(code);
+}

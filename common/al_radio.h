@@ -1,0 +1,57 @@
+/* airlearn — one stream of one SoapySDR radio (USRP, HackRF, airsim).
+ *
+ * al_radio_open() makes the device, applies the settings, sets up and
+ * activates a CF32 stream in one direction. Reads and writes return a
+ * sample count or a negative SoapySDR error code (SOAPY_SDR_TIMEOUT,
+ * SOAPY_SDR_OVERFLOW, SOAPY_SDR_STREAM_ERROR, ...; al_radio_strerror()
+ * names them): a radio's hiccups are events to count, not failures.
+ *
+ * Owns the device handle and the stream; one thread at a time.
+ */
+#ifndef AL_RADIO_H
+#define AL_RADIO_H
+
+#include <complex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { AL_RADIO_TX = 0, AL_RADIO_RX = 1 } al_radio_direction;  /* as SoapySDR */
+
+typedef struct {
+    const char *args;        /* SoapySDR device string, e.g. "driver=hackrf" */
+    int direction;           /* al_radio_direction */
+    double rate;             /* samples/s */
+    double frequency;        /* Hz; 0 leaves the device's */
+    double gain;             /* dB, overall; NAN leaves the device's */
+    double bandwidth;        /* Hz; 0 leaves the device's */
+    const char *antenna;     /* NULL or "" leaves the device's */
+} al_radio_config;
+
+typedef struct al_radio_s al_radio;
+
+/* NULL and al_error_message() (AL_EDEVICE) when the device is missing or
+ * refuses a setting. */
+al_radio *al_radio_open(const al_radio_config *c);
+void al_radio_close(al_radio *q);
+
+/* Largest block one read or write moves. */
+size_t al_radio_mtu(const al_radio *q);
+
+int al_radio_read(al_radio *q, float complex *buf, size_t n, int64_t *time_ns, long timeout_us);
+
+/* One writeStream call; may consume fewer than n samples. */
+int al_radio_write(al_radio *q, const float complex *buf, size_t n, int has_time,
+                   int64_t time_ns, int end_burst, long timeout_us);
+
+/* Writes all n samples as one burst (the first at time_ns if has_time),
+ * retrying timeouts and stream errors until timeout_us passes in all.
+ * n on success. */
+int al_radio_write_burst(al_radio *q, const float complex *x, size_t n, int has_time,
+                         int64_t time_ns, long timeout_us);
+
+/* The device's hardware time in ns (0 if it has none). */
+int64_t al_radio_time_ns(const al_radio *q);
+
+const char *al_radio_strerror(int code);
+
+#endif

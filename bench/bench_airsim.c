@@ -35,7 +35,7 @@ static pid_t s_spawn_writer(const char *args, double rate)
     if (pid != 0)
         return pid;
     al_radio_config c = {args, AL_RADIO_TX, rate, 915e6, NAN, 0, NULL};
-    al_radio *tx = al_radio_open(&c);
+    al_radio_t *tx = al_radio_create(&c);
     if (tx == NULL)
         _exit(1);
     float complex *x = malloc(BLOCK * sizeof *x);

@@ -23,9 +23,9 @@ static int s_check(int rc, const char *what, const char *args)
     return AL_OK;
 }
 
-al_radio *al_radio_open(const al_radio_config *c)
+al_radio_t *al_radio_create(const al_radio_config *c)
 {
-    al_radio *q = calloc(1, sizeof *q);
+    al_radio_t *q = calloc(1, sizeof *q);
     if (q == NULL) {
         AL_FAIL(AL_ENOMEM, "out of memory");
         return NULL;
@@ -51,7 +51,7 @@ al_radio *al_radio_open(const al_radio_config *c)
         (c->antenna && c->antenna[0] &&
          s_check(SoapySDRDevice_setAntenna(q->dev, d, 0, c->antenna), "setting the antenna",
                  c->args) != 0)) {
-        al_radio_close(q);
+        al_radio_destroy(&q);
         return NULL;
     }
     size_t ch = 0;
@@ -59,7 +59,7 @@ al_radio *al_radio_open(const al_radio_config *c)
     if (q->stream == NULL) {
         AL_FAIL(AL_EDEVICE, "cannot set up a stream on '%s': %s", c->args,
                 SoapySDRDevice_lastError());
-        al_radio_close(q);
+        al_radio_destroy(&q);
         return NULL;
     }
     q->mtu = SoapySDRDevice_getStreamMTU(q->dev, q->stream);
@@ -68,16 +68,18 @@ al_radio *al_radio_open(const al_radio_config *c)
     if (SoapySDRDevice_activateStream(q->dev, q->stream, 0, 0, 0) != 0) {
         AL_FAIL(AL_EDEVICE, "cannot start the stream on '%s': %s", c->args,
                 SoapySDRDevice_lastError());
-        al_radio_close(q);
+        al_radio_destroy(&q);
         return NULL;
     }
     return q;
 }
 
-void al_radio_close(al_radio *q)
+void al_radio_destroy(al_radio_t **self_p)
 {
-    if (q == NULL)
+    if (self_p == NULL || *self_p == NULL)
         return;
+    al_radio_t *q = *self_p;
+    *self_p = NULL;
     if (q->stream) {
         SoapySDRDevice_deactivateStream(q->dev, q->stream, 0, 0);
         SoapySDRDevice_closeStream(q->dev, q->stream);
@@ -87,12 +89,12 @@ void al_radio_close(al_radio *q)
     free(q);
 }
 
-size_t al_radio_mtu(const al_radio *q)
+size_t al_radio_mtu(const al_radio_t *q)
 {
     return q->mtu;
 }
 
-int al_radio_read(al_radio *q, float complex *buf, size_t n, int64_t *time_ns, long timeout_us)
+int al_radio_read(al_radio_t *q, float complex *buf, size_t n, int64_t *time_ns, long timeout_us)
 {
     void *buffs[1] = {buf};
     int flags = 0;
@@ -103,7 +105,7 @@ int al_radio_read(al_radio *q, float complex *buf, size_t n, int64_t *time_ns, l
     return rc;
 }
 
-int al_radio_write(al_radio *q, const float complex *buf, size_t n, int has_time,
+int al_radio_write(al_radio_t *q, const float complex *buf, size_t n, int has_time,
                    int64_t time_ns, int end_burst, long timeout_us)
 {
     const void *buffs[1] = {buf};
@@ -111,7 +113,7 @@ int al_radio_write(al_radio *q, const float complex *buf, size_t n, int has_time
     return SoapySDRDevice_writeStream(q->dev, q->stream, buffs, n, &flags, time_ns, timeout_us);
 }
 
-int al_radio_write_burst(al_radio *q, const float complex *x, size_t n, int has_time,
+int al_radio_write_burst(al_radio_t *q, const float complex *x, size_t n, int has_time,
                          int64_t time_ns, long timeout_us)
 {
     uint64_t deadline = al_now_ms() + (uint64_t)(timeout_us / 1000);
@@ -130,7 +132,7 @@ int al_radio_write_burst(al_radio *q, const float complex *x, size_t n, int has_
     return (int)n;
 }
 
-int64_t al_radio_time_ns(const al_radio *q)
+int64_t al_radio_time_ns(const al_radio_t *q)
 {
     return SoapySDRDevice_hasHardwareTime(q->dev, NULL) ? SoapySDRDevice_getHardwareTime(q->dev, NULL)
                                                          : 0;

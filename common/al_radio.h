@@ -1,6 +1,6 @@
 /* airlearn — one stream of one SoapySDR radio (USRP, HackRF, airsim).
  *
- * al_radio_open() makes the device, applies the settings, sets up and
+ * al_radio_create() makes the device, applies the settings, sets up and
  * activates a CF32 stream in one direction. Reads and writes return a
  * sample count or a negative SoapySDR error code (SOAPY_SDR_TIMEOUT,
  * SOAPY_SDR_OVERFLOW, SOAPY_SDR_STREAM_ERROR, ...; al_radio_strerror()
@@ -27,30 +27,30 @@ typedef struct {
     const char *antenna;     /* NULL or "" leaves the device's */
 } al_radio_config;
 
-typedef struct al_radio_s al_radio;
+typedef struct al_radio_s al_radio_t;
 
 /* NULL and al_error_message() (AL_EDEVICE) when the device is missing or
  * refuses a setting. */
-al_radio *al_radio_open(const al_radio_config *c);
-void al_radio_close(al_radio *q);
+al_radio_t *al_radio_create(const al_radio_config *c);
+void al_radio_destroy(al_radio_t **self_p);
 
 /* Largest block one read or write moves. */
-size_t al_radio_mtu(const al_radio *q);
+size_t al_radio_mtu(const al_radio_t *q);
 
-int al_radio_read(al_radio *q, float complex *buf, size_t n, int64_t *time_ns, long timeout_us);
+int al_radio_read(al_radio_t *q, float complex *buf, size_t n, int64_t *time_ns, long timeout_us);
 
 /* One writeStream call; may consume fewer than n samples. */
-int al_radio_write(al_radio *q, const float complex *buf, size_t n, int has_time,
+int al_radio_write(al_radio_t *q, const float complex *buf, size_t n, int has_time,
                    int64_t time_ns, int end_burst, long timeout_us);
 
 /* Writes all n samples as one burst (the first at time_ns if has_time),
  * retrying timeouts and stream errors until timeout_us passes in all.
  * n on success. */
-int al_radio_write_burst(al_radio *q, const float complex *x, size_t n, int has_time,
+int al_radio_write_burst(al_radio_t *q, const float complex *x, size_t n, int has_time,
                          int64_t time_ns, long timeout_us);
 
 /* The device's hardware time in ns (0 if it has none). */
-int64_t al_radio_time_ns(const al_radio *q);
+int64_t al_radio_time_ns(const al_radio_t *q);
 
 const char *al_radio_strerror(int code);
 

@@ -14,9 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "airsim_chan.h"
 #include "airsim_config.h"
+#include "airsim_link.h"
 #include "airsim_wire.h"
 #include "al_bytes.h"
 #include "al_error.h"
@@ -143,10 +146,10 @@ static void s_link(char *out, size_t len, const char *name)
     snprintf(out, len, "ipc://@airlearn-test-%s-%ld", name, (long)getpid());
 }
 
-static al_radio *s_open(const char *args, int direction)
+static al_radio_t *s_open(const char *args, int direction)
 {
     al_radio_config c = {args, direction, RATE, 915e6, NAN, 0, NULL};
-    al_radio *r = al_radio_open(&c);
+    al_radio_t *r = al_radio_create(&c);
     if (r == NULL)
         fprintf(stderr, "%s\n", al_error_message());
     return r;
@@ -173,21 +176,21 @@ static pid_t s_spawn_writer(const char *args, uint64_t seed, size_t n, int64_t t
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    al_radio *tx = NULL;
+    al_radio_t *tx = NULL;
     for (int i = 0; i < 100 && tx == NULL; i++)
         tx = s_open(args, AL_RADIO_TX);
     float complex *x = s_burst(seed, n);
     float complex *z = calloc(4096, sizeof *z);
     int ok = tx && al_radio_write_burst(tx, x, n, 1, t * 1000, 5000000) == (int)n &&
              al_radio_write_burst(tx, z, 4096, 1, (t + (int64_t)n + 10000) * 1000, 5000000) == 4096;
-    al_radio_close(tx);   /* flushes */
+    al_radio_destroy(&tx);   /* flushes */
     free(x);
     free(z);
     _exit(ok ? 0 : 1);
 }
 
 /* Reads labels [0, upto) into y (zeros where nothing came). */
-static void s_collect(al_radio *rx, float complex *y, int64_t upto)
+static void s_collect(al_radio_t *rx, float complex *y, int64_t upto)
 {
     float complex *buf = malloc(al_radio_mtu(rx) * sizeof *buf);
     uint64_t deadline = al_now_ms() + 20000;
@@ -228,7 +231,7 @@ static void test_airsim_burst_arrives_intact_at_its_time(void **state)
     snprintf(a2, sizeof a2, "driver=airsim,clock=fast,link=%s", link2);
     pid_t w1 = s_spawn_writer(a1, 11, L, T1);
     pid_t w2 = s_spawn_writer(a2, 22, L, T2);
-    al_radio *r1 = s_open(a1, AL_RADIO_RX), *r2 = s_open(a2, AL_RADIO_RX);
+    al_radio_t *r1 = s_open(a1, AL_RADIO_RX), *r2 = s_open(a2, AL_RADIO_RX);
     assert_non_null(r1);
     assert_non_null(r2);
     const int64_t upto = 20000;
@@ -244,8 +247,8 @@ static void test_airsim_burst_arrives_intact_at_its_time(void **state)
     }
     s_wait_ok(w1);
     s_wait_ok(w2);
-    al_radio_close(r1);
-    al_radio_close(r2);
+    al_radio_destroy(&r1);
+    al_radio_destroy(&r2);
     free(y1); free(y2); free(x1); free(x2);
 }
 
@@ -259,13 +262,13 @@ static float complex *s_receive_impaired(const char *name, const char *extra, ui
     snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
     snprintf(rx, sizeof rx, "%s,%s", tx, extra);
     pid_t w = s_spawn_writer(tx, seed, L, T);
-    al_radio *r = s_open(rx, AL_RADIO_RX);
+    al_radio_t *r = s_open(rx, AL_RADIO_RX);
     assert_non_null(r);
     int64_t upto = T + (int64_t)L + 64;
     float complex *all = calloc((size_t)upto, sizeof *all);
     s_collect(r, all, upto);
     s_wait_ok(w);
-    al_radio_close(r);
+    al_radio_destroy(&r);
     float complex *y = malloc((L + 64) * sizeof *y);
     memcpy(y, all + T, (L + 64) * sizeof *y);
     free(all);
@@ -346,7 +349,7 @@ static pid_t s_spawn_endless(const char *args, int direction)
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    al_radio *r = NULL;
+    al_radio_t *r = NULL;
     while (r == NULL)
         r = s_open(args, direction);
     float complex *buf = calloc(4096, sizeof *buf);
@@ -368,7 +371,7 @@ static void s_kill(pid_t pid)
 }
 
 /* Reads until a stream error (peer gone); returns the time it took. */
-static int s_read_until(al_radio *rx, int want_error, uint64_t limit_ms)
+static int s_read_until(al_radio_t *rx, int want_error, uint64_t limit_ms)
 {
     float complex buf[4096];
     uint64_t t0 = al_now_ms();
@@ -389,7 +392,7 @@ static void test_airsim_reader_reports_gone_writer_and_recovers(void **state)
     char link[128], args[256];
     s_link(link, sizeof link, "gone-tx");
     snprintf(args, sizeof args, "driver=airsim,clock=fast,link=%s", link);
-    al_radio *rx = s_open(args, AL_RADIO_RX);
+    al_radio_t *rx = s_open(args, AL_RADIO_RX);
     assert_non_null(rx);
     pid_t w = s_spawn_endless(args, AL_RADIO_TX);
     assert_true(s_read_until(rx, 0, 10000));
@@ -398,7 +401,7 @@ static void test_airsim_reader_reports_gone_writer_and_recovers(void **state)
     w = s_spawn_endless(args, AL_RADIO_TX);
     assert_true(s_read_until(rx, 0, 10000));
     s_kill(w);
-    al_radio_close(rx);
+    al_radio_destroy(&rx);
 }
 
 static void test_airsim_writer_reports_gone_reader_and_recovers(void **state)
@@ -408,7 +411,7 @@ static void test_airsim_writer_reports_gone_reader_and_recovers(void **state)
     s_link(link, sizeof link, "gone-rx");
     snprintf(args, sizeof args, "driver=airsim,clock=fast,link=%s", link);
     pid_t r = s_spawn_endless(args, AL_RADIO_RX);
-    al_radio *tx = s_open(args, AL_RADIO_TX);
+    al_radio_t *tx = s_open(args, AL_RADIO_TX);
     assert_non_null(tx);
     float complex buf[4096] = {0};
     int wrote = 0, error = 0;
@@ -428,17 +431,156 @@ static void test_airsim_writer_reports_gone_reader_and_recovers(void **state)
         wrote = al_radio_write(tx, buf, 4096, 0, 0, 0, 100000) > 0;
     assert_true(wrote);
     s_kill(r);
-    al_radio_close(tx);
+    al_radio_destroy(&tx);
+}
+
+
+/* ---------------------------------------------------------------- */
+/* channel statistics and stream semantics, in one process */
+
+static void test_airsim_block_fading_has_unit_power(void **state)
+{
+    (void)state;
+    airsim_config c;
+    airsim_config_default(&c);
+    assert_int_equal(airsim_config_set(&c, "fading", "rayleigh-block"), 0);
+    assert_int_equal(airsim_config_finish(&c), 0);
+    airsim_chan_t *ch = airsim_chan_create(&c, RATE);
+    assert_non_null(ch);
+    enum { BURSTS = 20000 };
+    double power = 0;
+    float complex first = 0;
+    for (int b = 0; b < BURSTS; b++) {
+        float complex x[4] = {1, 1, 1, 1};
+        airsim_chan_burst(ch, x, 4, 100 * b, 1);
+        assert_true(x[3] == x[0]);   /* constant within a burst */
+        if (b == 0)
+            first = x[0];
+        power += crealf(x[0] * conjf(x[0]));
+    }
+    power /= BURSTS;
+    assert_true(fabs(power - 1.0) < 0.05);
+    airsim_chan_reset(ch);   /* same seed, same draws */
+    float complex x = 1;
+    airsim_chan_burst(ch, &x, 1, 0, 1);
+    assert_true(x == first);
+    airsim_chan_destroy(&ch);
+}
+
+static void test_airsim_rayleigh_fading_varies_at_doppler(void **state)
+{
+    (void)state;
+    airsim_config c;
+    airsim_config_default(&c);
+    assert_int_equal(airsim_config_set(&c, "fading", "rayleigh"), 0);
+    assert_int_equal(airsim_config_set(&c, "doppler", "100"), 0);
+    assert_int_equal(airsim_config_finish(&c), 0);
+    airsim_chan_t *ch = airsim_chan_create(&c, RATE);
+    assert_non_null(ch);
+    /* 2 s at fd = 100 Hz: power ~ 1, and the autocorrelation at the first
+     * zero of J0 (lag 2.405 / (2 pi fd)) is near 0 while 0.1 ms apart the
+     * fading is nearly constant. */
+    enum { N = 2000000 };
+    float complex *h = malloc(N * sizeof *h);
+    for (int i = 0; i < N; i++)
+        h[i] = 1.0f;
+    airsim_chan_burst(ch, h, N, 0, 1);
+    double p = 0;
+    double complex r_near = 0, r_zero = 0;
+    int lag_zero = (int)lround(2.405 / (2 * M_PI * 100.0) * RATE), lag_near = 100;
+    for (int i = 0; i < N; i++) {
+        p += crealf(h[i] * conjf(h[i]));
+        if (i + lag_zero < N)
+            r_zero += h[i + lag_zero] * conjf(h[i]);
+        if (i + lag_near < N)
+            r_near += h[i + lag_near] * conjf(h[i]);
+    }
+    p /= N;
+    double rho_zero = cabs(r_zero) / (N - lag_zero) / p;
+    double rho_near = cabs(r_near) / (N - lag_near) / p;
+    printf("rayleigh: power %.3f, rho(0.1 ms) %.3f, rho(J0 zero) %.3f\n", p, rho_near, rho_zero);
+    assert_true(fabs(p - 1.0) < 0.25);
+    assert_true(rho_near > 0.95);
+    assert_true(rho_zero < 0.25);
+    free(h);
+    airsim_chan_destroy(&ch);
+}
+
+static void s_link_config(airsim_config *c, const char *name, const char *clock)
+{
+    char link[128];
+    s_link(link, sizeof link, name);
+    airsim_config_default(c);
+    assert_int_equal(airsim_config_set(c, "link", link), 0);
+    assert_int_equal(airsim_config_set(c, "clock", clock), 0);
+    assert_int_equal(airsim_config_finish(c), 0);
+}
+
+static void test_airsim_read_times_out_without_writer(void **state)
+{
+    (void)state;
+    airsim_config c;
+    s_link_config(&c, "timeout", "fast");
+    airsim_rx_t *rx = airsim_rx_create(&c, RATE);
+    assert_non_null(rx);
+    float complex buf[64];
+    int64_t t;
+    assert_int_equal(airsim_rx_read(rx, buf, AIRSIM_CF32, 64, &t, 20000), SOAPY_SDR_TIMEOUT);
+    airsim_rx_destroy(&rx);
+}
+
+static void test_airsim_realtime_reports_underflow_and_end_of_burst(void **state)
+{
+    (void)state;
+    airsim_config c;
+    s_link_config(&c, "underflow", "realtime");
+    airsim_rx_t *rx = airsim_rx_create(&c, RATE);
+    airsim_tx_t *tx = airsim_tx_create(&c, RATE);
+    assert_non_null(rx);
+    assert_non_null(tx);
+    float complex x[1000] = {0};
+    int end = 0;
+    int64_t t;
+    assert_int_equal(airsim_tx_write(tx, x, AIRSIM_CF32, 1000, 0, 0, 0, 2000000), 1000);
+    /* The writer stalls for 50 ms (50000 samples) inside the burst. */
+    nanosleep(&(struct timespec){0, 50000000}, NULL);
+    assert_int_equal(airsim_tx_write(tx, x, AIRSIM_CF32, 1000, 0, 0, 1, 2000000), 1000);
+    assert_int_equal(airsim_tx_status(tx, &end, &t, 0), SOAPY_SDR_UNDERFLOW);
+    assert_int_equal(airsim_tx_status(tx, &end, &t, 0), 0);
+    assert_true(end);
+    assert_int_equal(airsim_tx_status(tx, &end, &t, 1000), SOAPY_SDR_TIMEOUT);
+    assert_int_equal(airsim_tx_counters(tx)->underflows, 1);
+    airsim_tx_destroy(&tx);
+    airsim_rx_destroy(&rx);
+}
+
+static void test_airsim_realtime_reader_too_slow_overflows(void **state)
+{
+    (void)state;
+    airsim_config c;
+    s_link_config(&c, "overflow", "realtime");
+    airsim_rx_t *rx = airsim_rx_create(&c, 10e6);
+    assert_non_null(rx);
+    float complex buf[1000];
+    int64_t t0, t1;
+    assert_int_equal(airsim_rx_read(rx, buf, AIRSIM_CF32, 1000, &t0, 1000000), 1000);
+    /* 0.3 s unread at 10 Msps is more than the buffer holds. */
+    nanosleep(&(struct timespec){0, 300000000}, NULL);
+    assert_int_equal(airsim_rx_read(rx, buf, AIRSIM_CF32, 1000, &t1, 1000000), SOAPY_SDR_OVERFLOW);
+    assert_int_equal(airsim_rx_read(rx, buf, AIRSIM_CF32, 1000, &t1, 1000000), 1000);
+    assert_true(t1 > t0 + 1000000);   /* it skipped ahead, as hardware does */
+    assert_int_equal(airsim_rx_counters(rx)->overflows, 1);
+    airsim_rx_destroy(&rx);
 }
 
 static void test_airsim_rejects_bad_device_arguments(void **state)
 {
     (void)state;
     al_radio_config c = {"driver=airsim,snr_db=ten", AL_RADIO_RX, RATE, 0, NAN, 0, NULL};
-    assert_null(al_radio_open(&c));
+    assert_null(al_radio_create(&c));
     assert_non_null(strstr(al_error_message(), "snr_db"));
     c.args = "driver=airsim,clock=fast,link=ipc://@airlearn-test-cfo,cfo=600000";
-    assert_null(al_radio_open(&c));
+    assert_null(al_radio_create(&c));
     assert_non_null(strstr(al_error_message(), "cfo"));
 }
 
@@ -450,6 +592,11 @@ int main(void)
         cmocka_unit_test(test_airsim_config_parses_taps),
         cmocka_unit_test(test_airsim_wire_round_trip),
         cmocka_unit_test(test_airsim_wire_rejects_malformed),
+        cmocka_unit_test(test_airsim_block_fading_has_unit_power),
+        cmocka_unit_test(test_airsim_rayleigh_fading_varies_at_doppler),
+        cmocka_unit_test(test_airsim_read_times_out_without_writer),
+        cmocka_unit_test(test_airsim_realtime_reports_underflow_and_end_of_burst),
+        cmocka_unit_test(test_airsim_realtime_reader_too_slow_overflows),
         cmocka_unit_test(test_airsim_rejects_bad_device_arguments),
         cmocka_unit_test(test_airsim_burst_arrives_intact_at_its_time),
         cmocka_unit_test(test_airsim_snr_matches_configuration),

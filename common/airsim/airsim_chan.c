@@ -32,7 +32,7 @@ struct airsim_chan_s {
     double sos_phi[SOS_TERMS], sos_psi[SOS_TERMS];
 };
 
-static float complex s_sos(const airsim_chan *q, int64_t t)
+static float complex s_sos(const airsim_chan_t *q, int64_t t)
 {
     double re = 0.0, im = 0.0;
     for (int i = 0; i < SOS_TERMS; i++) {
@@ -42,7 +42,7 @@ static float complex s_sos(const airsim_chan *q, int64_t t)
     return (float)(re / sqrt(SOS_TERMS)) + I * (float)(im / sqrt(SOS_TERMS));
 }
 
-static void s_seed(airsim_chan *q)
+static void s_seed(airsim_chan_t *q)
 {
     al_rng_seed_stream(&q->noise_rng, q->cfg.seed, 1);
     al_rng_seed_stream(&q->fade_rng, q->cfg.seed, 2);
@@ -58,7 +58,7 @@ static void s_seed(airsim_chan *q)
     q->h_block = 1.0f;
 }
 
-static int s_make_liquid(airsim_chan *q)
+static int s_make_liquid(airsim_chan_t *q)
 {
     const airsim_config *c = &q->cfg;
     if (c->ntaps > 0 || c->cfo_hz != 0.0 || c->phase != 0.0) {
@@ -85,7 +85,7 @@ static int s_make_liquid(airsim_chan *q)
     return AL_OK;
 }
 
-airsim_chan *airsim_chan_create(const airsim_config *cfg, double rate)
+airsim_chan_t *airsim_chan_create(const airsim_config *cfg, double rate)
 {
     if (!(rate > 0.0) || !isfinite(rate)) {
         AL_FAIL(AL_EINVAL, "sample rate %g is not positive", rate);
@@ -100,7 +100,7 @@ airsim_chan *airsim_chan_create(const airsim_config *cfg, double rate)
                 cfg->doppler_hz, rate, 4 * FADE_STEP);
         return NULL;
     }
-    airsim_chan *q = calloc(1, sizeof *q);
+    airsim_chan_t *q = calloc(1, sizeof *q);
     if (q == NULL) {
         AL_FAIL(AL_ENOMEM, "out of memory");
         return NULL;
@@ -111,17 +111,19 @@ airsim_chan *airsim_chan_create(const airsim_config *cfg, double rate)
     q->gain = (float)pow(10.0, cfg->gain_db / 20.0);
     q->noise_std = (float)sqrt(cfg->noise_power / 2.0);
     if (s_make_liquid(q) != 0) {
-        airsim_chan_destroy(q);
+        airsim_chan_destroy(&q);
         return NULL;
     }
     s_seed(q);
     return q;
 }
 
-void airsim_chan_destroy(airsim_chan *q)
+void airsim_chan_destroy(airsim_chan_t **self_p)
 {
-    if (q == NULL)
+    if (self_p == NULL || *self_p == NULL)
         return;
+    airsim_chan_t *q = *self_p;
+    *self_p = NULL;
     if (q->ch)
         channel_cccf_destroy(q->ch);
     if (q->fd)
@@ -129,7 +131,7 @@ void airsim_chan_destroy(airsim_chan *q)
     free(q);
 }
 
-void airsim_chan_reset(airsim_chan *q)
+void airsim_chan_reset(airsim_chan_t *q)
 {
     /* liquid has no channel_cccf_reset: rebuild the stateful parts. */
     if (q->ch)
@@ -142,22 +144,22 @@ void airsim_chan_reset(airsim_chan *q)
     s_seed(q);
 }
 
-unsigned airsim_chan_latency(const airsim_chan *q)
+unsigned airsim_chan_latency(const airsim_chan_t *q)
 {
     return q->fd ? FDELAY_M : 0;
 }
 
-int64_t airsim_chan_int_delay(const airsim_chan *q)
+int64_t airsim_chan_int_delay(const airsim_chan_t *q)
 {
     return q->int_delay;
 }
 
-int airsim_chan_is_identity(const airsim_chan *q)
+int airsim_chan_is_identity(const airsim_chan_t *q)
 {
     return q->ch == NULL && q->fd == NULL && q->noise_std == 0.0f;
 }
 
-void airsim_chan_burst(airsim_chan *q, float complex *x, unsigned n, int64_t t0,
+void airsim_chan_burst(airsim_chan_t *q, float complex *x, unsigned n, int64_t t0,
                        int first_of_burst)
 {
     switch (q->cfg.fading) {
@@ -196,7 +198,7 @@ void airsim_chan_burst(airsim_chan *q, float complex *x, unsigned n, int64_t t0,
     }
 }
 
-void airsim_chan_stream(airsim_chan *q, const float complex *x, float complex *y, unsigned n)
+void airsim_chan_stream(airsim_chan_t *q, const float complex *x, float complex *y, unsigned n)
 {
     if (q->ch)
         channel_cccf_execute_block(q->ch, (float complex *)x, n, y);

@@ -28,28 +28,28 @@
 #include <complex.h>
 #include <stdint.h>
 
-typedef struct airsim_chan_s airsim_chan;
+typedef struct airsim_chan_s airsim_chan_t;
 
 /* rate: samples per second (for cfo and doppler). NULL and an
  * al_error_message() on a bad configuration (|cfo| >= rate/2, ...). */
-airsim_chan *airsim_chan_create(const airsim_config *cfg, double rate);
-void airsim_chan_destroy(airsim_chan *q);
+airsim_chan_t *airsim_chan_create(const airsim_config *cfg, double rate);
+void airsim_chan_destroy(airsim_chan_t **self_p);
 
 /* Back to the state right after create (same seed, same output). */
-void airsim_chan_reset(airsim_chan *q);
+void airsim_chan_reset(airsim_chan_t *q);
 
-unsigned airsim_chan_latency(const airsim_chan *q);
-int64_t airsim_chan_int_delay(const airsim_chan *q);
+unsigned airsim_chan_latency(const airsim_chan_t *q);
+int64_t airsim_chan_int_delay(const airsim_chan_t *q);
 
 /* Gain and fading, in place, on n samples of a burst whose first sample
  * lands at stream index t0; first_of_burst starts a new fading block. */
-void airsim_chan_burst(airsim_chan *q, float complex *x, unsigned n, int64_t t0,
+void airsim_chan_burst(airsim_chan_t *q, float complex *x, unsigned n, int64_t t0,
                        int first_of_burst);
 
 /* The stream stage, y may equal x. Nothing allocated. */
-void airsim_chan_stream(airsim_chan *q, const float complex *x, float complex *y, unsigned n);
+void airsim_chan_stream(airsim_chan_t *q, const float complex *x, float complex *y, unsigned n);
 
 /* True when the stream stage is the identity (no copy-through work). */
-int airsim_chan_is_identity(const airsim_chan *q);
+int airsim_chan_is_identity(const airsim_chan_t *q);
 
 #endif

@@ -160,14 +160,14 @@ struct airsim_tx_s {
     uint8_t *buf;              /* header + MTU samples */
 };
 
-static int64_t s_tx_now(const airsim_tx *q)
+static int64_t s_tx_now(const airsim_tx_t *q)
 {
     if (q->cfg.clock == AIRSIM_CLOCK_FAST)
         return q->cursor;
     return s_ticks(q->rate, s_mono_ns() - q->t0_ns) + q->time_offset;
 }
 
-static void s_tx_event(airsim_tx *q, int code, int end_burst, int64_t time)
+static void s_tx_event(airsim_tx_t *q, int code, int end_burst, int64_t time)
 {
     if (q->ev_count == EVENT_QUEUE) {   /* nobody reads them: keep the newest */
         q->ev_head = (q->ev_head + 1) % EVENT_QUEUE;
@@ -179,15 +179,15 @@ static void s_tx_event(airsim_tx *q, int code, int end_burst, int64_t time)
     e->time = time;
 }
 
-airsim_tx *airsim_tx_create(const airsim_config *cfg, double rate)
+airsim_tx_t *airsim_tx_create(const airsim_config *cfg, double rate)
 {
     if (!(rate > 0.0) || !isfinite(rate)) {
         AL_FAIL(AL_EINVAL, "sample rate %g is not positive", rate);
         return NULL;
     }
-    airsim_tx *q = calloc(1, sizeof *q);
+    airsim_tx_t *q = calloc(1, sizeof *q);
     if (q == NULL || (q->buf = malloc(AIRSIM_WIRE_HEADER + AIRSIM_WIRE_MAX_SAMPLES * 8)) == NULL) {
-        airsim_tx_destroy(q);
+        airsim_tx_destroy(&q);
         AL_FAIL(AL_ENOMEM, "out of memory");
         return NULL;
     }
@@ -199,7 +199,7 @@ airsim_tx *airsim_tx_create(const airsim_config *cfg, double rate)
     q->sock = q->ctx ? zmq_socket(q->ctx, ZMQ_PUSH) : NULL;
     if (q->sock == NULL) {
         AL_FAIL(AL_ENET, "cannot create the airsim socket: %s", zmq_strerror(errno));
-        airsim_tx_destroy(q);
+        airsim_tx_destroy(&q);
         return NULL;
     }
     /* Closing flushes what was written, as a radio transmits its buffer. */
@@ -207,23 +207,25 @@ airsim_tx *airsim_tx_create(const airsim_config *cfg, double rate)
     if (s_socket_options(q->sock, ZMQ_SNDHWM) != 0 ||
         zmq_setsockopt(q->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         s_monitor_open(&q->mon, q->ctx, q->sock, q) != 0) {
-        airsim_tx_destroy(q);
+        airsim_tx_destroy(&q);
         return NULL;
     }
     if (zmq_setsockopt(q->sock, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
         zmq_connect(q->sock, cfg->link) != 0) {
         AL_FAIL(AL_ENET, "cannot connect the airsim link %s: %s", cfg->link, zmq_strerror(errno));
-        airsim_tx_destroy(q);
+        airsim_tx_destroy(&q);
         return NULL;
     }
     airsim_tx_activate(q);
     return q;
 }
 
-void airsim_tx_destroy(airsim_tx *q)
+void airsim_tx_destroy(airsim_tx_t **self_p)
 {
-    if (q == NULL)
+    if (self_p == NULL || *self_p == NULL)
         return;
+    airsim_tx_t *q = *self_p;
+    *self_p = NULL;
     if (q->sock) {
         s_monitor_close(&q->mon, q->sock);
         zmq_close(q->sock);
@@ -234,7 +236,7 @@ void airsim_tx_destroy(airsim_tx *q)
     free(q);
 }
 
-void airsim_tx_activate(airsim_tx *q)
+void airsim_tx_activate(airsim_tx_t *q)
 {
     al_rng_t r;
     al_rng_seed(&r, (uint64_t)s_mono_ns() ^ ((uint64_t)(uintptr_t)q << 17));
@@ -246,7 +248,7 @@ void airsim_tx_activate(airsim_tx *q)
         q->cursor = q->time_offset;
 }
 
-int airsim_tx_write(airsim_tx *q, const void *buf, airsim_format fmt, unsigned n,
+int airsim_tx_write(airsim_tx_t *q, const void *buf, airsim_format fmt, unsigned n,
                     int has_time, int64_t time, int end_burst, long timeout_us)
 {
     int64_t deadline = s_mono_ns() + (int64_t)timeout_us * 1000;
@@ -354,7 +356,7 @@ int airsim_tx_write(airsim_tx *q, const void *buf, airsim_format fmt, unsigned n
     return (int)n;
 }
 
-int airsim_tx_status(airsim_tx *q, int *end_burst, int64_t *time, long timeout_us)
+int airsim_tx_status(airsim_tx_t *q, int *end_burst, int64_t *time, long timeout_us)
 {
     if (q->ev_count == 0) {
         /* Events are made by writes on the same thread, so none can come
@@ -372,12 +374,12 @@ int airsim_tx_status(airsim_tx *q, int *end_burst, int64_t *time, long timeout_u
     return e.code;
 }
 
-int64_t airsim_tx_time(const airsim_tx *q)
+int64_t airsim_tx_time(const airsim_tx_t *q)
 {
     return s_tx_now(q);
 }
 
-void airsim_tx_set_time(airsim_tx *q, int64_t ticks)
+void airsim_tx_set_time(airsim_tx_t *q, int64_t ticks)
 {
     if (q->cfg.clock == AIRSIM_CLOCK_FAST) {
         q->cursor = ticks;
@@ -387,18 +389,18 @@ void airsim_tx_set_time(airsim_tx *q, int64_t ticks)
     }
 }
 
-void airsim_tx_set_gain(airsim_tx *q, double db)
+void airsim_tx_set_gain(airsim_tx_t *q, double db)
 {
     q->gain = (float)pow(10.0, db / 20.0);
 }
 
-int airsim_tx_link_up(airsim_tx *q)
+int airsim_tx_link_up(airsim_tx_t *q)
 {
     s_monitor_poll(&q->mon, &q->cnt, q->cfg.link);
     return q->mon.peers > 0;
 }
 
-const airsim_counters *airsim_tx_counters(const airsim_tx *q)
+const airsim_counters *airsim_tx_counters(const airsim_tx_t *q)
 {
     return &q->cnt;
 }
@@ -412,7 +414,7 @@ struct airsim_rx_s {
     double rate;
     void *ctx, *sock;
     s_monitor mon;
-    airsim_chan *chan;
+    airsim_chan_t *chan;
     float complex *ring;       /* channel input, indexed by stream index & mask */
     int64_t size, mask;
     int64_t pos;               /* next stream index handed to the reader */
@@ -437,9 +439,9 @@ struct airsim_rx_s {
     airsim_counters cnt;
 };
 
-airsim_rx *airsim_rx_create(const airsim_config *cfg, double rate)
+airsim_rx_t *airsim_rx_create(const airsim_config *cfg, double rate)
 {
-    airsim_rx *q = calloc(1, sizeof *q);
+    airsim_rx_t *q = calloc(1, sizeof *q);
     if (q == NULL) {
         AL_FAIL(AL_ENOMEM, "out of memory");
         return NULL;
@@ -463,7 +465,7 @@ airsim_rx *airsim_rx_create(const airsim_config *cfg, double rate)
     q->scratch = malloc(AIRSIM_WIRE_MAX_SAMPLES * sizeof *q->scratch);
     zmq_msg_init(&q->pending);
     if (q->ring == NULL || q->scratch == NULL) {
-        airsim_rx_destroy(q);
+        airsim_rx_destroy(&q);
         AL_FAIL(AL_ENOMEM, "out of memory for the airsim receive buffer");
         return NULL;
     }
@@ -471,23 +473,25 @@ airsim_rx *airsim_rx_create(const airsim_config *cfg, double rate)
     q->sock = q->ctx ? zmq_socket(q->ctx, ZMQ_PULL) : NULL;
     if (q->sock == NULL || s_socket_options(q->sock, ZMQ_RCVHWM) != 0 ||
         s_monitor_open(&q->mon, q->ctx, q->sock, q) != 0) {
-        airsim_rx_destroy(q);
+        airsim_rx_destroy(&q);
         return NULL;
     }
     if (zmq_bind(q->sock, cfg->link) != 0) {
         AL_FAIL(AL_ENET, "cannot bind the airsim link %s: %s (is another RX device using it?)",
                 cfg->link, zmq_strerror(errno));
-        airsim_rx_destroy(q);
+        airsim_rx_destroy(&q);
         return NULL;
     }
     airsim_rx_activate(q);
     return q;
 }
 
-void airsim_rx_destroy(airsim_rx *q)
+void airsim_rx_destroy(airsim_rx_t **self_p)
 {
-    if (q == NULL)
+    if (self_p == NULL || *self_p == NULL)
         return;
+    airsim_rx_t *q = *self_p;
+    *self_p = NULL;
     zmq_msg_close(&q->pending);
     if (q->sock) {
         s_monitor_close(&q->mon, q->sock);
@@ -495,13 +499,13 @@ void airsim_rx_destroy(airsim_rx *q)
     }
     if (q->ctx)
         zmq_ctx_term(q->ctx);
-    airsim_chan_destroy(q->chan);
+    airsim_chan_destroy(&q->chan);
     free(q->ring);
     free(q->scratch);
     free(q);
 }
 
-void airsim_rx_activate(airsim_rx *q)
+void airsim_rx_activate(airsim_rx_t *q)
 {
     q->t0_ns = s_mono_ns();
     q->pos = 0;
@@ -511,14 +515,14 @@ void airsim_rx_activate(airsim_rx *q)
     airsim_chan_reset(q->chan);
 }
 
-static int64_t s_rx_now(const airsim_rx *q)
+static int64_t s_rx_now(const airsim_rx_t *q)
 {
     return s_ticks(q->rate, s_mono_ns() - q->t0_ns);
 }
 
 /* Decides where a freshly received message lands; 0 to place it, -1 to
  * drop it. */
-static int s_rx_anchor(airsim_rx *q)
+static int s_rx_anchor(airsim_rx_t *q)
 {
     const airsim_wire_header *h = &q->ph;
     int64_t idelay = airsim_chan_int_delay(q->chan);
@@ -567,7 +571,7 @@ static int s_rx_anchor(airsim_rx *q)
 }
 
 /* Puts the pending message on the ring; 0 if it does not fit yet. */
-static int s_rx_place(airsim_rx *q)
+static int s_rx_place(airsim_rx_t *q)
 {
     const airsim_wire_header *h = &q->ph;
     int64_t end = q->pp + h->count;
@@ -588,7 +592,7 @@ static int s_rx_place(airsim_rx *q)
     return 1;
 }
 
-static void s_rx_drain(airsim_rx *q)
+static void s_rx_drain(airsim_rx_t *q)
 {
     for (;;) {
         if (!q->has_pending) {
@@ -612,7 +616,7 @@ static void s_rx_drain(airsim_rx *q)
 }
 
 /* Hands out stream [pos, pos+m) through the channel. */
-static void s_rx_deliver(airsim_rx *q, void *buf, airsim_format fmt, unsigned m)
+static void s_rx_deliver(airsim_rx_t *q, void *buf, airsim_format fmt, unsigned m)
 {
     unsigned done = 0;
     while (done < m) {
@@ -648,7 +652,7 @@ static void s_rx_deliver(airsim_rx *q, void *buf, airsim_format fmt, unsigned m)
 
 /* Realtime reader too slow: jump to the present, like hardware whose
  * buffer overflowed. */
-static void s_rx_overflow(airsim_rx *q, int64_t now)
+static void s_rx_overflow(airsim_rx_t *q, int64_t now)
 {
     int64_t to = now - q->size / 8;
     for (int64_t k = q->pos; k < to && k < q->pos + q->size; k++)
@@ -658,7 +662,7 @@ static void s_rx_overflow(airsim_rx *q, int64_t now)
     q->cnt.overflows++;
 }
 
-int airsim_rx_read(airsim_rx *q, void *buf, airsim_format fmt, unsigned n, int64_t *time,
+int airsim_rx_read(airsim_rx_t *q, void *buf, airsim_format fmt, unsigned n, int64_t *time,
                    long timeout_us)
 {
     int64_t deadline = s_mono_ns() + (int64_t)timeout_us * 1000;
@@ -712,29 +716,29 @@ int airsim_rx_read(airsim_rx *q, void *buf, airsim_format fmt, unsigned n, int64
     }
 }
 
-int64_t airsim_rx_time(const airsim_rx *q)
+int64_t airsim_rx_time(const airsim_rx_t *q)
 {
     int64_t k = q->cfg.clock == AIRSIM_CLOCK_FAST ? q->pos : s_rx_now(q);
     return k - q->latency + q->time_offset;
 }
 
-void airsim_rx_set_time(airsim_rx *q, int64_t ticks)
+void airsim_rx_set_time(airsim_rx_t *q, int64_t ticks)
 {
     q->time_offset = ticks - (airsim_rx_time(q) - q->time_offset);
 }
 
-void airsim_rx_set_gain(airsim_rx *q, double db)
+void airsim_rx_set_gain(airsim_rx_t *q, double db)
 {
     q->gain = (float)pow(10.0, db / 20.0);
 }
 
-int airsim_rx_link_up(airsim_rx *q)
+int airsim_rx_link_up(airsim_rx_t *q)
 {
     s_monitor_poll(&q->mon, &q->cnt, q->cfg.link);
     return q->mon.peers > 0;
 }
 
-const airsim_counters *airsim_rx_counters(const airsim_rx *q)
+const airsim_counters *airsim_rx_counters(const airsim_rx_t *q)
 {
     return &q->cnt;
 }

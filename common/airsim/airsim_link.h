@@ -55,58 +55,58 @@ typedef struct {
 
 /* ---- TX ---- */
 
-typedef struct airsim_tx_s airsim_tx;
+typedef struct airsim_tx_s airsim_tx_t;
 
 /* Connects to cfg->link. NULL and al_error_message() on failure. */
-airsim_tx *airsim_tx_create(const airsim_config *cfg, double rate);
-void airsim_tx_destroy(airsim_tx *q);
+airsim_tx_t *airsim_tx_create(const airsim_config *cfg, double rate);
+void airsim_tx_destroy(airsim_tx_t **self_p);
 
 /* Starts the clock (realtime) and a new timeline (instance). */
-void airsim_tx_activate(airsim_tx *q);
+void airsim_tx_activate(airsim_tx_t *q);
 
 /* Sends up to AIRSIM_WIRE_MAX_SAMPLES samples of buf (format fmt) as one
  * message. has_time: `time` (ticks) is when the first sample goes out;
  * otherwise right after the previous samples (or now, between bursts).
  * end_burst closes the burst. Returns samples consumed or a SoapySDR
  * error code. */
-int airsim_tx_write(airsim_tx *q, const void *buf, airsim_format fmt, unsigned n,
+int airsim_tx_write(airsim_tx_t *q, const void *buf, airsim_format fmt, unsigned n,
                     int has_time, int64_t time, int end_burst, long timeout_us);
 
 /* The next TX event: SOAPY_SDR_UNDERFLOW, SOAPY_SDR_TIME_ERROR, or 0 with
  * *end_burst set for a completed burst; SOAPY_SDR_TIMEOUT if none arrives
  * within timeout_us. */
-int airsim_tx_status(airsim_tx *q, int *end_burst, int64_t *time, long timeout_us);
+int airsim_tx_status(airsim_tx_t *q, int *end_burst, int64_t *time, long timeout_us);
 
-int64_t airsim_tx_time(const airsim_tx *q);
-void airsim_tx_set_time(airsim_tx *q, int64_t ticks);
+int64_t airsim_tx_time(const airsim_tx_t *q);
+void airsim_tx_set_time(airsim_tx_t *q, int64_t ticks);
 /* Amplitude gain in dB applied to every sample written (the device's
  * TX gain); 0 dB by default. */
-void airsim_tx_set_gain(airsim_tx *q, double db);
-int airsim_tx_link_up(airsim_tx *q);
-const airsim_counters *airsim_tx_counters(const airsim_tx *q);
+void airsim_tx_set_gain(airsim_tx_t *q, double db);
+int airsim_tx_link_up(airsim_tx_t *q);
+const airsim_counters *airsim_tx_counters(const airsim_tx_t *q);
 
 /* ---- RX ---- */
 
-typedef struct airsim_rx_s airsim_rx;
+typedef struct airsim_rx_s airsim_rx_t;
 
 /* Binds cfg->link and builds the channel. NULL and al_error_message() on
  * failure (endpoint in use, bad impairments for this rate). */
-airsim_rx *airsim_rx_create(const airsim_config *cfg, double rate);
-void airsim_rx_destroy(airsim_rx *q);
+airsim_rx_t *airsim_rx_create(const airsim_config *cfg, double rate);
+void airsim_rx_destroy(airsim_rx_t **self_p);
 
-void airsim_rx_activate(airsim_rx *q);
+void airsim_rx_activate(airsim_rx_t *q);
 
 /* Reads up to n samples into buf; *time gets the ticks of the first.
  * Returns the count or a SoapySDR error code. */
-int airsim_rx_read(airsim_rx *q, void *buf, airsim_format fmt, unsigned n, int64_t *time,
+int airsim_rx_read(airsim_rx_t *q, void *buf, airsim_format fmt, unsigned n, int64_t *time,
                    long timeout_us);
 
-int64_t airsim_rx_time(const airsim_rx *q);
-void airsim_rx_set_time(airsim_rx *q, int64_t ticks);
+int64_t airsim_rx_time(const airsim_rx_t *q);
+void airsim_rx_set_time(airsim_rx_t *q, int64_t ticks);
 /* Gain in dB on everything delivered, signal and noise alike (the
  * device's RX gain: it moves the level, not the SNR). */
-void airsim_rx_set_gain(airsim_rx *q, double db);
-int airsim_rx_link_up(airsim_rx *q);
-const airsim_counters *airsim_rx_counters(const airsim_rx *q);
+void airsim_rx_set_gain(airsim_rx_t *q, double db);
+int airsim_rx_link_up(airsim_rx_t *q);
+const airsim_counters *airsim_rx_counters(const airsim_rx_t *q);
 
 #endif

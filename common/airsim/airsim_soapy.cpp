@@ -30,8 +30,8 @@ namespace {
 struct Stream {
     int direction;
     airsim_format format;
-    airsim_tx *tx = nullptr;
-    airsim_rx *rx = nullptr;
+    airsim_tx_t *tx = nullptr;
+    airsim_rx_t *rx = nullptr;
 };
 
 class AirsimDevice : public SoapySDR::Device {
@@ -115,8 +115,8 @@ class AirsimDevice : public SoapySDR::Device {
         auto *s = reinterpret_cast<Stream *>(stream);
         std::lock_guard<std::mutex> lock(mutex_);
         (s->direction == SOAPY_SDR_TX ? tx_ : rx_) = nullptr;
-        airsim_tx_destroy(s->tx);
-        airsim_rx_destroy(s->rx);
+        airsim_tx_destroy(&s->tx);
+        airsim_rx_destroy(&s->rx);
         delete s;
     }
 

@@ -89,6 +89,14 @@ void al_radio_destroy(al_radio_t **self_p)
     free(q);
 }
 
+int al_radio_set_gain_element(al_radio_t *q, const char *name, double db)
+{
+    if (SoapySDRDevice_setGainElement(q->dev, q->direction, 0, name, db) != 0)
+        return AL_FAIL(AL_EDEVICE, "cannot set gain %s to %g dB: %s", name, db,
+                       SoapySDRDevice_lastError());
+    return AL_OK;
+}
+
 size_t al_radio_mtu(const al_radio_t *q)
 {
     return q->mtu;

@@ -34,6 +34,9 @@ typedef struct al_radio_s al_radio_t;
 al_radio_t *al_radio_create(const al_radio_config *c);
 void al_radio_destroy(al_radio_t **self_p);
 
+/* One named gain stage (HackRF: LNA, VGA, AMP; USRP: PGA), dB. */
+int al_radio_set_gain_element(al_radio_t *q, const char *name, double db);
+
 /* Largest block one read or write moves. */
 size_t al_radio_mtu(const al_radio_t *q);
 

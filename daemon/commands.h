@@ -11,6 +11,10 @@
 
 /* One line per subcommand: name, function, summary for --help. */
 #define AL_COMMAND_LIST(X)                                                   \
+    X("tx", cmd_tx, "transmitter daemon (tx --help lists the configuration)") \
+    X("rx", cmd_rx, "receiver daemon (rx --help)") \
+    X("loopback", cmd_loopback, "the demo: tx and rx over a simulated radio link (loopback --help)") \
+    X("status", cmd_status, "JSON status of a running daemon (status --config F)") \
     X("sim", cmd_sim, "symbol-level training and SER sweeps, both methods (sim --help)") \
     X("keygen", cmd_keygen, "write a CURVE key pair for the feedback link (keygen --help)") \
     X("bench", cmd_bench, "run benchmarks, print JSON lines (bench --help)")

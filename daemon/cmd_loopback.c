@@ -1,0 +1,320 @@
+/* `airlearn loopback`: the demo. Starts `airlearn rx` and `airlearn tx`
+ * as two child processes, each with its own configuration file written
+ * into the output directory, joined by a driver=airsim radio link (fast
+ * clock: as fast as the two processes go) and the ZeroMQ feedback link,
+ * exactly as two hosts with radios would be. Shows progress, stops both
+ * when the transmitter has finished its final evaluation, and prints one
+ * JSON summary line. */
+#include "commands.h"
+
+#include "al_error.h"
+#include "al_log.h"
+#include "al_options.h"
+#include "daemon_config.h"
+#include "daemon_util.h"
+#include "plot.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+typedef struct {
+    unsigned M, N, messages, rounds, eval_interval, final_eval_messages, sps;
+    double snr_db, cfo, delay, rate, max_seconds, target_ser, sigma2, lr_tx, lr_rx;
+    int fading;
+    uint64_t seed;
+    char out[200];
+    char log_level[16];
+} loop_opts;
+
+#define L "loopback"
+#define F(field) offsetof(loop_opts, field)
+static const char *const s_fadings[] = {"none", "rayleigh-block", NULL};
+
+static const opt_desc s_table[] = {
+    {L, "M", OPT_UINT, F(M), 0, 2, 65536, NULL, "16", "messages"},
+    {L, "N", OPT_UINT, F(N), 0, 1, 64, NULL, "2", "channel uses per message"},
+    {L, "snr-db", OPT_DOUBLE, F(snr_db), 0, -10, 60, NULL, "12", "Es/N0 of the simulated link, dB"},
+    {L, "cfo", OPT_DOUBLE, F(cfo), 0, -1e5, 1e5, NULL, "1000", "carrier frequency offset, Hz"},
+    {L, "delay", OPT_DOUBLE, F(delay), 0, 0, 1e5, NULL, "3.37", "link delay, samples (fractional)"},
+    {L, "fading", OPT_ENUM, F(fading), 0, 0, 0, s_fadings, "none",
+     "rayleigh-block: h~CN(0,1) per frame, and the fading receiver"},
+    {L, "rate", OPT_DOUBLE, F(rate), 0, 1e4, 100e6, NULL, "1e6", "sample rate of the link"},
+    {L, "sps", OPT_UINT, F(sps), 0, 2, 16, NULL, "2", "samples per symbol"},
+    {L, "messages", OPT_UINT, F(messages), 0, 1, 4096, NULL, "64", "messages per frame"},
+    {L, "rounds", OPT_UINT, F(rounds), 0, 0, 100000000, NULL, "600",
+     "training rounds (RX frames, TX frames, one policy-gradient step)"},
+    {L, "seconds", OPT_DOUBLE, F(max_seconds), 0, 0, 1e7, NULL, "0",
+     "stop training after this many seconds (0: rounds decide)"},
+    {L, "target-ser", OPT_DOUBLE, F(target_ser), 0, 0, 1, NULL, "0",
+     "stop training once an evaluation reaches this SER (0: off)"},
+    {L, "eval-interval", OPT_UINT, F(eval_interval), 0, 1, 1000000, NULL, "25",
+     "rounds between evaluations"},
+    {L, "final-eval-messages", OPT_UINT, F(final_eval_messages), 0, 1, 1000000000, NULL, "50000",
+     "messages of the final evaluation"},
+    {L, "sigma2", OPT_DOUBLE, F(sigma2), 0, 1e-6, 0.5, NULL, "0.02", "policy perturbation variance"},
+    {L, "lr-tx", OPT_DOUBLE, F(lr_tx), 0, 1e-6, 1, NULL, "0.005", "TX learning rate"},
+    {L, "lr-rx", OPT_DOUBLE, F(lr_rx), 0, 1e-6, 1, NULL, "0.005", "RX learning rate"},
+    {L, "seed", OPT_U64, F(seed), 0, 0, 9007199254740992.0, NULL, "1", "weights and channel seed"},
+    {L, "out", OPT_STRING, F(out), sizeof(((loop_opts *)0)->out), 0, 0, NULL, "loopback-out",
+     "output directory (configurations, state, plots)"},
+    {L, "log-level", OPT_STRING, F(log_level), 16, 0, 0, NULL, "warn", "the daemons' log level"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static volatile sig_atomic_t s_interrupted;
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_interrupted = 1;
+}
+
+static double s_json_number(const char *text, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(text, pat);
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
+static int s_read_file(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return (int)n;
+}
+
+static int s_write_config(const char *path, const daemon_config *c)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return AL_FAIL(AL_EIO, "cannot write %s: %s", path, strerror(errno));
+    opt_write_ini(daemon_table, c, f);
+    return fclose(f) == 0 ? AL_OK : AL_FAIL(AL_EIO, "cannot write %s", path);
+}
+
+static pid_t s_spawn(const char *role, const char *config)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *args[] = {"airlearn", (char *)role, "--config", (char *)config, NULL};
+        execv("/proc/self/exe", args);
+        _exit(EX_OSERR);
+    }
+    return pid;
+}
+
+static void s_stop(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return;
+        usleep(50000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Learning curve (loss per round, SER per evaluation) from training.csv. */
+static void s_plot_curve(const loop_opts *o)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/tx/training.csv", o->out);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    plot_series s[2] = {{.label = "policy loss"}, {.label = "SER"}};
+    char line[256];
+    if (fgets(line, sizeof line, f) != NULL) {
+        while (fgets(line, sizeof line, f)) {
+            double round, version, loss, ser;
+            if (sscanf(line, "%lf,%lf,%lf,%lf", &round, &version, &loss, &ser) == 4) {
+                if (isfinite(loss) && loss > 0)
+                    plot_series_add(&s[0], round, loss);
+                if (isfinite(ser) && ser > 0)
+                    plot_series_add(&s[1], round, ser);
+            }
+        }
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/learning.svg", o->out);
+    plot_lines(path, "airlearn loopback: learning curve", "round", "loss / SER", s, 2, 1);
+    plot_series_free(&s[0]);
+    plot_series_free(&s[1]);
+}
+
+static int s_run(const loop_opts *o)
+{
+    char path_tx[600], path_rx[600], link[128], feedback[128], text[2048];
+    if (daemon_mkdir_p(o->out) < 0)
+        return EX_CANTCREAT;
+    snprintf(link, sizeof link, "ipc://@airlearn-loopback-air-%ld", (long)getpid());
+    snprintf(feedback, sizeof feedback, "ipc://@airlearn-loopback-fb-%ld", (long)getpid());
+
+    daemon_config c;
+    memset(&c, 0, sizeof c);
+    opt_defaults(daemon_table, &c);
+    c.M = o->M;
+    c.N = o->N;
+    c.messages = o->messages;
+    c.sps = o->sps;
+    c.rate = o->rate;
+    c.sigma2 = o->sigma2;
+    c.lr_tx = o->lr_tx;
+    c.lr_rx = o->lr_rx;
+    c.seed = o->seed;
+    c.rounds = o->rounds;
+    c.max_seconds = o->max_seconds;
+    c.target_ser = o->target_ser;
+    c.eval_interval = o->eval_interval;
+    c.final_eval_messages = o->final_eval_messages;
+    c.exit_when_done = 1;
+    c.receiver = o->fading ? 1 : 0;
+    snprintf(c.endpoint, sizeof c.endpoint, "%s", feedback);
+    snprintf(c.log_level, sizeof c.log_level, "%s", o->log_level);
+
+    daemon_config tx = c, rx = c;
+    snprintf(tx.device, sizeof tx.device, "driver=airsim,clock=fast,link=%s", link);
+    snprintf(rx.device, sizeof rx.device,
+             "driver=airsim,clock=fast,link=%s,snr_db=%g,cfo=%g,delay=%g,fading=%s,seed=%llu",
+             link, o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs, o->cfo, o->delay,
+             o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed);
+    snprintf(tx.state_dir, sizeof tx.state_dir, "%s/tx", o->out);
+    snprintf(rx.state_dir, sizeof rx.state_dir, "%s/rx", o->out);
+    snprintf(path_tx, sizeof path_tx, "%s/tx.conf", o->out);
+    snprintf(path_rx, sizeof path_rx, "%s/rx.conf", o->out);
+    /* A fresh run: earlier checkpoints in the same directory would resume. */
+    for (int i = 0; i < 2; i++) {
+        const char *dir = i ? rx.state_dir : tx.state_dir;
+        const char *names[] = {"tx.ckpt", "rx.ckpt", "training.csv", "summary.json", "status.json"};
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+            char p[700];
+            snprintf(p, sizeof p, "%s/%s", dir, names[k]);
+            unlink(p);
+        }
+    }
+    if (s_write_config(path_tx, &tx) < 0 || s_write_config(path_rx, &rx) < 0) {
+        fprintf(stderr, "airlearn loopback: %s\n", al_error_message());
+        return EX_CANTCREAT;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    double t0 = al_now_s();
+    fprintf(stderr, "loopback: M=%u N=%u, Es/N0 %.1f dB, CFO %g Hz, delay %g samples, %s; "
+                    "output in %s\n",
+            o->M, o->N, o->snr_db, o->cfo, o->delay, o->fading ? "Rayleigh block fading" : "AWGN",
+            o->out);
+    pid_t rx_pid = s_spawn("rx", path_rx);
+    pid_t tx_pid = s_spawn("tx", path_tx);
+    int tx_status = -1, failed = 0;
+    double last_progress = 0;
+    char status_path[700];
+    snprintf(status_path, sizeof status_path, "%s/status.json", tx.state_dir);
+    while (!s_interrupted) {
+        int st;
+        if (waitpid(tx_pid, &st, WNOHANG) == tx_pid) {
+            tx_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            tx_pid = -1;
+            break;
+        }
+        if (waitpid(rx_pid, &st, WNOHANG) == rx_pid) {
+            fprintf(stderr, "loopback: the receiver exited unexpectedly (status %d)\n",
+                    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+            rx_pid = -1;
+            failed = 1;
+            break;
+        }
+        if (al_now_s() - last_progress >= 2.0 && s_read_file(status_path, text, sizeof text) > 0) {
+            last_progress = al_now_s();
+            fprintf(stderr, "loopback: %5.0f s  %-8s round %6.0f  model v%-6.0f loss %.4f  SER %.4g\n",
+                    last_progress - t0, strstr(text, "\"phase\":\"eval\"") ? "eval" : "training",
+                    s_json_number(text, "round"), s_json_number(text, "model_version"),
+                    s_json_number(text, "loss"), s_json_number(text, "ser"));
+        }
+        usleep(100000);
+    }
+    s_stop(tx_pid);
+    s_stop(rx_pid);
+    double wall = al_now_s() - t0;
+    if (s_interrupted) {
+        fprintf(stderr, "loopback: interrupted; state kept in %s\n", o->out);
+        return 130;
+    }
+    if (failed || tx_status != 0) {
+        if (!failed)
+            fprintf(stderr, "loopback: the transmitter exited with status %d\n", tx_status);
+        return EX_SOFTWARE;
+    }
+    char summary_path[700];
+    snprintf(summary_path, sizeof summary_path, "%s/summary.json", tx.state_dir);
+    if (s_read_file(summary_path, text, sizeof text) <= 0) {
+        fprintf(stderr, "loopback: the transmitter left no summary in %s\n", summary_path);
+        return EX_SOFTWARE;
+    }
+    s_plot_curve(o);
+    char line[1024];
+    snprintf(line, sizeof line,
+             "{\"ser\":%.6g,\"snr_db\":%.2f,\"iterations\":%.0f,\"wall_s\":%.1f,\"train_s\":%.1f,"
+             "\"messages\":%.0f,\"errors\":%.0f,\"M\":%u,\"N\":%u,\"channel\":\"%s\","
+             "\"out\":\"%s\"}\n",
+             s_json_number(text, "ser"), o->snr_db, s_json_number(text, "rounds"), wall,
+             s_json_number(text, "train_s"), s_json_number(text, "messages"),
+             s_json_number(text, "errors"), o->M, o->N, o->fading ? "rayleigh-block" : "awgn",
+             o->out);
+    fputs(line, stdout);
+    daemon_write_state(o->out, "summary.json", line);
+    return 0;
+}
+
+int cmd_loopback(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: airlearn loopback [--config FILE] [--key=VALUE ...]\n\n"
+                   "Trains a TX/RX pair model-free over a simulated radio link between two\n"
+                   "processes (driver=airsim, the SoapySDR module) and prints a JSON summary.\n"
+                   "The airsim module must be installed or on SOAPY_SDR_PLUGIN_PATH.\n\n");
+            opt_print_help(s_table, stdout, 0);
+            return 0;
+        }
+    }
+    loop_opts o;
+    memset(&o, 0, sizeof o);
+    if (opt_defaults(s_table, &o) < 0)
+        return EX_SOFTWARE;
+    const char *config = opt_find_config(argc, argv);
+    if (config != NULL && opt_load_ini(s_table, &o, config, L) < 0) {
+        fprintf(stderr, "airlearn loopback: %s\n", al_error_message());
+        return EX_CONFIG;
+    }
+    int unknown;
+    if (opt_parse_args(s_table, &o, argc, argv, 1, &unknown) < 0) {
+        fprintf(stderr, "airlearn loopback: %s\n", al_error_message());
+        return EX_USAGE;
+    }
+    if (unknown < argc) {
+        fprintf(stderr, "airlearn loopback: unknown option '%s' (see airlearn loopback --help)\n",
+                argv[unknown]);
+        return EX_USAGE;
+    }
+    return s_run(&o);
+}

@@ -1,0 +1,543 @@
+/* `airlearn tx`: the transmitter daemon and the training scheduler.
+ *
+ * One thread. Each round sends rx_frames RX_TRAIN frames (the current
+ * symbols, for the receiver to learn from), then tx_frames TX_TRAIN frames
+ * (symbols perturbed by the Gaussian policy; the perturbations are kept
+ * per frame seq in the pending table), then waits until the receiver's
+ * losses for those frames are back or timed out and makes one
+ * policy-gradient step from them. Every eval_interval rounds, EVAL frames
+ * measure the SER through the receiver's error counts. Nothing about the
+ * channel is known here: the losses are all the TX learns from.
+ *
+ * Labels of frame seq are drawn from (session seed, seq) on both sides, so
+ * they never travel. The TX owns the session: a restart starts a new one
+ * (the receiver re-handshakes), and resumes the model, optimiser and
+ * schedule from the checkpoint.
+ */
+#include "commands.h"
+
+#include "al_bytes.h"
+#include "al_error.h"
+#include "al_log.h"
+#include "al_rng.h"
+#include "daemon_config.h"
+#include "daemon_util.h"
+#include "fb_pending.h"
+#include "fb_session.h"
+#include "plot.h"
+#include "tx_frame.h"
+#include "tx_net.h"
+
+#include <SoapySDR/Errors.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+enum { CKPT_EXTRA_VERSION = 1, CKPT_EXTRA_BYTES = 48 };
+
+typedef struct {
+    daemon_config cfg;
+    al_radio_t *radio;
+    fb_server_t *fb;
+    fb_pending_t *pending;
+    tx_net_t *net;
+    tx_frame_t *frame;
+    unsigned M, N, P;
+    size_t frame_len, burst_len;
+    uint32_t session_id;
+    uint64_t session_seed;
+    al_rng_t perturb_rng;
+    /* buffers, sized at start */
+    float complex *samples;     /* [burst_len] */
+    float *payload;             /* [2PN] */
+    uint32_t *msgs;             /* [P] */
+    float *w_store;             /* [capacity * 2PN] perturbations by pending slot */
+    uint32_t *slot_seq;         /* [capacity] */
+    uint32_t *b_msgs;           /* policy-gradient batch [tx_frames * P] */
+    float *b_w, *b_loss;
+    unsigned b_count, b_cap;
+    /* schedule */
+    uint32_t seq;
+    uint64_t round, updates;
+    int training_done;
+    double train_seconds;       /* accumulated over restarts */
+    double t_start;
+    /* receiver's reports */
+    fb_stats stats;
+    int have_stats;
+    double last_loss, last_ser;
+    uint64_t final_msgs, final_errs;
+    /* counters */
+    uint64_t frames_sent, radio_errors, losses_accepted, losses_dropped;
+    uint64_t last_radio_log;
+    FILE *training_csv;
+    double last_ckpt, last_status;
+    char ckpt_path[512];
+} tx_t;
+
+static void s_labels(uint64_t seed, uint32_t seq, uint32_t *msgs, unsigned P, unsigned M)
+{
+    al_rng_t r;
+    al_rng_seed_stream(&r, seed, seq);
+    for (unsigned i = 0; i < P; i++)
+        msgs[i] = al_rng_below(&r, M);
+}
+
+static void s_handle_losses(tx_t *t, const fb_losses *l)
+{
+    unsigned slot = 0;
+    fb_reason why = fb_pending_match(t->pending, l, tx_net_version(t->net), al_now_ms(), &slot);
+    fb_server_ack(t->fb, l->seq, why, tx_net_version(t->net));
+    if (why != FB_OK || t->b_count + t->P > t->b_cap) {
+        t->losses_dropped++;
+        al_debug("losses of frame %u dropped: %s", l->seq, fb_reason_text(why));
+        return;
+    }
+    s_labels(t->session_seed, t->slot_seq[slot], t->b_msgs + t->b_count, t->P, t->M);
+    memcpy(t->b_w + (size_t)t->b_count * 2 * t->N, t->w_store + (size_t)slot * 2 * t->P * t->N,
+           sizeof(float) * 2 * t->P * t->N);
+    memcpy(t->b_loss + t->b_count, l->values, sizeof(float) * t->P);
+    t->b_count += t->P;
+    t->losses_accepted++;
+}
+
+/* Handles feedback events for up to timeout_ms (0: only what is there). */
+static void s_poll_feedback(tx_t *t, int timeout_ms)
+{
+    for (int first = 1;; first = 0) {
+        fb_event ev;
+        int rc = fb_server_poll(t->fb, first ? timeout_ms : 0, &ev);
+        if (rc <= 0)
+            return;
+        if (ev.type == FB_EV_PEER_READY) {
+            al_info("receiver joined session %u", t->session_id);
+        } else if (ev.type == FB_EV_PEER_LOST) {
+            al_warn("receiver lost (no feedback for %u ms)", t->cfg.peer_timeout_ms);
+        } else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_LOSSES) {
+            s_handle_losses(t, &ev.msg->u.losses);
+        } else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_STATS) {
+            t->stats = ev.msg->u.stats;
+            t->have_stats = 1;
+        }
+    }
+}
+
+static int s_send_frame(tx_t *t, al_phase phase)
+{
+    s_labels(t->session_seed, t->seq, t->msgs, t->P, t->M);
+    int rc;
+    if (phase == AL_PHASE_TX_TRAIN) {
+        unsigned slot = fb_pending_add(t->pending, t->seq, tx_net_version(t->net), (uint16_t)t->P,
+                                       al_now_ms());
+        t->slot_seq[slot] = t->seq;
+        rc = tx_net_perturb(t->net, t->msgs, t->P, &t->perturb_rng, t->payload,
+                            t->w_store + (size_t)slot * 2 * t->P * t->N);
+    } else {
+        rc = tx_net_encode(t->net, t->msgs, t->P, t->payload);
+    }
+    if (rc < 0)
+        return rc;
+    al_frame_header h = {AL_FRAME_VERSION, t->session_id, t->seq, (uint8_t)phase,
+                         tx_net_version(t->net), (uint16_t)t->P};
+    rc = tx_frame_execute(t->frame, &h, t->payload, t->samples);
+    if (rc < 0)
+        return rc;
+    t->seq++;
+    int n = al_radio_write_burst(t->radio, t->samples, t->burst_len, 0, 0, 2000000);
+    if (n < 0) {
+        t->radio_errors++;
+        al_log_ratelimited(AL_LOG_WARN, &t->last_radio_log, 5000, "radio write: %s (%s)",
+                           al_radio_strerror(n), al_error_message());
+        return AL_OK;   /* a radio hiccup costs a frame, not the run */
+    }
+    t->frames_sent++;
+    return AL_OK;
+}
+
+static int s_update(tx_t *t)
+{
+    if (t->b_count == 0)
+        return AL_OK;
+    double sum = 0;
+    for (unsigned i = 0; i < t->b_count; i++)
+        sum += t->b_loss[i];
+    int rc = tx_net_pg_step(t->net, t->b_msgs, t->b_w, t->b_loss, t->b_count);
+    if (rc < 0)
+        return rc;
+    t->last_loss = sum / t->b_count;
+    t->updates++;
+    t->b_count = 0;
+    return AL_OK;
+}
+
+/* Sends `frames` EVAL frames and waits for the receiver's counts. */
+static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs)
+{
+    s_poll_feedback(t, 0);
+    fb_stats base = t->stats;
+    for (unsigned i = 0; i < frames && !daemon_stop_requested(); i++) {
+        s_send_frame(t, AL_PHASE_EVAL);
+        s_poll_feedback(t, 0);
+    }
+    uint64_t want = (uint64_t)frames * t->P, deadline = al_now_ms() + t->cfg.loss_timeout_ms;
+    for (;;) {
+        if (t->stats.eval_messages < base.eval_messages)   /* receiver restarted */
+            memset(&base, 0, sizeof base);
+        if (t->stats.eval_messages - base.eval_messages >= want || al_now_ms() > deadline ||
+            daemon_stop_requested())
+            break;
+        s_poll_feedback(t, 5);
+    }
+    *msgs = t->stats.eval_messages - base.eval_messages;
+    *errs = t->stats.eval_errors - base.eval_errors;
+}
+
+static void s_extra_pack(const tx_t *t, uint8_t *b)
+{
+    memset(b, 0, CKPT_EXTRA_BYTES);
+    al_put_le32(b, CKPT_EXTRA_VERSION);
+    al_put_le32(b + 4, t->seq);
+    al_put_le64(b + 8, t->round);
+    al_put_le64(b + 16, t->updates);
+    double secs = t->train_seconds + (t->training_done ? 0 : al_now_s() - t->t_start);
+    uint64_t bits;
+    memcpy(&bits, &secs, 8);
+    al_put_le64(b + 24, bits);
+    b[32] = (uint8_t)t->training_done;
+    al_put_le32(b + 36, tx_net_version(t->net));
+}
+
+static int s_checkpoint(tx_t *t)
+{
+    uint8_t extra[CKPT_EXTRA_BYTES];
+    s_extra_pack(t, extra);
+    int rc = al_model_save(tx_net_model(t->net), t->ckpt_path, extra, sizeof extra);
+    if (rc < 0) {
+        al_error("checkpoint: %s", al_error_message());
+        return rc;
+    }
+    /* The learned constellation, for people and plots. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/constellation.csv", t->cfg.state_dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        const float *table = tx_net_table(t->net);
+        fprintf(f, "message,symbol,i,q\n");
+        for (unsigned m = 0; m < t->M; m++)
+            for (unsigned k = 0; k < t->N; k++)
+                fprintf(f, "%u,%u,%.6f,%.6f\n", m, k, table[(m * t->N + k) * 2],
+                        table[(m * t->N + k) * 2 + 1]);
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/constellation.svg", t->cfg.state_dir);
+    plot_constellation(path, "learned constellation (airlearn tx)", tx_net_table(t->net), t->M,
+                       t->N);
+    t->last_ckpt = al_now_s();
+    return AL_OK;
+}
+
+static int s_resume(tx_t *t)
+{
+    if (access(t->ckpt_path, F_OK) != 0)
+        return AL_OK;
+    uint8_t extra[CKPT_EXTRA_BYTES];
+    uint32_t len = 0;
+    if (al_model_load(tx_net_model(t->net), t->ckpt_path, extra, sizeof extra, &len) < 0)
+        return AL_FAIL(AL_EMISMATCH, "cannot resume from %s: %s (move it away to start afresh)",
+                       t->ckpt_path, al_error_message());
+    if (len != CKPT_EXTRA_BYTES || al_get_le32(extra) != CKPT_EXTRA_VERSION)
+        return AL_FAIL(AL_EFORMAT, "checkpoint %s has no TX schedule state", t->ckpt_path);
+    t->seq = al_get_le32(extra + 4);
+    t->round = al_get_le64(extra + 8);
+    t->updates = al_get_le64(extra + 16);
+    uint64_t bits = al_get_le64(extra + 24);
+    memcpy(&t->train_seconds, &bits, 8);
+    t->training_done = extra[32];
+    tx_net_set_version(t->net, al_get_le32(extra + 36));
+    int rc = tx_net_rebuild(t->net);
+    if (rc < 0)
+        return rc;
+    al_info("resumed from %s: round %llu, model version %u%s", t->ckpt_path,
+            (unsigned long long)t->round, tx_net_version(t->net),
+            t->training_done ? ", training done" : "");
+    return AL_OK;
+}
+
+static void s_status(tx_t *t, const char *phase)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"role\":\"tx\",\"pid\":%d,\"phase\":\"%s\",\"round\":%llu,\"model_version\":%u,"
+             "\"session\":%u,\"peer\":%s,\"frames_sent\":%llu,\"radio_errors\":%llu,"
+             "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%.5f,\"ser\":%.6g,"
+             "\"rx_frames_detected\":%llu,\"rx_frames_decoded\":%llu,\"rx_frames_dropped\":%llu,"
+             "\"uptime_s\":%.1f}\n",
+             (int)getpid(), phase, (unsigned long long)t->round, tx_net_version(t->net),
+             t->session_id, fb_server_has_peer(t->fb) ? "true" : "false",
+             (unsigned long long)t->frames_sent, (unsigned long long)t->radio_errors,
+             (unsigned long long)t->losses_accepted, (unsigned long long)t->losses_dropped,
+             t->last_loss, t->last_ser, (unsigned long long)t->stats.frames_detected,
+             (unsigned long long)t->stats.frames_decoded,
+             (unsigned long long)t->stats.frames_dropped, al_now_s() - t->t_start);
+    daemon_write_state(t->cfg.state_dir, "status.json", text);
+    char line[200];
+    snprintf(line, sizeof line, "%s round %llu v%u loss %.4f ser %.4g", phase,
+             (unsigned long long)t->round, tx_net_version(t->net), t->last_loss, t->last_ser);
+    daemon_notify_status(line);
+    t->last_status = al_now_s();
+}
+
+static int s_setup(tx_t *t)
+{
+    const daemon_config *c = &t->cfg;
+    t->M = c->M;
+    t->N = c->N;
+    t->P = c->messages;
+    if (daemon_mkdir_p(c->state_dir) < 0)
+        return AL_EIO;
+    snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/tx.ckpt", c->state_dir);
+
+    tx_net_config nc = tx_net_config_default(c->M, c->N);
+    nc.hidden = c->tx_hidden ? c->tx_hidden : c->M;
+    nc.sigma2 = (float)c->sigma2;
+    nc.baseline = (tx_baseline)c->baseline;
+    nc.lr = (float)c->lr_tx;
+    nc.max_batch = c->tx_frames * c->messages;
+    t->net = tx_net_create(&nc);
+    if (t->net == NULL || tx_net_init(t->net, c->seed) < 0)
+        return AL_EINVAL;
+    int rc = s_resume(t);
+    if (rc < 0)
+        return rc;
+
+    tx_frame_config fc = {{c->sps, (float)c->rolloff, c->messages, c->N}, (float)c->level_dbfs};
+    t->frame = tx_frame_create(&fc);
+    if (t->frame == NULL)
+        return AL_EINVAL;
+    t->frame_len = tx_frame_length(t->frame);
+    t->burst_len = t->frame_len + c->guard;
+
+    unsigned cap = 4 * c->tx_frames + 16;
+    t->pending = fb_pending_create(cap, c->max_staleness, c->loss_timeout_ms);
+    t->samples = calloc(t->burst_len, sizeof *t->samples);
+    t->payload = malloc(sizeof(float) * 2 * t->P * t->N);
+    t->msgs = malloc(sizeof(uint32_t) * t->P);
+    t->w_store = malloc(sizeof(float) * 2 * t->P * t->N * cap);
+    t->slot_seq = calloc(cap, sizeof(uint32_t));
+    t->b_cap = c->tx_frames * t->P;
+    t->b_msgs = malloc(sizeof(uint32_t) * t->b_cap);
+    t->b_w = malloc(sizeof(float) * 2 * t->N * t->b_cap);
+    t->b_loss = malloc(sizeof(float) * t->b_cap);
+    if (!t->pending || !t->samples || !t->payload || !t->msgs || !t->w_store || !t->slot_seq ||
+        !t->b_msgs || !t->b_w || !t->b_loss)
+        return AL_FAIL(AL_ENOMEM, "out of memory");
+
+    /* A fresh session each start: the receiver must learn the new seed. */
+    al_rng_t r;
+    al_rng_seed(&r, (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ (uint64_t)(al_now_s() * 1e6));
+    t->session_id = al_rng_u32(&r) | 1u;
+    t->session_seed = al_rng_u64(&r);
+    al_rng_seed_stream(&t->perturb_rng, c->seed ^ t->session_seed, 7);
+
+    fb_session_config fc2 = {
+        .endpoint = c->endpoint,
+        .config_hash = daemon_config_hash(c),
+        .heartbeat_ms = c->heartbeat_ms,
+        .peer_timeout_ms = c->peer_timeout_ms,
+        .session_id = t->session_id,
+        .session_seed = t->session_seed,
+        .curve_secret_file = c->curve_secret[0] ? c->curve_secret : NULL,
+        .curve_allow_dir = c->curve_allow_dir[0] ? c->curve_allow_dir : NULL,
+    };
+    t->fb = fb_server_create(&fc2);
+    if (t->fb == NULL)
+        return AL_ENET;
+
+    t->radio = daemon_radio_open(c, AL_RADIO_TX);
+    if (t->radio == NULL)
+        return AL_EDEVICE;
+
+    char path[600];
+    snprintf(path, sizeof path, "%s/training.csv", c->state_dir);
+    int fresh = access(path, F_OK) != 0;
+    t->training_csv = fopen(path, "a");
+    if (t->training_csv == NULL)
+        return AL_FAIL(AL_EIO, "cannot write %s", path);
+    if (fresh)
+        fprintf(t->training_csv, "round,model_version,loss,ser,eval_messages,wall_s\n");
+    snprintf(path, sizeof path, "%s/tx.conf", c->state_dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        opt_write_ini(daemon_table, c, f);
+        fclose(f);
+    }
+    return AL_OK;
+}
+
+static void s_teardown(tx_t *t)
+{
+    al_radio_destroy(&t->radio);
+    fb_server_destroy(&t->fb);
+    fb_pending_destroy(&t->pending);
+    tx_net_destroy(&t->net);
+    tx_frame_destroy(&t->frame);
+    free(t->samples);
+    free(t->payload);
+    free(t->msgs);
+    free(t->w_store);
+    free(t->slot_seq);
+    free(t->b_msgs);
+    free(t->b_w);
+    free(t->b_loss);
+    if (t->training_csv)
+        fclose(t->training_csv);
+}
+
+static void s_record(tx_t *t, double ser, uint64_t eval_msgs)
+{
+    fprintf(t->training_csv, "%llu,%u,%.6f,%.6g,%llu,%.3f\n", (unsigned long long)t->round,
+            tx_net_version(t->net), t->last_loss, ser, (unsigned long long)eval_msgs,
+            t->train_seconds + (t->training_done ? 0 : al_now_s() - t->t_start));
+    fflush(t->training_csv);
+}
+
+static int s_training_round(tx_t *t)
+{
+    const daemon_config *c = &t->cfg;
+    for (unsigned i = 0; i < c->rx_frames && !daemon_stop_requested(); i++) {
+        int rc = s_send_frame(t, AL_PHASE_RX_TRAIN);
+        if (rc < 0)
+            return rc;
+        s_poll_feedback(t, 0);
+    }
+    for (unsigned i = 0; i < c->tx_frames && !daemon_stop_requested(); i++) {
+        int rc = s_send_frame(t, AL_PHASE_TX_TRAIN);
+        if (rc < 0)
+            return rc;
+        s_poll_feedback(t, 0);
+    }
+    /* Wait for the losses of this round (or their timeout). */
+    while (fb_pending_open_count(t->pending) > 0 && !daemon_stop_requested()) {
+        s_poll_feedback(t, 5);
+        fb_pending_expire(t->pending, al_now_ms());
+    }
+    int rc = s_update(t);
+    if (rc < 0)
+        return rc;
+    t->round++;
+    double ser = NAN;
+    uint64_t msgs = 0, errs = 0;
+    if (t->round % c->eval_interval == 0) {
+        s_evaluate(t, c->eval_frames, &msgs, &errs);
+        if (msgs > 0)
+            t->last_ser = ser = (double)errs / (double)msgs;
+        al_info("round %llu: loss %.4f, SER %.4g over %llu messages", (unsigned long long)t->round,
+                t->last_loss, ser, (unsigned long long)msgs);
+    }
+    s_record(t, ser, msgs);
+    double elapsed = t->train_seconds + al_now_s() - t->t_start;
+    if ((c->rounds > 0 && t->round >= c->rounds) ||
+        (c->max_seconds > 0 && elapsed >= c->max_seconds) ||
+        (c->target_ser > 0 && msgs > 0 && ser <= c->target_ser)) {
+        t->training_done = 1;
+        t->train_seconds = elapsed;
+        al_info("training done after %llu rounds, %.1f s", (unsigned long long)t->round, elapsed);
+        s_checkpoint(t);
+    }
+    return AL_OK;
+}
+
+/* After training: evaluate on and on; the first final_eval_messages make
+ * the summary. Returns 1 when the daemon should exit. */
+static int s_eval_round(tx_t *t)
+{
+    const daemon_config *c = &t->cfg;
+    uint64_t msgs = 0, errs = 0;
+    s_evaluate(t, c->eval_frames, &msgs, &errs);
+    if (msgs > 0)
+        t->last_ser = (double)errs / (double)msgs;
+    int was_short = t->final_msgs < c->final_eval_messages;
+    t->final_msgs += msgs;
+    t->final_errs += errs;
+    if (was_short && t->final_msgs >= c->final_eval_messages) {
+        double ser = t->final_msgs ? (double)t->final_errs / (double)t->final_msgs : NAN;
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"ser\":%.6g,\"messages\":%llu,\"errors\":%llu,\"rounds\":%llu,"
+                 "\"model_version\":%u,\"train_s\":%.2f}\n",
+                 ser, (unsigned long long)t->final_msgs, (unsigned long long)t->final_errs,
+                 (unsigned long long)t->round, tx_net_version(t->net), t->train_seconds);
+        daemon_write_state(c->state_dir, "summary.json", text);
+        al_info("final SER %.4g over %llu messages", ser, (unsigned long long)t->final_msgs);
+        return c->exit_when_done;
+    }
+    return 0;
+}
+
+static int s_run(tx_t *t)
+{
+    t->t_start = al_now_s();
+    t->last_ckpt = t->t_start;
+    s_status(t, t->training_done ? "eval" : "waiting");
+    daemon_notify_ready("transmitter ready");
+    al_info("transmitting on '%s' at %.3f Msps, feedback %s, session %u", t->cfg.device,
+            t->cfg.rate / 1e6, fb_server_endpoint(t->fb), t->session_id);
+    int rc = AL_OK;
+    while (!daemon_stop_requested()) {
+        if (!fb_server_has_peer(t->fb)) {
+            /* No receiver: nobody would learn from the frames. */
+            s_poll_feedback(t, 100);
+            if (al_now_s() - t->last_status > 1.0)
+                s_status(t, "waiting");
+            continue;
+        }
+        if (!t->training_done) {
+            rc = s_training_round(t);
+        } else if (s_eval_round(t)) {
+            break;
+        }
+        if (rc < 0)
+            break;
+        if (al_now_s() - t->last_status > 1.0)
+            s_status(t, t->training_done ? "eval" : "training");
+        if (al_now_s() - t->last_ckpt > t->cfg.checkpoint_interval)
+            s_checkpoint(t);
+    }
+    s_checkpoint(t);
+    s_status(t, "stopped");
+    return rc;
+}
+
+int cmd_tx(int argc, char **argv)
+{
+    tx_t t;
+    memset(&t, 0, sizeof t);
+    t.last_ser = NAN;
+    t.last_loss = NAN;
+    int help = 0;
+    int status = daemon_config_load(&t.cfg, "tx", argc, argv, &help);
+    if (status != 0 || help)
+        return status;
+    if ((status = daemon_apply_common(&t.cfg, "tx")) != 0)
+        return status;
+    daemon_signals_install();
+    int rc = s_setup(&t);
+    if (rc < 0) {
+        fprintf(stderr, "airlearn tx: %s\n", al_error_message());
+        s_teardown(&t);
+        return rc == AL_EDEVICE ? EX_UNAVAILABLE
+               : rc == AL_EIO   ? EX_CANTCREAT
+               : rc == AL_ENET  ? EX_UNAVAILABLE
+                                : EX_CONFIG;
+    }
+    rc = s_run(&t);
+    s_teardown(&t);
+    if (rc < 0) {
+        fprintf(stderr, "airlearn tx: %s\n", al_error_message());
+        return EX_SOFTWARE;
+    }
+    return 0;
+}

@@ -1,0 +1,155 @@
+#include "daemon_config.h"
+
+#include "al_error.h"
+#include "al_frame.h"
+#include "fb_proto.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#define F(field) offsetof(daemon_config, field)
+#define STR(field) F(field), sizeof(((daemon_config *)0)->field)
+
+static const char *const s_receivers[] = {"awgn", "fading", NULL};
+static const char *const s_baselines[] = {"none", "mean", NULL};
+
+const opt_desc daemon_table[] = {
+    {"radio", "device", OPT_STRING, STR(device), 0, 0, NULL, "driver=airsim",
+     "SoapySDR device string (driver=hackrf, driver=uhd,type=b200, driver=airsim,...)"},
+    {"radio", "rate", OPT_DOUBLE, F(rate), 0, 1e3, 100e6, NULL, "1e6", "sample rate, samples/s"},
+    {"radio", "frequency", OPT_DOUBLE, F(frequency), 0, 0, 7e9, NULL, "915e6",
+     "centre frequency, Hz (0: leave the device's)"},
+    {"radio", "gain", OPT_DOUBLE, F(gain), 0, -100, 100, NULL, "0",
+     "overall gain, dB (the driver distributes it)"},
+    {"radio", "gains", OPT_STRING, STR(gains), 0, 0, NULL, "",
+     "per-element gains after the overall one, e.g. LNA=32;VGA=20;AMP=0"},
+    {"radio", "bandwidth", OPT_DOUBLE, F(bandwidth), 0, 0, 100e6, NULL, "0",
+     "analog filter bandwidth, Hz (0: leave the device's)"},
+    {"radio", "antenna", OPT_STRING, STR(antenna), 0, 0, NULL, "",
+     "antenna name (empty: the device's default)"},
+    {"phy", "sps", OPT_UINT, F(sps), 0, 2, 16, NULL, "2", "samples per symbol"},
+    {"phy", "rolloff", OPT_DOUBLE, F(rolloff), 0, 0.05, 1, NULL, "0.35", "RRC excess bandwidth"},
+    {"phy", "messages", OPT_UINT, F(messages), 0, 1, 4096, NULL, "64", "messages per frame (P)"},
+    {"phy", "level_dbfs", OPT_DOUBLE, F(level_dbfs), 0, -60, 0, NULL, "-12",
+     "TX: RMS level of frames, dBFS (headroom for the peaks)"},
+    {"phy", "guard", OPT_UINT, F(guard), 0, 512, 1000000, NULL, "512",
+     "TX: zero samples after every frame (>= the detector window)"},
+    {"phy", "threshold", OPT_DOUBLE, F(threshold), 0, 0.05, 0.95, NULL, "0.5",
+     "RX: preamble detector threshold"},
+    {"model", "M", OPT_UINT, F(M), 0, 2, 65536, NULL, "16", "messages (k = log2 M bits)"},
+    {"model", "N", OPT_UINT, F(N), 0, 1, 64, NULL, "2", "complex channel uses per message"},
+    {"model", "receiver", OPT_ENUM, F(receiver), 0, 0, 0, s_receivers, "awgn",
+     "RX network: awgn (phase-corrected symbols) or fading (with the h estimator)"},
+    {"model", "tx_hidden", OPT_UINT, F(tx_hidden), 0, 0, 65536, NULL, "0",
+     "TX embedding width (0: M)"},
+    {"model", "rx_hidden", OPT_UINT, F(rx_hidden), 0, 0, 65536, NULL, "0",
+     "RX hidden width (0: M)"},
+    {"model", "seed", OPT_U64, F(seed), 0, 0, 9007199254740992.0, NULL, "1",
+     "initial weights and the TX's perturbations"},
+    {"training", "sigma2", OPT_DOUBLE, F(sigma2), 0, 1e-6, 0.5, NULL, "0.02",
+     "TX: policy perturbation variance"},
+    {"training", "baseline", OPT_ENUM, F(baseline), 0, 0, 0, s_baselines, "mean",
+     "TX: policy-gradient baseline"},
+    {"training", "lr_tx", OPT_DOUBLE, F(lr_tx), 0, 1e-6, 1, NULL, "0.005", "TX Adam learning rate"},
+    {"training", "lr_rx", OPT_DOUBLE, F(lr_rx), 0, 1e-6, 1, NULL, "0.005", "RX Adam learning rate"},
+    {"training", "rx_frames", OPT_UINT, F(rx_frames), 0, 0, 1000, NULL, "2",
+     "TX: RX_TRAIN frames per round"},
+    {"training", "rx_steps", OPT_UINT, F(rx_steps), 0, 1, 100, NULL, "1",
+     "RX: supervised steps per RX_TRAIN frame"},
+    {"training", "tx_frames", OPT_UINT, F(tx_frames), 0, 1, 1000, NULL, "2",
+     "TX: TX_TRAIN frames per round; their losses make one policy-gradient batch"},
+    {"training", "rounds", OPT_UINT, F(rounds), 0, 0, 100000000, NULL, "2000",
+     "TX: stop training after this many rounds (0: no limit)"},
+    {"training", "max_seconds", OPT_DOUBLE, F(max_seconds), 0, 0, 1e9, NULL, "0",
+     "TX: stop training after this many seconds (0: no limit)"},
+    {"training", "target_ser", OPT_DOUBLE, F(target_ser), 0, 0, 1, NULL, "0",
+     "TX: stop training when an evaluation reaches this SER (0: never)"},
+    {"training", "eval_interval", OPT_UINT, F(eval_interval), 0, 1, 1000000, NULL, "50",
+     "TX: rounds between evaluations"},
+    {"training", "eval_frames", OPT_UINT, F(eval_frames), 0, 1, 100000, NULL, "8",
+     "TX: EVAL frames per evaluation"},
+    {"training", "loss_timeout_ms", OPT_UINT, F(loss_timeout_ms), 0, 10, 600000, NULL, "2000",
+     "TX: a TX_TRAIN frame's losses are given up after this"},
+    {"training", "max_staleness", OPT_UINT, F(max_staleness), 0, 0, 1000, NULL, "0",
+     "TX: accept losses of frames up to this many model updates old"},
+    {"training", "final_eval_messages", OPT_UINT, F(final_eval_messages), 0, 0, 1000000000, NULL,
+     "100000", "TX: messages of the evaluation after training"},
+    {"training", "exit_when_done", OPT_BOOL, F(exit_when_done), 0, 0, 1, NULL, "false",
+     "TX: exit after the final evaluation (otherwise keep evaluating)"},
+    {"feedback", "endpoint", OPT_STRING, STR(endpoint), 0, 0, NULL, "tcp://127.0.0.1:5780",
+     "TX binds, RX connects: tcp://HOST:PORT or ipc://PATH"},
+    {"feedback", "heartbeat_ms", OPT_UINT, F(heartbeat_ms), 0, 10, 60000, NULL, "500",
+     "heartbeat interval"},
+    {"feedback", "peer_timeout_ms", OPT_UINT, F(peer_timeout_ms), 0, 20, 600000, NULL, "3000",
+     "peer declared lost after this silence"},
+    {"feedback", "curve_secret", OPT_STRING, STR(curve_secret), 0, 0, NULL, "",
+     "CURVE: this side's .key file (empty: no encryption)"},
+    {"feedback", "curve_allow_dir", OPT_STRING, STR(curve_allow_dir), 0, 0, NULL, "",
+     "CURVE, TX: directory of allowed RX .pub files"},
+    {"feedback", "curve_server_public", OPT_STRING, STR(curve_server_public), 0, 0, NULL, "",
+     "CURVE, RX: the TX's .pub file"},
+    {"state", "directory", OPT_STRING, STR(state_dir), 0, 0, NULL, "state",
+     "checkpoints, status, constellation, metrics"},
+    {"state", "checkpoint_interval", OPT_DOUBLE, F(checkpoint_interval), 0, 1, 86400, NULL, "30",
+     "seconds between checkpoints (also written on SIGTERM/SIGINT)"},
+    {"log", "level", OPT_STRING, STR(log_level), 0, 0, NULL, "info", "error, warn, info, debug"},
+    {"threads", "blas", OPT_UINT, F(blas_threads), 0, 1, 64, NULL, "1", "OpenBLAS threads"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+int daemon_config_load(daemon_config *c, const char *role, int argc, char **argv,
+                       int *help_shown)
+{
+    *help_shown = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: airlearn %s [--config FILE] [--section.key=VALUE ...]\n\n"
+                   "Settings (INI sections and keys; the command line overrides the file):\n",
+                   role);
+            opt_print_help(daemon_table, stdout, 1);
+            *help_shown = 1;
+            return 0;
+        }
+    }
+    memset(c, 0, sizeof *c);
+    if (opt_defaults(daemon_table, c) < 0) {
+        fprintf(stderr, "airlearn %s: %s\n", role, al_error_message());
+        return EX_SOFTWARE;
+    }
+    const char *config = opt_find_config(argc, argv);
+    if (config != NULL && opt_load_ini(daemon_table, c, config, NULL) < 0) {
+        fprintf(stderr, "airlearn %s: %s\n", role, al_error_message());
+        return EX_CONFIG;
+    }
+    int unknown;
+    if (opt_parse_args(daemon_table, c, argc, argv, 1, &unknown) < 0) {
+        fprintf(stderr, "airlearn %s: %s\n", role, al_error_message());
+        return EX_CONFIG;
+    }
+    if (unknown < argc) {
+        fprintf(stderr, "airlearn %s: unknown option '%s' (see airlearn %s --help)\n", role,
+                argv[unknown], role);
+        return EX_USAGE;
+    }
+    if ((size_t)c->messages * c->N > AL_FRAME_MAX_PAYLOAD) {
+        fprintf(stderr, "airlearn %s: [phy] messages x [model] N = %u exceeds %d symbols\n", role,
+                c->messages * c->N, AL_FRAME_MAX_PAYLOAD);
+        return EX_CONFIG;
+    }
+    if (c->messages > FB_MAX_LOSSES) {
+        fprintf(stderr, "airlearn %s: [phy] messages %u exceeds the %d losses of one report\n",
+                role, c->messages, FB_MAX_LOSSES);
+        return EX_CONFIG;
+    }
+    return 0;
+}
+
+uint64_t daemon_config_hash(const daemon_config *c)
+{
+    char text[256];
+    snprintf(text, sizeof text, "frame=%d M=%u N=%u P=%u sps=%u rolloff=%.4f", AL_FRAME_VERSION,
+             c->M, c->N, c->messages, c->sps, c->rolloff);
+    return fb_config_hash(text);
+}

@@ -1,0 +1,70 @@
+/* airlearn — the configuration of `airlearn tx` and `airlearn rx`.
+ *
+ * One INI schema for both roles (a testbed keeps the two files side by
+ * side and they must agree on [model] and [phy]); every key can be
+ * overridden as --section.key=value. Described once in daemon_table, which
+ * also prints --help and records the settings in force in the state
+ * directory. Plain data.
+ */
+#ifndef DAEMON_CONFIG_H
+#define DAEMON_CONFIG_H
+
+#include "al_options.h"
+
+#include <stdint.h>
+
+typedef struct {
+    /* [radio] */
+    char device[256];
+    double rate, frequency, gain, bandwidth;
+    char gains[128];          /* per element: "LNA=32;VGA=20" */
+    char antenna[32];
+    /* [phy] */
+    unsigned sps;
+    double rolloff;
+    unsigned messages;        /* P per frame */
+    double level_dbfs;
+    unsigned guard;           /* zero samples after every frame */
+    double threshold;
+    /* [model] */
+    unsigned M, N;
+    int receiver;             /* rx_kind */
+    unsigned tx_hidden, rx_hidden;
+    uint64_t seed;
+    /* [training] */
+    double sigma2;
+    int baseline;             /* tx_baseline */
+    double lr_tx, lr_rx;
+    unsigned rx_frames, rx_steps, tx_frames;
+    unsigned rounds;          /* stop after this many rounds (0: no limit) */
+    double max_seconds;       /* stop after this much training time (0: none) */
+    double target_ser;        /* stop when an EVAL reaches it (0: none) */
+    unsigned eval_interval, eval_frames;
+    unsigned loss_timeout_ms, max_staleness;
+    unsigned final_eval_messages;
+    int exit_when_done;
+    /* [feedback] */
+    char endpoint[256];
+    unsigned heartbeat_ms, peer_timeout_ms;
+    char curve_secret[256], curve_allow_dir[256], curve_server_public[256];
+    /* [state] */
+    char state_dir[256];
+    double checkpoint_interval;
+    /* [log] [threads] */
+    char log_level[16];
+    unsigned blas_threads;
+} daemon_config;
+
+extern const opt_desc daemon_table[];
+
+/* Defaults, then the file given by --config, then the command line.
+ * Returns 0, or an exit status (EX_USAGE, EX_CONFIG) after printing why
+ * to stderr; *help_shown is set when --help was answered. */
+int daemon_config_load(daemon_config *c, const char *role, int argc, char **argv,
+                       int *help_shown);
+
+/* Hash of the settings both ends must share (M, N, P, sps, rolloff, frame
+ * version, receiver-independent), for the feedback handshake. */
+uint64_t daemon_config_hash(const daemon_config *c);
+
+#endif

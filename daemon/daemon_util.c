@@ -1,0 +1,116 @@
+#include "daemon_util.h"
+
+#include "al_error.h"
+#include "al_log.h"
+#include "al_model.h"
+#include "al_threads.h"
+
+#include <SoapySDR/Device.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <systemd/sd-daemon.h>
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+void daemon_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int daemon_stop_requested(void)
+{
+    return s_stop != 0;
+}
+
+int daemon_mkdir_p(const char *path)
+{
+    char buf[512];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return AL_FAIL(AL_EINVAL, "path too long: %s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return AL_FAIL(AL_EIO, "cannot create %s: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return AL_FAIL(AL_EIO, "cannot create %s: %s", buf, strerror(errno));
+    return AL_OK;
+}
+
+void daemon_notify_ready(const char *status)
+{
+    sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+}
+
+void daemon_notify_status(const char *status)
+{
+    sd_notifyf(0, "STATUS=%s\nWATCHDOG=1", status);
+}
+
+al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
+{
+    al_radio_config rc = {c->device, direction, c->rate, c->frequency, c->gain, c->bandwidth,
+                          c->antenna};
+    al_radio_t *r = al_radio_create(&rc);
+    if (r == NULL || c->gains[0] == '\0')
+        return r;
+    char buf[sizeof c->gains];
+    memcpy(buf, c->gains, sizeof buf);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ";, ", &save); tok; tok = strtok_r(NULL, ";, ", &save)) {
+        char *eq = strchr(tok, '=');
+        char *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : NAN;
+        if (eq == NULL || end == eq + 1 || *end != '\0' || !isfinite(v)) {
+            AL_FAIL(AL_EINVAL, "[radio] gains: '%s' is not NAME=dB", tok);
+            al_radio_destroy(&r);
+            return NULL;
+        }
+        *eq = '\0';
+        if (al_radio_set_gain_element(r, tok, v) != 0) {
+            al_radio_destroy(&r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+int daemon_write_state(const char *dir, const char *name, const char *text)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return al_write_file_atomic(path, text, strlen(text));
+}
+
+int daemon_apply_common(const daemon_config *c, const char *role)
+{
+    al_log_level level;
+    if (al_log_parse_level(c->log_level, &level) != 0) {
+        fprintf(stderr, "airlearn %s: [log] level: %s\n", role, al_error_message());
+        return EX_CONFIG;
+    }
+    al_log_set_level(level);
+    al_log_set_tag(role);
+    al_threads_set(c->blas_threads);
+    return 0;
+}

@@ -1,0 +1,33 @@
+/* airlearn — what the two daemons share: directories, signals, the status
+ * file, systemd notification, and turning a config into an open radio.
+ * Process-wide state (signal flags) lives here and only here. */
+#ifndef DAEMON_UTIL_H
+#define DAEMON_UTIL_H
+
+#include "al_radio.h"
+#include "daemon_config.h"
+
+#include <signal.h>
+
+/* mkdir -p; 0 or AL_EIO with a message. */
+int daemon_mkdir_p(const char *path);
+
+/* SIGTERM/SIGINT set the stop flag (the loop checkpoints and exits);
+ * SIGPIPE is ignored. */
+void daemon_signals_install(void);
+int daemon_stop_requested(void);
+
+/* sd_notify wrappers: harmless when not run by systemd. */
+void daemon_notify_ready(const char *status);
+void daemon_notify_status(const char *status);   /* and the watchdog ping */
+
+/* Opens the [radio] of c in one direction, applying per-element gains. */
+al_radio_t *daemon_radio_open(const daemon_config *c, int direction);
+
+/* Writes text atomically to DIR/name. */
+int daemon_write_state(const char *dir, const char *name, const char *text);
+
+/* Applies [log] level and [threads] blas. 0 or EX_CONFIG after printing. */
+int daemon_apply_common(const daemon_config *c, const char *role);
+
+#endif

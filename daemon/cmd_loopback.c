@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 typedef struct {
-    unsigned M, N, messages, rounds, eval_interval, final_eval_messages, sps;
+    unsigned M, N, messages, rounds, eval_interval, final_eval_messages, sps, loss_timeout_ms;
     double snr_db, cfo, delay, rate, max_seconds, target_ser, sigma2, lr_tx, lr_rx;
     int fading;
     uint64_t seed;
@@ -59,6 +59,8 @@ static const opt_desc s_table[] = {
      "rounds between evaluations"},
     {L, "final-eval-messages", OPT_UINT, F(final_eval_messages), 0, 1, 1000000000, NULL, "50000",
      "messages of the final evaluation"},
+    {L, "loss-timeout-ms", OPT_UINT, F(loss_timeout_ms), 0, 10, 600000, NULL, "300",
+     "a frame's losses are given up after this (a frame lost in a fade costs this much)"},
     {L, "sigma2", OPT_DOUBLE, F(sigma2), 0, 1e-6, 0.5, NULL, "0.02", "policy perturbation variance"},
     {L, "lr-tx", OPT_DOUBLE, F(lr_tx), 0, 1e-6, 1, NULL, "0.005", "TX learning rate"},
     {L, "lr-rx", OPT_DOUBLE, F(lr_rx), 0, 1e-6, 1, NULL, "0.005", "RX learning rate"},
@@ -183,6 +185,7 @@ static int s_run(const loop_opts *o)
     c.eval_interval = o->eval_interval;
     c.final_eval_messages = o->final_eval_messages;
     c.exit_when_done = 1;
+    c.loss_timeout_ms = o->loss_timeout_ms;
     c.receiver = o->fading ? 1 : 0;
     snprintf(c.endpoint, sizeof c.endpoint, "%s", feedback);
     snprintf(c.log_level, sizeof c.log_level, "%s", o->log_level);

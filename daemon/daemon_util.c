@@ -72,6 +72,12 @@ al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
     al_radio_config rc = {c->device, direction, c->rate, c->frequency, c->gain, c->bandwidth,
                           c->antenna};
     al_radio_t *r = al_radio_create(&rc);
+    if (r == NULL && strstr(c->device, "driver=airsim") != NULL) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", al_error_message());
+        AL_FAIL(AL_EDEVICE, "%s (is the airsim module installed, or SOAPY_SDR_PLUGIN_PATH set "
+                            "to the build tree's common/airsim?)", why);
+    }
     if (r == NULL || c->gains[0] == '\0')
         return r;
     char buf[sizeof c->gains];

@@ -1,0 +1,82 @@
+#!/bin/sh
+# kill -9 of the transmitter, then of the receiver, in the middle of
+# training over driver=airsim: each restarted daemon resumes from its
+# checkpoint (never an unreadable one: a bad file stops the daemon at
+# start, which fails this test) and the run still reaches the threshold.
+set -eu
+airlearn=$1
+work=$(mktemp -d)
+tx_pid=; rx_pid=
+cleanup() {
+    for p in $tx_pid $rx_pid; do kill -9 "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+tag=$$
+for role in tx rx; do
+    extra=
+    [ "$role" = rx ] && extra=",snr_db=21,cfo=1000,delay=3.37"
+    cat > "$work/$role.conf" <<CONF
+[radio]
+device = driver=airsim,clock=fast,link=ipc://@airlearn-restart-air-$tag$extra
+[model]
+M = 16
+N = 2
+[training]
+rounds = 2500
+eval_interval = 100
+loss_timeout_ms = 300
+final_eval_messages = 20000
+exit_when_done = true
+[feedback]
+endpoint = ipc://@airlearn-restart-fb-$tag
+peer_timeout_ms = 1000
+heartbeat_ms = 200
+[state]
+directory = $work/$role
+checkpoint_interval = 1
+[log]
+level = info
+CONF
+done
+
+start() { "$airlearn" "$1" --config "$work/$1.conf" 2>> "$work/$1.log" & }
+round() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["round"])' "$work/tx/status.json" 2>/dev/null || echo 0; }
+wait_round() {   # until the TX reports at least round $1 (60 s at most)
+    i=0
+    while [ "$(round)" -lt "$1" ]; do
+        i=$((i + 1)); [ $i -lt 600 ] || { echo "no progress past round $(round)"; exit 1; }
+        sleep 0.1
+    done
+}
+
+start rx; rx_pid=$!
+start tx; tx_pid=$!
+wait_round 300
+kill -9 "$tx_pid"; wait "$tx_pid" 2>/dev/null || true
+before=$(round)
+echo "killed the transmitter at round $before"
+start tx; tx_pid=$!
+wait_round $((before + 200))
+kill -9 "$rx_pid"; wait "$rx_pid" 2>/dev/null || true
+echo "killed the receiver at round $(round)"
+start rx; rx_pid=$!
+i=0
+while kill -0 "$tx_pid" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 1500 ] || { echo "training did not finish"; cat "$work/tx.log"; exit 1; }
+    sleep 0.1
+done
+wait "$tx_pid" || { echo "transmitter failed"; cat "$work/tx.log"; exit 1; }
+tx_pid=
+grep -q "resumed from" "$work/tx.log" || { echo "the transmitter did not resume"; cat "$work/tx.log"; exit 1; }
+grep -q "resumed the receiver network" "$work/rx.log" || { echo "the receiver did not resume"; cat "$work/rx.log"; exit 1; }
+cat "$work/tx/summary.json"
+python3 - "$work/tx/summary.json" "$before" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+if s["rounds"] < 2500:
+    sys.exit("summary after %d rounds" % s["rounds"])
+if not s["ser"] < 0.03:
+    sys.exit("SER %g after restarts is not below 0.03" % s["ser"])
+print("restart: SER %g after kill -9 of both daemons" % s["ser"])
+PY

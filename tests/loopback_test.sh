@@ -1,0 +1,33 @@
+#!/bin/sh
+# The daemons against each other: `airlearn loopback` trains M=16, N=2
+# model-free over a driver=airsim link (two processes, CFO 1 kHz at 1 Msps,
+# fractional delay 3.37 samples) and must end far below an untrained
+# system; the same over Rayleigh block fading with the fading receiver.
+set -eu
+airlearn=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+ser_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ser"])' "$1"; }
+below() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$1" "$2"; }
+
+# Untrained (one round): the threshold below must separate the two.
+"$airlearn" loopback --out "$work/untrained" --rounds 1 --final-eval-messages 5000 > "$work/untrained.json"
+untrained=$(ser_of "$work/untrained.json")
+echo "untrained SER $untrained"
+below 0.3 "$untrained" || { echo "an untrained system should not be this good"; exit 1; }
+
+"$airlearn" loopback --out "$work/awgn" --rounds 500 --eval-interval 50 \
+    --final-eval-messages 20000 > "$work/awgn.json"
+cat "$work/awgn.json"
+awgn=$(ser_of "$work/awgn.json")
+below "$awgn" 0.03 || { echo "AWGN loopback SER $awgn is not below 0.03"; exit 1; }
+test -s "$work/awgn/tx/constellation.csv"
+test -s "$work/awgn/tx/training.csv"
+
+"$airlearn" loopback --out "$work/fading" --fading rayleigh-block --snr-db 20 --rounds 600 \
+    --eval-interval 100 --final-eval-messages 10000 > "$work/fading.json"
+cat "$work/fading.json"
+fading=$(ser_of "$work/fading.json")
+below "$fading" 0.15 || { echo "fading loopback SER $fading is not below 0.15"; exit 1; }
+echo "loopback: untrained $untrained, AWGN $awgn, fading $fading"

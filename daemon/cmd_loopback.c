@@ -27,7 +27,7 @@
 
 typedef struct {
     unsigned M, N, messages, rounds, eval_interval, final_eval_messages, sps, loss_timeout_ms;
-    double snr_db, cfo, delay, rate, max_seconds, target_ser, sigma2, lr_tx, lr_rx;
+    double snr_db, cfo, delay, rate, max_seconds, target_ser, sigma2, lr_tx, lr_rx, lr_decay;
     int fading;
     uint64_t seed;
     char out[200];
@@ -64,6 +64,8 @@ static const opt_desc s_table[] = {
     {L, "sigma2", OPT_DOUBLE, F(sigma2), 0, 1e-6, 0.5, NULL, "0.02", "policy perturbation variance"},
     {L, "lr-tx", OPT_DOUBLE, F(lr_tx), 0, 1e-6, 1, NULL, "0.005", "TX learning rate"},
     {L, "lr-rx", OPT_DOUBLE, F(lr_rx), 0, 1e-6, 1, NULL, "0.005", "RX learning rate"},
+    {L, "lr-decay", OPT_DOUBLE, F(lr_decay), 0, 1e-4, 1, NULL, "1",
+     "learning rates fall to lr x lr-decay over the rounds"},
     {L, "seed", OPT_U64, F(seed), 0, 0, 9007199254740992.0, NULL, "1", "weights and channel seed"},
     {L, "out", OPT_STRING, F(out), sizeof(((loop_opts *)0)->out), 0, 0, NULL, "loopback-out",
      "output directory (configurations, state, plots)"},
@@ -178,6 +180,7 @@ static int s_run(const loop_opts *o)
     c.sigma2 = o->sigma2;
     c.lr_tx = o->lr_tx;
     c.lr_rx = o->lr_rx;
+    c.lr_decay = o->lr_decay;
     c.seed = o->seed;
     c.rounds = o->rounds;
     c.max_seconds = o->max_seconds;
@@ -302,22 +305,8 @@ int cmd_loopback(int argc, char **argv)
     }
     loop_opts o;
     memset(&o, 0, sizeof o);
-    if (opt_defaults(s_table, &o) < 0)
-        return EX_SOFTWARE;
-    const char *config = opt_find_config(argc, argv);
-    if (config != NULL && opt_load_ini(s_table, &o, config, L) < 0) {
-        fprintf(stderr, "airlearn loopback: %s\n", al_error_message());
-        return EX_CONFIG;
-    }
-    int unknown;
-    if (opt_parse_args(s_table, &o, argc, argv, 1, &unknown) < 0) {
-        fprintf(stderr, "airlearn loopback: %s\n", al_error_message());
-        return EX_USAGE;
-    }
-    if (unknown < argc) {
-        fprintf(stderr, "airlearn loopback: unknown option '%s' (see airlearn loopback --help)\n",
-                argv[unknown]);
-        return EX_USAGE;
-    }
+    int status = daemon_load_options(s_table, &o, "loopback", L, EX_USAGE, argc, argv);
+    if (status != 0)
+        return status;
     return s_run(&o);
 }

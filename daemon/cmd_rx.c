@@ -14,6 +14,7 @@
  */
 #include "commands.h"
 
+#include "al_adam.h"
 #include "al_error.h"
 #include "al_log.h"
 #include "al_rng.h"
@@ -25,6 +26,7 @@
 #include "rx_net.h"
 
 #include <SoapySDR/Errors.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,7 +35,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-enum { QUEUE_BLOCKS = 512 };
+enum { QUEUE_BLOCKS = 512, RTT_SLOTS = 64 };
 
 typedef struct {
     daemon_config cfg;
@@ -53,6 +55,9 @@ typedef struct {
     uint64_t frames_no_session, losses_sent, train_steps;
     double last_train_loss;
     double snr_db;              /* preamble estimate, smoothed over frames */
+    uint32_t rtt_seq[RTT_SLOTS];  /* LOSSES sent, by seq % RTT_SLOTS: when */
+    double rtt_sent[RTT_SLOTS];
+    double rtt_ms;              /* LOSSES -> LOSSES_ACK, smoothed */
     double t_start, last_ckpt, last_status, last_stats;
     char ckpt_path[512];
 } rx_t;
@@ -104,6 +109,13 @@ static void s_frame(void *user, const rx_frame_result *res)
         r->labels[i] = al_rng_below(&g, r->M);
     switch (h->phase) {
     case AL_PHASE_RX_TRAIN:
+        if (r->cfg.lr_decay < 1.0 && r->cfg.rounds > 1) {
+            /* The TX's round, as far as the RX can tell: its training frames. */
+            double expected = (double)r->cfg.rounds * r->cfg.rx_frames * r->cfg.rx_steps;
+            double done = (double)r->train_steps < expected ? (double)r->train_steps : expected;
+            al_adam_set_lr(al_model_adam(rx_net_model(r->net)),
+                           (float)(r->cfg.lr_rx * pow(r->cfg.lr_decay, done / expected)));
+        }
         for (unsigned s = 0; s < r->cfg.rx_steps; s++) {
             float loss = 0;
             if (rx_net_train_step(r->net, res->symbols, r->labels, r->P, r->dy, &loss) == 0) {
@@ -114,8 +126,11 @@ static void s_frame(void *user, const rx_frame_result *res)
         break;
     case AL_PHASE_TX_TRAIN:
         if (rx_net_losses(r->net, res->symbols, r->labels, r->P, r->losses, r->decisions) == 0 &&
-            fb_client_send_losses(r->fb, h->seq, h->model_version, r->losses, (uint16_t)r->P) == 0)
+            fb_client_send_losses(r->fb, h->seq, h->model_version, r->losses, (uint16_t)r->P) == 0) {
             r->losses_sent++;
+            r->rtt_seq[h->seq % RTT_SLOTS] = h->seq;
+            r->rtt_sent[h->seq % RTT_SLOTS] = al_now_s();
+        }
         break;
     case AL_PHASE_EVAL:
         if (rx_net_decide(r->net, res->symbols, r->P, r->decisions) == 0) {
@@ -162,7 +177,7 @@ static void s_status(rx_t *r, const char *phase)
              "\"frames_no_session\":%llu,\"samples_dropped\":%llu,\"overflows\":%llu,"
              "\"radio_errors\":%llu,\"train_steps\":%llu,\"loss\":%.5f,\"losses_sent\":%llu,"
              "\"losses_dropped_by_tx\":%llu,\"eval_messages\":%llu,\"ser\":%.6g,\"snr_db\":%.2f,"
-             "\"uptime_s\":%.1f}\n",
+             "\"feedback_rtt_ms\":%.3f,\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, fb_client_session_id(r->fb),
              fb_client_ready(r->fb) ? "true" : "false", (unsigned long long)pc->detected,
              (unsigned long long)r->stats.frames_decoded,
@@ -173,7 +188,7 @@ static void s_status(rx_t *r, const char *phase)
              (unsigned long long)atomic_load(&r->radio_errors),
              (unsigned long long)r->train_steps, r->last_train_loss,
              (unsigned long long)r->losses_sent, (unsigned long long)fb_client_dropped(r->fb),
-             (unsigned long long)r->stats.eval_messages, ser, r->snr_db, al_now_s() - r->t_start);
+             (unsigned long long)r->stats.eval_messages, ser, r->snr_db, r->rtt_ms, al_now_s() - r->t_start);
     daemon_write_state(r->cfg.state_dir, "status.json", text);
     char line[160];
     snprintf(line, sizeof line, "%s frames %llu loss %.4f", phase,
@@ -274,7 +289,14 @@ static void s_poll_feedback(rx_t *r)
             al_info("joined session %u", fb_client_session_id(r->fb));
         else if (ev.type == FB_EV_PEER_LOST)
             al_warn("transmitter lost (no feedback for %u ms)", r->cfg.peer_timeout_ms);
-        else if (ev.type == FB_EV_REJECTED)
+        else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_LOSSES_ACK) {
+            uint32_t seq = ev.msg->u.ack.seq;
+            if (r->rtt_seq[seq % RTT_SLOTS] == seq && r->rtt_sent[seq % RTT_SLOTS] > 0) {
+                double ms = 1e3 * (al_now_s() - r->rtt_sent[seq % RTT_SLOTS]);
+                r->rtt_ms = r->rtt_ms > 0 ? 0.9 * r->rtt_ms + 0.1 * ms : ms;
+                r->rtt_sent[seq % RTT_SLOTS] = 0;
+            }
+        } else if (ev.type == FB_EV_REJECTED)
             al_error("the transmitter refused us: %s", ev.msg ? ev.msg->u.reject.text : "");
     }
 }

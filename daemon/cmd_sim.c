@@ -1,6 +1,7 @@
 /* `airlearn sim`: symbol-level training of both methods and SER sweeps. */
 #include "commands.h"
 #include "al_options.h"
+#include "daemon_util.h"
 #include "plot.h"
 #include "sim.h"
 
@@ -122,23 +123,6 @@ static unsigned s_default_iterations(int channel, sim_method m)
     return 20000;
 }
 
-static int s_mkdir_p(const char *path)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return AL_FAIL(AL_EIO, "cannot create %s: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return AL_FAIL(AL_EIO, "cannot create %s: %s", buf, strerror(errno));
-    return AL_OK;
-}
-
 static FILE *s_open_out(const sim_opts *o, const char *name)
 {
     char path[640];
@@ -256,7 +240,7 @@ static int s_run(sim_opts *o)
     rc = al_threads_set((int)o->threads);
     if (rc < 0)
         return rc;
-    rc = s_mkdir_p(o->out);
+    rc = daemon_mkdir_p(o->out);
     if (rc < 0)
         return rc;
 
@@ -473,24 +457,9 @@ int cmd_sim(int argc, char **argv)
         }
     }
     sim_opts o;
-    if (opt_defaults(s_table, &o) < 0) {
-        fprintf(stderr, "airlearn sim: %s\n", al_error_message());
-        return EX_SOFTWARE;
-    }
-    const char *config = opt_find_config(argc, argv);
-    if (config != NULL && opt_load_ini(s_table, &o, config, "sim") < 0) {
-        fprintf(stderr, "airlearn sim: %s\n", al_error_message());
-        return EX_CONFIG;
-    }
-    int unknown;
-    if (opt_parse_args(s_table, &o, argc, argv, 1, &unknown) < 0) {
-        fprintf(stderr, "airlearn sim: %s\n", al_error_message());
-        return EX_USAGE;
-    }
-    if (unknown < argc) {
-        fprintf(stderr, "airlearn sim: unknown option '%s' (see airlearn sim --help)\n", argv[unknown]);
-        return EX_USAGE;
-    }
+    int status = daemon_load_options(s_table, &o, "sim", "sim", EX_USAGE, argc, argv);
+    if (status != 0)
+        return status;
     int rc = s_run(&o);
     if (rc < 0) {
         fprintf(stderr, "airlearn sim: %s\n", al_error_message());

@@ -17,6 +17,7 @@
 #include "commands.h"
 
 #include "al_bytes.h"
+#include "al_adam.h"
 #include "al_error.h"
 #include "al_log.h"
 #include "al_rng.h"
@@ -407,6 +408,10 @@ static void s_record(tx_t *t, double ser, uint64_t eval_msgs)
 static int s_training_round(tx_t *t)
 {
     const daemon_config *c = &t->cfg;
+    if (c->lr_decay < 1.0 && c->rounds > 1) {
+        double f = pow(c->lr_decay, (double)(t->round < c->rounds ? t->round : c->rounds) / c->rounds);
+        al_adam_set_lr(al_model_adam(tx_net_model(t->net)), (float)(c->lr_tx * f));
+    }
     for (unsigned i = 0; i < c->rx_frames && !daemon_stop_requested(); i++) {
         int rc = s_send_frame(t, AL_PHASE_RX_TRAIN);
         if (rc < 0)

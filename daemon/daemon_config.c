@@ -2,6 +2,7 @@
 
 #include "al_error.h"
 #include "al_frame.h"
+#include "daemon_util.h"
 #include "fb_proto.h"
 
 #include <stddef.h>
@@ -54,6 +55,8 @@ const opt_desc daemon_table[] = {
      "TX: policy-gradient baseline"},
     {"training", "lr_tx", OPT_DOUBLE, F(lr_tx), 0, 1e-6, 1, NULL, "0.005", "TX Adam learning rate"},
     {"training", "lr_rx", OPT_DOUBLE, F(lr_rx), 0, 1e-6, 1, NULL, "0.005", "RX Adam learning rate"},
+    {"training", "lr_decay", OPT_DOUBLE, F(lr_decay), 0, 1e-4, 1, NULL, "1",
+     "learning rates decay exponentially to lr x lr_decay over `rounds` (1: constant)"},
     {"training", "rx_frames", OPT_UINT, F(rx_frames), 0, 0, 1000, NULL, "2",
      "TX: RX_TRAIN frames per round"},
     {"training", "rx_steps", OPT_UINT, F(rx_steps), 0, 1, 100, NULL, "1",
@@ -114,25 +117,9 @@ int daemon_config_load(daemon_config *c, const char *role, int argc, char **argv
         }
     }
     memset(c, 0, sizeof *c);
-    if (opt_defaults(daemon_table, c) < 0) {
-        fprintf(stderr, "airlearn %s: %s\n", role, al_error_message());
-        return EX_SOFTWARE;
-    }
-    const char *config = opt_find_config(argc, argv);
-    if (config != NULL && opt_load_ini(daemon_table, c, config, NULL) < 0) {
-        fprintf(stderr, "airlearn %s: %s\n", role, al_error_message());
-        return EX_CONFIG;
-    }
-    int unknown;
-    if (opt_parse_args(daemon_table, c, argc, argv, 1, &unknown) < 0) {
-        fprintf(stderr, "airlearn %s: %s\n", role, al_error_message());
-        return EX_CONFIG;
-    }
-    if (unknown < argc) {
-        fprintf(stderr, "airlearn %s: unknown option '%s' (see airlearn %s --help)\n", role,
-                argv[unknown], role);
-        return EX_USAGE;
-    }
+    int status = daemon_load_options(daemon_table, c, role, NULL, EX_CONFIG, argc, argv);
+    if (status != 0)
+        return status;
     if ((size_t)c->messages * c->N > AL_FRAME_MAX_PAYLOAD) {
         fprintf(stderr, "airlearn %s: [phy] messages x [model] N = %u exceeds %d symbols\n", role,
                 c->messages * c->N, AL_FRAME_MAX_PAYLOAD);

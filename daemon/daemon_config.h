@@ -35,6 +35,7 @@ typedef struct {
     double sigma2;
     int baseline;             /* tx_baseline */
     double lr_tx, lr_rx;
+    double lr_decay;          /* learning rates fall to lr * lr_decay at `rounds` */
     unsigned rx_frames, rx_steps, tx_frames;
     unsigned rounds;          /* stop after this many rounds (0: no limit) */
     double max_seconds;       /* stop after this much training time (0: none) */

@@ -39,6 +39,32 @@ int daemon_stop_requested(void)
     return s_stop != 0;
 }
 
+int daemon_load_options(const opt_desc *table, void *cfg, const char *cmd,
+                        const char *default_section, int bad_value_status, int argc,
+                        char **argv)
+{
+    if (opt_defaults(table, cfg) < 0) {
+        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
+        return EX_SOFTWARE;
+    }
+    const char *config = opt_find_config(argc, argv);
+    if (config != NULL && opt_load_ini(table, cfg, config, default_section) < 0) {
+        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
+        return EX_CONFIG;
+    }
+    int unknown;
+    if (opt_parse_args(table, cfg, argc, argv, 1, &unknown) < 0) {
+        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
+        return bad_value_status;
+    }
+    if (unknown < argc) {
+        fprintf(stderr, "airlearn %s: unknown option '%s' (see airlearn %s --help)\n", cmd,
+                argv[unknown], cmd);
+        return EX_USAGE;
+    }
+    return 0;
+}
+
 int daemon_mkdir_p(const char *path)
 {
     char buf[512];

@@ -9,6 +9,14 @@
 
 #include <signal.h>
 
+/* Defaults of table, then --config FILE (keys before any [section] belong
+ * to default_section), then the command line. 0, or the exit status after
+ * printing "airlearn CMD: why": EX_CONFIG for the file, bad_value_status
+ * for a bad value on the command line, EX_USAGE for an unknown option. */
+int daemon_load_options(const opt_desc *table, void *cfg, const char *cmd,
+                        const char *default_section, int bad_value_status, int argc,
+                        char **argv);
+
 /* mkdir -p; 0 or AL_EIO with a message. */
 int daemon_mkdir_p(const char *path);
 

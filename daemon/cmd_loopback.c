@@ -28,6 +28,8 @@
 typedef struct {
     unsigned M, N, messages, rounds, eval_interval, final_eval_messages, sps, loss_timeout_ms;
     double snr_db, cfo, delay, rate, max_seconds, target_ser, sigma2, lr_tx, lr_rx, lr_decay;
+    double fb_drop, fb_corrupt;
+    char tx_radio[128], rx_radio[128];
     int fading;
     uint64_t seed;
     char out[200];
@@ -66,6 +68,14 @@ static const opt_desc s_table[] = {
     {L, "lr-rx", OPT_DOUBLE, F(lr_rx), 0, 1e-6, 1, NULL, "0.005", "RX learning rate"},
     {L, "lr-decay", OPT_DOUBLE, F(lr_decay), 0, 1e-4, 1, NULL, "1",
      "learning rates fall to lr x lr-decay over the rounds"},
+    {L, "fb-drop", OPT_DOUBLE, F(fb_drop), 0, 0, 1, NULL, "0",
+     "fault injection: fraction of feedback messages lost (each direction)"},
+    {L, "fb-corrupt", OPT_DOUBLE, F(fb_corrupt), 0, 0, 1, NULL, "0",
+     "fault injection: fraction of feedback messages with a bit flipped"},
+    {L, "tx-radio-args", OPT_STRING, F(tx_radio), 128, 0, 0, NULL, "",
+     "extra airsim arguments of the TX device, e.g. drop_every=50"},
+    {L, "rx-radio-args", OPT_STRING, F(rx_radio), 128, 0, 0, NULL, "",
+     "extra airsim arguments of the RX device, e.g. overflow_every=400"},
     {L, "seed", OPT_U64, F(seed), 0, 0, 9007199254740992.0, NULL, "1", "weights and channel seed"},
     {L, "out", OPT_STRING, F(out), sizeof(((loop_opts *)0)->out), 0, 0, NULL, "loopback-out",
      "output directory (configurations, state, plots)"},
@@ -181,6 +191,8 @@ static int s_run(const loop_opts *o)
     c.lr_tx = o->lr_tx;
     c.lr_rx = o->lr_rx;
     c.lr_decay = o->lr_decay;
+    c.fault_drop = o->fb_drop;
+    c.fault_corrupt = o->fb_corrupt;
     c.seed = o->seed;
     c.rounds = o->rounds;
     c.max_seconds = o->max_seconds;
@@ -194,11 +206,13 @@ static int s_run(const loop_opts *o)
     snprintf(c.log_level, sizeof c.log_level, "%s", o->log_level);
 
     daemon_config tx = c, rx = c;
-    snprintf(tx.device, sizeof tx.device, "driver=airsim,clock=fast,link=%s", link);
+    snprintf(tx.device, sizeof tx.device, "driver=airsim,clock=fast,link=%s%s%s", link,
+             o->tx_radio[0] ? "," : "", o->tx_radio);
     snprintf(rx.device, sizeof rx.device,
-             "driver=airsim,clock=fast,link=%s,snr_db=%g,cfo=%g,delay=%g,fading=%s,seed=%llu",
+             "driver=airsim,clock=fast,link=%s,snr_db=%g,cfo=%g,delay=%g,fading=%s,seed=%llu%s%s",
              link, o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs, o->cfo, o->delay,
-             o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed);
+             o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed,
+             o->rx_radio[0] ? "," : "", o->rx_radio);
     snprintf(tx.state_dir, sizeof tx.state_dir, "%s/tx", o->out);
     snprintf(rx.state_dir, sizeof rx.state_dir, "%s/rx", o->out);
     snprintf(path_tx, sizeof path_tx, "%s/tx.conf", o->out);

@@ -170,14 +170,15 @@ static void s_status(rx_t *r, const char *phase)
 {
     const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
     double ser = r->stats.eval_messages ? (double)r->stats.eval_errors / r->stats.eval_messages : -1;
-    char text[1024];
+    char fb[256], text[1400];
+    daemon_fb_json(fb_client_counters(r->fb), fb, sizeof fb);
     snprintf(text, sizeof text,
              "{\"role\":\"rx\",\"pid\":%d,\"phase\":\"%s\",\"session\":%u,\"peer\":%s,"
              "\"frames_detected\":%llu,\"frames_decoded\":%llu,\"header_failures\":%llu,"
              "\"frames_no_session\":%llu,\"samples_dropped\":%llu,\"overflows\":%llu,"
              "\"radio_errors\":%llu,\"train_steps\":%llu,\"loss\":%.5f,\"losses_sent\":%llu,"
              "\"losses_dropped_by_tx\":%llu,\"eval_messages\":%llu,\"ser\":%.6g,\"snr_db\":%.2f,"
-             "\"feedback_rtt_ms\":%.3f,\"uptime_s\":%.1f}\n",
+             "\"feedback_rtt_ms\":%.3f,%s,\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, fb_client_session_id(r->fb),
              fb_client_ready(r->fb) ? "true" : "false", (unsigned long long)pc->detected,
              (unsigned long long)r->stats.frames_decoded,
@@ -188,7 +189,7 @@ static void s_status(rx_t *r, const char *phase)
              (unsigned long long)atomic_load(&r->radio_errors),
              (unsigned long long)r->train_steps, r->last_train_loss,
              (unsigned long long)r->losses_sent, (unsigned long long)fb_client_dropped(r->fb),
-             (unsigned long long)r->stats.eval_messages, ser, r->snr_db, r->rtt_ms, al_now_s() - r->t_start);
+             (unsigned long long)r->stats.eval_messages, ser, r->snr_db, r->rtt_ms, fb, al_now_s() - r->t_start);
     daemon_write_state(r->cfg.state_dir, "status.json", text);
     char line[160];
     snprintf(line, sizeof line, "%s frames %llu loss %.4f", phase,
@@ -240,6 +241,9 @@ static int s_setup(rx_t *r)
         .peer_timeout_ms = c->peer_timeout_ms,
         .curve_secret_file = c->curve_secret[0] ? c->curve_secret : NULL,
         .curve_server_public_file = c->curve_server_public[0] ? c->curve_server_public : NULL,
+        .fault_drop = c->fault_drop,
+        .fault_corrupt = c->fault_corrupt,
+        .fault_seed = c->seed ^ 0x7b,
     };
     r->fb = fb_client_create(&fc);
     if (r->fb == NULL)

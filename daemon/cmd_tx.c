@@ -269,20 +269,21 @@ static int s_resume(tx_t *t)
 
 static void s_status(tx_t *t, const char *phase)
 {
-    char text[1024];
+    char fb[256], text[1400];
+    daemon_fb_json(fb_server_counters(t->fb), fb, sizeof fb);
     snprintf(text, sizeof text,
              "{\"role\":\"tx\",\"pid\":%d,\"phase\":\"%s\",\"round\":%llu,\"model_version\":%u,"
              "\"session\":%u,\"peer\":%s,\"frames_sent\":%llu,\"radio_errors\":%llu,"
              "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%.5f,\"ser\":%.6g,"
              "\"rx_frames_detected\":%llu,\"rx_frames_decoded\":%llu,\"rx_frames_dropped\":%llu,"
-             "\"uptime_s\":%.1f}\n",
+             "%s,\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, (unsigned long long)t->round, tx_net_version(t->net),
              t->session_id, fb_server_has_peer(t->fb) ? "true" : "false",
              (unsigned long long)t->frames_sent, (unsigned long long)t->radio_errors,
              (unsigned long long)t->losses_accepted, (unsigned long long)t->losses_dropped,
              t->last_loss, t->last_ser, (unsigned long long)t->stats.frames_detected,
              (unsigned long long)t->stats.frames_decoded,
-             (unsigned long long)t->stats.frames_dropped, al_now_s() - t->t_start);
+             (unsigned long long)t->stats.frames_dropped, fb, al_now_s() - t->t_start);
     daemon_write_state(t->cfg.state_dir, "status.json", text);
     char line[200];
     snprintf(line, sizeof line, "%s round %llu v%u loss %.4f ser %.4g", phase,
@@ -352,6 +353,9 @@ static int s_setup(tx_t *t)
         .session_seed = t->session_seed,
         .curve_secret_file = c->curve_secret[0] ? c->curve_secret : NULL,
         .curve_allow_dir = c->curve_allow_dir[0] ? c->curve_allow_dir : NULL,
+        .fault_drop = c->fault_drop,
+        .fault_corrupt = c->fault_corrupt,
+        .fault_seed = c->seed ^ 0x7a,
     };
     t->fb = fb_server_create(&fc2);
     if (t->fb == NULL)

@@ -15,7 +15,7 @@
 
 typedef struct {
     /* [radio] */
-    char device[256];
+    char device[512];
     double rate, frequency, gain, bandwidth;
     char gains[128];          /* per element: "LNA=32;VGA=20" */
     char antenna[32];
@@ -48,6 +48,7 @@ typedef struct {
     char endpoint[256];
     unsigned heartbeat_ms, peer_timeout_ms;
     char curve_secret[256], curve_allow_dir[256], curve_server_public[256];
+    double fault_drop, fault_corrupt;   /* fault injection on this end's sends */
     /* [state] */
     char state_dir[256];
     double checkpoint_interval;

@@ -127,6 +127,20 @@ al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
     return r;
 }
 
+void daemon_fb_json(const fb_counters *c, char *buf, size_t len)
+{
+    uint64_t received = 0, rejected = 0;
+    for (size_t i = 0; i < sizeof c->received / sizeof c->received[0]; i++)
+        received += c->received[i];
+    for (int i = 0; i < FB_REASON_COUNT; i++)
+        rejected += c->rejected[i];
+    snprintf(buf, len,
+             "\"fb_received\":%llu,\"fb_rejected\":%llu,\"fb_fault_dropped\":%llu,"
+             "\"fb_fault_corrupted\":%llu",
+             (unsigned long long)received, (unsigned long long)rejected,
+             (unsigned long long)c->fault_dropped, (unsigned long long)c->fault_corrupted);
+}
+
 int daemon_write_state(const char *dir, const char *name, const char *text)
 {
     char path[600];

@@ -6,6 +6,7 @@
 
 #include "al_radio.h"
 #include "daemon_config.h"
+#include "fb_proto.h"
 
 #include <signal.h>
 
@@ -31,6 +32,10 @@ void daemon_notify_status(const char *status);   /* and the watchdog ping */
 
 /* Opens the [radio] of c in one direction, applying per-element gains. */
 al_radio_t *daemon_radio_open(const daemon_config *c, int direction);
+
+/* JSON members for a status record from feedback counters:
+ * "fb_received":N,"fb_rejected":N,"fb_fault_dropped":N,"fb_fault_corrupted":N */
+void daemon_fb_json(const fb_counters *c, char *buf, size_t len);
 
 /* Writes text atomically to DIR/name. */
 int daemon_write_state(const char *dir, const char *name, const char *text);

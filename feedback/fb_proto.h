@@ -145,6 +145,8 @@ uint64_t fb_config_hash(const char *description);
 typedef struct {
     uint64_t received[16];              /* accepted messages by type */
     uint64_t rejected[FB_REASON_COUNT]; /* by reason (FB_OK unused) */
+    uint64_t fault_dropped;             /* sends lost on purpose (fault injection) */
+    uint64_t fault_corrupted;           /* sends with a bit flipped on purpose */
 } fb_counters;
 
 /* Counts the outcome of one message of `type` (ignored if out of range). */

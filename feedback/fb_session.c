@@ -1,6 +1,7 @@
 #include "fb_session.h"
 
 #include "al_error.h"
+#include "al_rng.h"
 #include "al_log.h"
 #include "fb_keys.h"
 
@@ -26,6 +27,7 @@ typedef struct {
     fb_msg msg;              /* the decoded message handed out in events */
     fb_msg out;              /* scratch for encoding */
     uint8_t buf[FB_MAX_MESSAGE + 1];
+    al_rng_t fault_rng;
 } s_end;
 
 struct fb_server {
@@ -56,6 +58,8 @@ static int s_check_config(const fb_session_config *c, int server)
     if (c->heartbeat_ms < 10 || c->heartbeat_ms > 60000 || c->peer_timeout_ms <= c->heartbeat_ms)
         return AL_FAIL(AL_EINVAL, "heartbeat_ms=%u not in 10..60000 or peer_timeout_ms=%u "
                        "not above it", c->heartbeat_ms, c->peer_timeout_ms);
+    if (!(c->fault_drop >= 0 && c->fault_drop <= 1 && c->fault_corrupt >= 0 && c->fault_corrupt <= 1))
+        return AL_FAIL(AL_EINVAL, "fault_drop and fault_corrupt are probabilities in [0, 1]");
     if (server && c->session_id == 0)
         return AL_FAIL(AL_EINVAL, "session id 0 is reserved for 'no session'");
     return AL_OK;
@@ -84,6 +88,7 @@ static int s_socket(s_end *e, const fb_session_config *cfg, int type)
         /* Queue nothing towards a TX that is not there. */
         zmq_setsockopt(e->sock, ZMQ_IMMEDIATE, &one, sizeof one);
     e->last_rx_ms = e->last_tx_ms = 0;
+    al_rng_seed(&e->fault_rng, cfg->fault_seed);
     return AL_OK;
 }
 
@@ -118,6 +123,15 @@ static int s_send(s_end *e, const uint8_t *identity, size_t id_len)
     int len = fb_encode(&e->out, e->buf, sizeof e->buf);
     if (len < 0)
         return len;
+    if (e->cfg.fault_drop > 0 && al_rng_uniform(&e->fault_rng) < e->cfg.fault_drop) {
+        e->counters.fault_dropped++;
+        return AL_OK;
+    }
+    if (e->cfg.fault_corrupt > 0 && al_rng_uniform(&e->fault_rng) < e->cfg.fault_corrupt) {
+        e->counters.fault_corrupted++;
+        e->buf[al_rng_below(&e->fault_rng, (uint32_t)len)] ^=
+            (uint8_t)(1u << al_rng_below(&e->fault_rng, 8));
+    }
     if (identity != NULL && zmq_send(e->sock, identity, id_len, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0)
         return AL_EAGAIN;
     if (zmq_send(e->sock, e->buf, (size_t)len, ZMQ_DONTWAIT) < 0)

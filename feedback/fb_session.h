@@ -40,6 +40,11 @@ typedef struct {
     const char *curve_secret_file;
     const char *curve_allow_dir;
     const char *curve_server_public_file;
+    /* Fault injection for reliability tests: each message this end sends
+     * is lost with probability fault_drop, or else has one random bit
+     * flipped with probability fault_corrupt (counted in fb_counters). */
+    double fault_drop, fault_corrupt;
+    uint64_t fault_seed;
 } fb_session_config;
 
 typedef enum {

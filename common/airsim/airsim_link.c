@@ -436,6 +436,7 @@ struct airsim_rx_s {
     int64_t pp;                /* its stream index */
     float complex *scratch;    /* MTU samples */
     uint64_t reads;
+    long outage_seen;
     airsim_counters cnt;
 };
 
@@ -592,6 +593,25 @@ static int s_rx_place(airsim_rx_t *q)
     return 1;
 }
 
+/* Fault injection: is the link down right now? Reports the start of each
+ * outage once, as a lost peer. */
+static int s_rx_in_outage(airsim_rx_t *q)
+{
+    if (q->cfg.outage_every <= 0)
+        return 0;
+    double t = (double)(s_mono_ns() - q->t0_ns) / 1e9;
+    long k = (long)(t / q->cfg.outage_every);
+    int down = k > 0 && t - (double)k * q->cfg.outage_every < q->cfg.outage_for;
+    if (down && k != q->outage_seen) {
+        q->outage_seen = k;
+        q->mon.lost = 1;
+        q->cnt.link_lost++;
+        al_warn("airsim %s: link outage (fault injection) for %.1f s", q->cfg.link,
+                q->cfg.outage_for);
+    }
+    return down;
+}
+
 static void s_rx_drain(airsim_rx_t *q)
 {
     for (;;) {
@@ -603,6 +623,10 @@ static void s_rx_drain(airsim_rx_t *q)
                 static __thread uint64_t last;
                 al_log_ratelimited(AL_LOG_WARN, &last, 5000, "airsim %s: %s", q->cfg.link,
                                    al_error_message());
+                continue;
+            }
+            if (s_rx_in_outage(q)) {
+                q->cnt.dropped++;
                 continue;
             }
             if (s_rx_anchor(q) != 0)

@@ -95,3 +95,16 @@ unsigned al_frame_samples(const al_frame_config *c)
 {
     return al_frame_symbols(c) * c->sps;
 }
+
+al_frame_header_status al_frame_header_parse(const uint8_t in[AL_FRAME_HEADER_BYTES],
+                                             unsigned messages, al_frame_header *h)
+{
+    al_frame_header_unpack(in, h);
+    if (h->version != AL_FRAME_VERSION)
+        return AL_FRAME_HEADER_VERSION;
+    if (h->phase < AL_PHASE_RX_TRAIN || h->phase > AL_PHASE_DATA)
+        return AL_FRAME_HEADER_PHASE;
+    if (h->messages != messages)
+        return AL_FRAME_HEADER_COUNT;
+    return AL_FRAME_HEADER_OK;
+}

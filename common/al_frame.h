@@ -72,6 +72,19 @@ int al_frame_config_check(const al_frame_config *c);
 void al_frame_header_pack(const al_frame_header *h, uint8_t out[AL_FRAME_HEADER_BYTES]);
 void al_frame_header_unpack(const uint8_t in[AL_FRAME_HEADER_BYTES], al_frame_header *h);
 
+/* What a decoded header can be wrong about (after its CRC passed). */
+typedef enum {
+    AL_FRAME_HEADER_OK = 0,
+    AL_FRAME_HEADER_VERSION,     /* unknown format version */
+    AL_FRAME_HEADER_PHASE,       /* unknown phase */
+    AL_FRAME_HEADER_COUNT,       /* message count differs from the configuration */
+} al_frame_header_status;
+
+/* Unpacks and validates header bytes received from the air against the
+ * configured message count. */
+al_frame_header_status al_frame_header_parse(const uint8_t in[AL_FRAME_HEADER_BYTES],
+                                             unsigned messages, al_frame_header *h);
+
 /* The 64 preamble symbols (unit-energy QPSK from a fixed PN). */
 void al_frame_preamble(float complex out[AL_FRAME_PREAMBLE_LEN]);
 

@@ -84,6 +84,20 @@ static int s_set(const opt_desc *d, void *cfg, const char *value, char *err, siz
             snprintf(err, err_len, "longer than %zu characters", d->size - 1);
             return AL_EINVAL;
         }
+        /* What an INI file could not say back: a comment start at the
+         * beginning or after a space, control characters, edge spaces. */
+        for (const char *c = value; *c; c++) {
+            if (((*c == ';' || *c == '#') && (c == value || c[-1] == ' ' || c[-1] == '\t')) ||
+                (unsigned char)*c < 0x20 || *c == 0x7f) {
+                snprintf(err, err_len, "'%s': no control characters, and no ';' or '#' at the "
+                         "start or after a space (INI comments)", value);
+                return AL_EINVAL;
+            }
+        }
+        if (value[0] == ' ' || (value[0] && value[strlen(value) - 1] == ' ')) {
+            snprintf(err, err_len, "'%s' begins or ends with a space", value);
+            return AL_EINVAL;
+        }
         snprintf(field, d->size, "%s", value);
         return AL_OK;
     case OPT_ENUM:
@@ -169,6 +183,18 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
     return 1;
 }
 
+static int s_ini_result(int line, const s_ini_ctx *c, const char *name)
+{
+    if (line == 0)
+        return AL_OK;
+    if (line < 0)
+        return AL_FAIL(AL_EIO, "cannot read configuration %s", name);
+    if (c->failed)
+        return al_error_set(AL_EINVAL, NULL, "%s:%d: %s", name, line, c->err);
+    return al_error_set(AL_EINVAL, NULL, "%s:%d: malformed line (expected key = value or [section])",
+                        name, line);
+}
+
 int opt_load_ini(const opt_desc *table, void *cfg, const char *path, const char *default_section)
 {
     FILE *f = fopen(path, "r");
@@ -177,14 +203,14 @@ int opt_load_ini(const opt_desc *table, void *cfg, const char *path, const char 
     s_ini_ctx c = {.table = table, .cfg = cfg, .default_section = default_section};
     int line = ini_parse_file(f, s_ini_handler, &c);
     fclose(f);
-    if (line == 0)
-        return AL_OK;
-    if (line < 0)
-        return AL_FAIL(AL_EIO, "cannot read configuration %s", path);
-    if (c.failed)
-        return al_error_set(AL_EINVAL, NULL, "%s:%d: %s", path, line, c.err);
-    return al_error_set(AL_EINVAL, NULL, "%s:%d: malformed line (expected key = value or [section])",
-                        path, line);
+    return s_ini_result(line, &c, path);
+}
+
+int opt_load_ini_string(const opt_desc *table, void *cfg, const char *text, const char *name,
+                        const char *default_section)
+{
+    s_ini_ctx c = {.table = table, .cfg = cfg, .default_section = default_section};
+    return s_ini_result(ini_parse_string(text, s_ini_handler, &c), &c, name);
 }
 
 int opt_parse_args(const opt_desc *table, void *cfg, int argc, char **argv, int first,

@@ -54,6 +54,11 @@ int opt_set(const opt_desc *table, void *cfg, const char *section, const char *k
 int opt_load_ini(const opt_desc *table, void *cfg, const char *path,
                  const char *default_section);
 
+/* The same from a NUL-terminated text; name stands for the file in
+ * messages. */
+int opt_load_ini_string(const opt_desc *table, void *cfg, const char *text, const char *name,
+                        const char *default_section);
+
 /* Parse command-line settings argv[first..argc-1]: "--key=value",
  * "--key value", "--section.key=value". Arguments that are not settings
  * (and "--config FILE", already handled by the caller) are left to the

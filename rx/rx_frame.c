@@ -256,13 +256,8 @@ static void s_finish(rx_frame_t *q)
     if (!qpacketmodem_decode(q->header_modem, q->hdr, bytes)) {
         out = RXF_HEADER_CRC;
     } else {
-        al_frame_header_unpack(bytes, &r.header);
-        if (r.header.version != AL_FRAME_VERSION)
-            out = RXF_VERSION;
-        else if (r.header.phase < AL_PHASE_RX_TRAIN || r.header.phase > AL_PHASE_DATA)
-            out = RXF_PHASE;
-        else if (r.header.messages != q->cfg.frame.messages)
-            out = RXF_COUNT;
+        static const rx_frame_outcome map[] = {RXF_OK, RXF_VERSION, RXF_PHASE, RXF_COUNT};
+        out = map[al_frame_header_parse(bytes, q->cfg.frame.messages, &r.header)];
     }
     q->counters.outcome[out]++;
     if (out != RXF_OK)

@@ -94,6 +94,11 @@ static int s_set(const opt_desc *d, void *cfg, const char *value, char *err, siz
                 return AL_EINVAL;
             }
         }
+        if (strlen(d->name) + 3 + strlen(value) >= INI_MAX_LINE - 1) {
+            snprintf(err, err_len, "longer than an INI line can hold (%d characters with the key)",
+                     INI_MAX_LINE - 2);
+            return AL_EINVAL;
+        }
         if (value[0] == ' ' || (value[0] && value[strlen(value) - 1] == ' ')) {
             snprintf(err, err_len, "'%s' begins or ends with a space", value);
             return AL_EINVAL;
@@ -195,22 +200,60 @@ static int s_ini_result(int line, const s_ini_ctx *c, const char *name)
                         name, line);
 }
 
-int opt_load_ini(const opt_desc *table, void *cfg, const char *path, const char *default_section)
+/* inih reads at most INI_MAX_LINE - 1 characters of a line and takes the
+ * rest for the next line, so that an over-long line would turn into a
+ * phantom one (with a key of its own): refuse such input, naming it. */
+static int s_check_lines(const char *text, const char *name)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return AL_FAIL(AL_EIO, "cannot open configuration %s: %s", path, strerror(errno));
-    s_ini_ctx c = {.table = table, .cfg = cfg, .default_section = default_section};
-    int line = ini_parse_file(f, s_ini_handler, &c);
-    fclose(f);
-    return s_ini_result(line, &c, path);
+    int line = 1;
+    size_t len = 0;
+    for (const char *c = text; *c; c++) {
+        if (*c == '\n') {
+            line++;
+            len = 0;
+        } else if (++len >= INI_MAX_LINE - 1) {
+            return al_error_set(AL_EINVAL, NULL, "%s:%d: line longer than %d characters", name,
+                                line, INI_MAX_LINE - 2);
+        }
+    }
+    return AL_OK;
 }
 
 int opt_load_ini_string(const opt_desc *table, void *cfg, const char *text, const char *name,
                         const char *default_section)
 {
+    int rc = s_check_lines(text, name);
+    if (rc < 0)
+        return rc;
     s_ini_ctx c = {.table = table, .cfg = cfg, .default_section = default_section};
     return s_ini_result(ini_parse_string(text, s_ini_handler, &c), &c, name);
+}
+
+int opt_load_ini(const opt_desc *table, void *cfg, const char *path, const char *default_section)
+{
+    enum { MAX_FILE = 1 << 20 };
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return AL_FAIL(AL_EIO, "cannot open configuration %s: %s", path, strerror(errno));
+    char *text = malloc(MAX_FILE + 1);
+    size_t n = text ? fread(text, 1, MAX_FILE + 1, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    if (text == NULL)
+        return AL_FAIL(AL_ENOMEM, "out of memory reading %s", path);
+    if (bad || n > MAX_FILE) {
+        free(text);
+        return AL_FAIL(AL_EIO, "cannot read configuration %s%s", path,
+                       bad ? "" : " (larger than 1 MiB)");
+    }
+    text[n] = '\0';
+    if (memchr(text, '\0', n) != NULL) {
+        free(text);
+        return AL_FAIL(AL_EINVAL, "%s: not a text file (contains NUL bytes)", path);
+    }
+    int rc = opt_load_ini_string(table, cfg, text, path, default_section);
+    free(text);
+    return rc;
 }
 
 int opt_parse_args(const opt_desc *table, void *cfg, int argc, char **argv, int first,

@@ -1,10 +1,14 @@
 #!/bin/sh
-# kill -9 of the transmitter, then of the receiver, in the middle of
-# training over driver=airsim: each restarted daemon resumes from its
-# checkpoint (never an unreadable one: a bad file stops the daemon at
-# start, which fails this test) and the run still reaches the threshold.
+# kill -9 of the transmitter, then of the receiver (alternating, KILLS
+# times: 2 in the suite, `KILLS=20` for the long version) at random
+# moments of training over driver=airsim: each restarted daemon resumes
+# from its checkpoint (never an unreadable one: a bad file stops the
+# daemon at start, which fails this test) and the run still reaches the
+# threshold.
 set -eu
 airlearn=$1
+kills=${KILLS:-2}
+rounds=$((1500 + 150 * kills))
 work=$(mktemp -d)
 tx_pid=; rx_pid=
 cleanup() {
@@ -23,7 +27,7 @@ device = driver=airsim,clock=fast,link=ipc://@airlearn-restart-air-$tag$extra
 M = 16
 N = 2
 [training]
-rounds = 2500
+rounds = $rounds
 eval_interval = 100
 loss_timeout_ms = 300
 final_eval_messages = 20000
@@ -45,22 +49,31 @@ round() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["round
 wait_round() {   # until the TX reports at least round $1 (60 s at most)
     i=0
     while [ "$(round)" -lt "$1" ]; do
-        i=$((i + 1)); [ $i -lt 600 ] || { echo "no progress past round $(round)"; exit 1; }
+        i=$((i + 1)); [ $i -lt 900 ] || { echo "no progress past round $(round)"; exit 1; }
         sleep 0.1
     done
 }
 
 start rx; rx_pid=$!
 start tx; tx_pid=$!
-wait_round 300
-kill -9 "$tx_pid"; wait "$tx_pid" 2>/dev/null || true
-before=$(round)
-echo "killed the transmitter at round $before"
-start tx; tx_pid=$!
-wait_round $((before + 200))
-kill -9 "$rx_pid"; wait "$rx_pid" 2>/dev/null || true
-echo "killed the receiver at round $(round)"
-start rx; rx_pid=$!
+target=0
+k=0
+while [ $k -lt "$kills" ]; do
+    # somewhere in the next 60..160 rounds
+    target=$(( $(round) + 60 + $(od -An -N1 -tu1 /dev/urandom) * 100 / 255 ))
+    wait_round "$target"
+    if [ $((k % 2)) -eq 0 ]; then
+        kill -0 "$tx_pid" || { echo "the transmitter ended before kill $k"; exit 1; }
+        kill -9 "$tx_pid"; wait "$tx_pid" 2>/dev/null || true
+        echo "kill $k: transmitter at round $(round)"
+        start tx; tx_pid=$!
+    else
+        kill -9 "$rx_pid"; wait "$rx_pid" 2>/dev/null || true
+        echo "kill $k: receiver at round $(round)"
+        start rx; rx_pid=$!
+    fi
+    k=$((k + 1))
+done
 i=0
 while kill -0 "$tx_pid" 2>/dev/null; do
     i=$((i + 1)); [ $i -lt 1500 ] || { echo "training did not finish"; cat "$work/tx.log"; exit 1; }
@@ -71,12 +84,12 @@ tx_pid=
 grep -q "resumed from" "$work/tx.log" || { echo "the transmitter did not resume"; cat "$work/tx.log"; exit 1; }
 grep -q "resumed the receiver network" "$work/rx.log" || { echo "the receiver did not resume"; cat "$work/rx.log"; exit 1; }
 cat "$work/tx/summary.json"
-python3 - "$work/tx/summary.json" "$before" <<'PY'
+python3 - "$work/tx/summary.json" "$rounds" "$kills" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-if s["rounds"] < 2500:
+if s["rounds"] < int(sys.argv[2]):
     sys.exit("summary after %d rounds" % s["rounds"])
 if not s["ser"] < 0.03:
     sys.exit("SER %g after restarts is not below 0.03" % s["ser"])
-print("restart: SER %g after kill -9 of both daemons" % s["ser"])
+print("restart: SER %g after %s kill -9 of the daemons" % (s["ser"], sys.argv[3]))
 PY

@@ -2,6 +2,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct al_sampleq_s {
@@ -34,6 +35,9 @@ al_sampleq_t *al_sampleq_create(unsigned blocks, size_t block_len)
             al_sampleq_destroy(&q);
             return NULL;
         }
+        /* Touch every page now: no page faults on the radio thread, and a
+         * resident size that does not creep up as blocks fill further. */
+        memset(q->blocks[i].samples, 0, block_len * sizeof(float complex));
     }
     return q;
 }

@@ -4,8 +4,8 @@
  * The reader never waits: when the queue is full it drops the block and
  * marks the next one it queues with `gap`, so the consumer resets its
  * receiver (the frames that straddled the hole are lost whole) and the
- * radio is never blocked by slow processing. All blocks are allocated at
- * create.
+ * radio is never blocked by slow processing. All blocks are allocated and
+ * touched at create.
  */
 #ifndef AL_SAMPLEQ_H
 #define AL_SAMPLEQ_H

@@ -35,7 +35,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-enum { QUEUE_BLOCKS = 512, RTT_SLOTS = 64 };
+/* 256 blocks of one MTU each: at 16384 samples (airsim) 32 MiB, some
+ * seconds of samples at the rates the receiver handles. */
+enum { QUEUE_BLOCKS = 256, RTT_SLOTS = 64 };
 
 typedef struct {
     daemon_config cfg;

@@ -27,6 +27,7 @@
 
 typedef struct {
     unsigned M, N, messages, rounds, eval_interval, final_eval_messages, sps, loss_timeout_ms;
+    unsigned rx_frames, tx_frames;
     double snr_db, cfo, delay, rate, max_seconds, target_ser, sigma2, lr_tx, lr_rx, lr_decay;
     double fb_drop, fb_corrupt;
     char tx_radio[128], rx_radio[128];
@@ -51,6 +52,10 @@ static const opt_desc s_table[] = {
     {L, "rate", OPT_DOUBLE, F(rate), 0, 1e4, 100e6, NULL, "1e6", "sample rate of the link"},
     {L, "sps", OPT_UINT, F(sps), 0, 2, 16, NULL, "2", "samples per symbol"},
     {L, "messages", OPT_UINT, F(messages), 0, 1, 4096, NULL, "64", "messages per frame"},
+    {L, "rx-frames", OPT_UINT, F(rx_frames), 0, 0, 1000, NULL, "2",
+     "RX_TRAIN frames per round (one supervised step each)"},
+    {L, "tx-frames", OPT_UINT, F(tx_frames), 0, 1, 1000, NULL, "2",
+     "TX_TRAIN frames per round (one policy-gradient batch)"},
     {L, "rounds", OPT_UINT, F(rounds), 0, 0, 100000000, NULL, "600",
      "training rounds (RX frames, TX frames, one policy-gradient step)"},
     {L, "seconds", OPT_DOUBLE, F(max_seconds), 0, 0, 1e7, NULL, "0",
@@ -195,6 +200,8 @@ static int s_run(const loop_opts *o)
     c.fault_corrupt = o->fb_corrupt;
     c.seed = o->seed;
     c.rounds = o->rounds;
+    c.rx_frames = o->rx_frames;
+    c.tx_frames = o->tx_frames;
     c.max_seconds = o->max_seconds;
     c.target_ser = o->target_ser;
     c.eval_interval = o->eval_interval;

@@ -26,6 +26,7 @@
 #include "rx_net.h"
 
 #include <SoapySDR/Errors.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -165,6 +166,9 @@ static int s_checkpoint(rx_t *r)
     if (rc < 0)
         al_error("checkpoint: %s", al_error_message());
     r->last_ckpt = al_now_s();
+    /* Hand freed pages back: message buffers come and go on several
+     * threads, and over days glibc's arenas would otherwise only grow. */
+    malloc_trim(0);
     return rc;
 }
 

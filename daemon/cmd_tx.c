@@ -30,6 +30,7 @@
 #include "tx_net.h"
 
 #include <SoapySDR/Errors.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +238,9 @@ static int s_checkpoint(tx_t *t)
     plot_constellation(path, "learned constellation (airlearn tx)", tx_net_table(t->net), t->M,
                        t->N);
     t->last_ckpt = al_now_s();
+    /* Hand freed pages back: message buffers come and go on several
+     * threads, and over days glibc's arenas would otherwise only grow. */
+    malloc_trim(0);
     return AL_OK;
 }
 

@@ -184,7 +184,7 @@ static void s_status(rx_t *r, const char *phase)
              "\"frames_no_session\":%llu,\"samples_dropped\":%llu,\"overflows\":%llu,"
              "\"radio_errors\":%llu,\"train_steps\":%llu,\"loss\":%.5f,\"losses_sent\":%llu,"
              "\"losses_dropped_by_tx\":%llu,\"eval_messages\":%llu,\"ser\":%.6g,\"snr_db\":%.2f,"
-             "\"feedback_rtt_ms\":%.3f,%s,\"uptime_s\":%.1f}\n",
+             "\"feedback_rtt_ms\":%.3f,%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, fb_client_session_id(r->fb),
              fb_client_ready(r->fb) ? "true" : "false", (unsigned long long)pc->detected,
              (unsigned long long)r->stats.frames_decoded,
@@ -195,7 +195,7 @@ static void s_status(rx_t *r, const char *phase)
              (unsigned long long)atomic_load(&r->radio_errors),
              (unsigned long long)r->train_steps, r->last_train_loss,
              (unsigned long long)r->losses_sent, (unsigned long long)fb_client_dropped(r->fb),
-             (unsigned long long)r->stats.eval_messages, ser, r->snr_db, r->rtt_ms, fb, al_now_s() - r->t_start);
+             (unsigned long long)r->stats.eval_messages, ser, r->snr_db, r->rtt_ms, fb, mallinfo2().uordblks, al_now_s() - r->t_start);
     daemon_write_state(r->cfg.state_dir, "status.json", text);
     char line[160];
     snprintf(line, sizeof line, "%s frames %llu loss %.4f", phase,

@@ -280,14 +280,15 @@ static void s_status(tx_t *t, const char *phase)
              "\"session\":%u,\"peer\":%s,\"frames_sent\":%llu,\"radio_errors\":%llu,"
              "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%.5f,\"ser\":%.6g,"
              "\"rx_frames_detected\":%llu,\"rx_frames_decoded\":%llu,\"rx_frames_dropped\":%llu,"
-             "%s,\"uptime_s\":%.1f}\n",
+             "%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, (unsigned long long)t->round, tx_net_version(t->net),
              t->session_id, fb_server_has_peer(t->fb) ? "true" : "false",
              (unsigned long long)t->frames_sent, (unsigned long long)t->radio_errors,
              (unsigned long long)t->losses_accepted, (unsigned long long)t->losses_dropped,
              t->last_loss, t->last_ser, (unsigned long long)t->stats.frames_detected,
              (unsigned long long)t->stats.frames_decoded,
-             (unsigned long long)t->stats.frames_dropped, fb, al_now_s() - t->t_start);
+             (unsigned long long)t->stats.frames_dropped, fb, mallinfo2().uordblks,
+             al_now_s() - t->t_start);
     daemon_write_state(t->cfg.state_dir, "status.json", text);
     char line[200];
     snprintf(line, sizeof line, "%s round %llu v%u loss %.4f ser %.4g", phase,

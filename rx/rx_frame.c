@@ -292,18 +292,19 @@ static void s_finish(rx_frame_t *q)
 int rx_frame_execute(rx_frame_t *q, const float complex *x, size_t n)
 {
     for (size_t i = 0; i < n; i++, q->stream_index++) {
-        /* The detector sees every sample, also while a frame is being
-         * collected: otherwise its buffer still holds that frame when the
-         * search resumes, and on a quiet channel it fires on it again. */
-        float complex *buf = qdetector_cccf_execute(q->detector, x[i]);
+        /* While a frame is collected the detector rests (frames do not
+         * overlap) and is emptied at the frame's end, so that it neither
+         * costs time nor fires again on the frame it already reported. */
         if (q->collecting) {
             s_step(q, x[i]);
             if (q->n_sym == q->n_mf) {
                 q->frame_end = q->stream_index + 1;
+                qdetector_cccf_reset(q->detector);
                 s_finish(q);
             }
             continue;
         }
+        float complex *buf = qdetector_cccf_execute(q->detector, x[i]);
         if (buf != NULL) {
             const unsigned len = qdetector_cccf_get_buf_len(q->detector);
             /* The detector keeps half its window after a detection and
@@ -312,8 +313,10 @@ int rx_frame_execute(rx_frame_t *q, const float complex *x, size_t n)
             if (q->stream_index + 1 < (uint64_t)len + q->frame_end)
                 continue;
             s_start(q, buf, len);
-            if (q->n_sym == q->n_mf)
+            if (q->n_sym == q->n_mf) {
+                qdetector_cccf_reset(q->detector);
                 s_finish(q);
+            }
         }
     }
     return AL_OK;

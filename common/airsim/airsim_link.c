@@ -463,8 +463,13 @@ airsim_rx_t *airsim_rx_create(const airsim_config *cfg, double rate)
         q->size <<= 1;
     q->mask = q->size - 1;
     q->ring = calloc((size_t)q->size, sizeof *q->ring);
-    if (q->ring)   /* resident from the start, not page by page as it fills */
-        memset(q->ring, 0, (size_t)q->size * sizeof *q->ring);
+    if (q->ring) {
+        /* Resident from the start, not page by page as it fills (volatile:
+         * the compiler may not drop stores into calloc'd memory). */
+        volatile unsigned char *page = (volatile unsigned char *)q->ring;
+        for (size_t off = 0; off < (size_t)q->size * sizeof *q->ring; off += 4096)
+            page[off] = 0;
+    }
     q->scratch = malloc(AIRSIM_WIRE_MAX_SAMPLES * sizeof *q->scratch);
     zmq_msg_init(&q->pending);
     if (q->ring == NULL || q->scratch == NULL) {

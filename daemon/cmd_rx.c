@@ -240,17 +240,7 @@ static int s_setup(rx_t *r)
     if (!r->labels || !r->decisions || !r->losses || !r->dy)
         return AL_FAIL(AL_ENOMEM, "out of memory");
 
-    fb_session_config fc = {
-        .endpoint = c->endpoint,
-        .config_hash = daemon_config_hash(c),
-        .heartbeat_ms = c->heartbeat_ms,
-        .peer_timeout_ms = c->peer_timeout_ms,
-        .curve_secret_file = c->curve_secret[0] ? c->curve_secret : NULL,
-        .curve_server_public_file = c->curve_server_public[0] ? c->curve_server_public : NULL,
-        .fault_drop = c->fault_drop,
-        .fault_corrupt = c->fault_corrupt,
-        .fault_seed = c->seed ^ 0x7b,
-    };
+    fb_session_config fc = daemon_fb_config(c, 0, 0, 0);
     r->fb = fb_client_create(&fc);
     if (r->fb == NULL)
         return AL_ENET;

@@ -349,19 +349,7 @@ static int s_setup(tx_t *t)
     t->session_seed = al_rng_u64(&r);
     al_rng_seed_stream(&t->perturb_rng, c->seed ^ t->session_seed, 7);
 
-    fb_session_config fc2 = {
-        .endpoint = c->endpoint,
-        .config_hash = daemon_config_hash(c),
-        .heartbeat_ms = c->heartbeat_ms,
-        .peer_timeout_ms = c->peer_timeout_ms,
-        .session_id = t->session_id,
-        .session_seed = t->session_seed,
-        .curve_secret_file = c->curve_secret[0] ? c->curve_secret : NULL,
-        .curve_allow_dir = c->curve_allow_dir[0] ? c->curve_allow_dir : NULL,
-        .fault_drop = c->fault_drop,
-        .fault_corrupt = c->fault_corrupt,
-        .fault_seed = c->seed ^ 0x7a,
-    };
+    fb_session_config fc2 = daemon_fb_config(c, 1, t->session_id, t->session_seed);
     t->fb = fb_server_create(&fc2);
     if (t->fb == NULL)
         return AL_ENET;

@@ -127,6 +127,29 @@ al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
     return r;
 }
 
+fb_session_config daemon_fb_config(const daemon_config *c, int server, uint32_t session_id,
+                                   uint64_t session_seed)
+{
+    fb_session_config f = {
+        .endpoint = c->endpoint,
+        .config_hash = daemon_config_hash(c),
+        .heartbeat_ms = c->heartbeat_ms,
+        .peer_timeout_ms = c->peer_timeout_ms,
+        .session_id = session_id,
+        .session_seed = session_seed,
+        .curve_secret_file = c->curve_secret[0] ? c->curve_secret : NULL,
+        .fault_drop = c->fault_drop,
+        .fault_corrupt = c->fault_corrupt,
+        /* Different fault draws on the two ends of one link. */
+        .fault_seed = c->seed ^ (server ? 0x7au : 0x7bu),
+    };
+    if (server)
+        f.curve_allow_dir = c->curve_allow_dir[0] ? c->curve_allow_dir : NULL;
+    else
+        f.curve_server_public_file = c->curve_server_public[0] ? c->curve_server_public : NULL;
+    return f;
+}
+
 void daemon_fb_json(const fb_counters *c, char *buf, size_t len)
 {
     uint64_t received = 0, rejected = 0;

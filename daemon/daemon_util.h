@@ -7,6 +7,7 @@
 #include "al_radio.h"
 #include "daemon_config.h"
 #include "fb_proto.h"
+#include "fb_session.h"
 
 #include <signal.h>
 
@@ -32,6 +33,11 @@ void daemon_notify_status(const char *status);   /* and the watchdog ping */
 
 /* Opens the [radio] of c in one direction, applying per-element gains. */
 al_radio_t *daemon_radio_open(const daemon_config *c, int direction);
+
+/* The feedback session settings of c for one side (server: the TX, with
+ * its session; client: the RX). Strings point into c. */
+fb_session_config daemon_fb_config(const daemon_config *c, int server, uint32_t session_id,
+                                   uint64_t session_seed);
 
 /* JSON members for a status record from feedback counters:
  * "fb_received":N,"fb_rejected":N,"fb_fault_dropped":N,"fb_fault_corrupted":N */

@@ -140,6 +140,26 @@ int al_radio_write_burst(al_radio_t *q, const float complex *x, size_t n, int ha
     return (int)n;
 }
 
+void al_radio_tx_events_poll(al_radio_t *q, al_radio_tx_events *ev)
+{
+    for (int i = 0; i < 64; i++) {
+        size_t mask = 0;
+        int flags = 0;
+        long long t = 0;
+        int rc = SoapySDRDevice_readStreamStatus(q->dev, q->stream, &mask, &flags, &t, 0);
+        if (rc == SOAPY_SDR_TIMEOUT || rc == SOAPY_SDR_NOT_SUPPORTED)
+            return;
+        if (rc == SOAPY_SDR_UNDERFLOW)
+            ev->underflows++;
+        else if (rc == SOAPY_SDR_TIME_ERROR)
+            ev->time_errors++;
+        else if (rc == 0 && (flags & SOAPY_SDR_END_BURST))
+            ev->bursts++;
+        else if (rc < 0)
+            ev->other_errors++;
+    }
+}
+
 int64_t al_radio_time_ns(const al_radio_t *q)
 {
     return SoapySDRDevice_hasHardwareTime(q->dev, NULL) ? SoapySDRDevice_getHardwareTime(q->dev, NULL)

@@ -52,6 +52,13 @@ int al_radio_write(al_radio_t *q, const float complex *buf, size_t n, int has_ti
 int al_radio_write_burst(al_radio_t *q, const float complex *x, size_t n, int has_time,
                          int64_t time_ns, long timeout_us);
 
+/* TX: drains the stream's asynchronous events (readStreamStatus) without
+ * waiting and adds them up; devices without the call report nothing. */
+typedef struct {
+    unsigned long long underflows, time_errors, other_errors, bursts;
+} al_radio_tx_events;
+void al_radio_tx_events_poll(al_radio_t *q, al_radio_tx_events *ev);
+
 /* The device's hardware time in ns (0 if it has none). */
 int64_t al_radio_time_ns(const al_radio_t *q);
 

@@ -74,6 +74,7 @@ typedef struct {
     uint64_t final_msgs, final_errs;
     /* counters */
     uint64_t frames_sent, radio_errors, losses_accepted, losses_dropped;
+    al_radio_tx_events radio_events;   /* underflows, late bursts, ... */
     uint64_t last_radio_log;
     FILE *training_csv;
     double last_ckpt, last_status;
@@ -156,6 +157,11 @@ static int s_send_frame(tx_t *t, al_phase phase)
         return AL_OK;   /* a radio hiccup costs a frame, not the run */
     }
     t->frames_sent++;
+    unsigned long long before = t->radio_events.underflows;
+    al_radio_tx_events_poll(t->radio, &t->radio_events);
+    if (t->radio_events.underflows != before)
+        al_log_ratelimited(AL_LOG_WARN, &t->last_radio_log, 5000, "radio underflow (%llu so far)",
+                           t->radio_events.underflows);
     return AL_OK;
 }
 
@@ -278,12 +284,14 @@ static void s_status(tx_t *t, const char *phase)
     snprintf(text, sizeof text,
              "{\"role\":\"tx\",\"pid\":%d,\"phase\":\"%s\",\"round\":%llu,\"model_version\":%u,"
              "\"session\":%u,\"peer\":%s,\"frames_sent\":%llu,\"radio_errors\":%llu,"
+             "\"underflows\":%llu,\"late_bursts\":%llu,"
              "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%.5f,\"ser\":%.6g,"
              "\"rx_frames_detected\":%llu,\"rx_frames_decoded\":%llu,\"rx_frames_dropped\":%llu,"
              "%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, (unsigned long long)t->round, tx_net_version(t->net),
              t->session_id, fb_server_has_peer(t->fb) ? "true" : "false",
              (unsigned long long)t->frames_sent, (unsigned long long)t->radio_errors,
+             t->radio_events.underflows, t->radio_events.time_errors,
              (unsigned long long)t->losses_accepted, (unsigned long long)t->losses_dropped,
              t->last_loss, t->last_ser, (unsigned long long)t->stats.frames_detected,
              (unsigned long long)t->stats.frames_decoded,

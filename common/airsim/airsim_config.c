@@ -42,6 +42,8 @@ const opt_desc airsim_config_table[] = {
      "fault injection, TX: lose every k-th burst message (0: never)"},
     {S, "overflow_every", OPT_UINT, F(overflow_every), 0, 0, 1e9, NULL, "0",
      "fault injection, RX: an overflow every k reads (0: never)"},
+    {S, "underflow_every", OPT_UINT, F(underflow_every), 0, 0, 1e9, NULL, "0",
+     "fault injection, TX: report an underflow every k writes (0: never)"},
     {S, "outage_every", OPT_DOUBLE, F(outage_every), 0, 0, 1e6, NULL, "0",
      "fault injection, RX: seconds between link outages (0: never)"},
     {S, "outage_for", OPT_DOUBLE, F(outage_for), 0, 0, 1e6, NULL, "1",

@@ -46,6 +46,7 @@ typedef struct {
      * one RX overflow every k reads; 0 = never. */
     unsigned drop_every;
     unsigned overflow_every;
+    unsigned underflow_every;   /* TX: an underflow event every k writes */
     /* RX: the link goes dead for outage_for seconds every outage_every
      * seconds (0: never): bursts in between are lost. */
     double outage_every, outage_for;

@@ -340,6 +340,8 @@ int airsim_tx_write(airsim_tx_t *q, const void *buf, airsim_format fmt, unsigned
         q->cnt.messages++;
         q->cnt.samples += n;
     }
+    if (q->cfg.underflow_every > 0 && (q->seq + 1) % q->cfg.underflow_every == 0)
+        underflow = 1;   /* fault injection: as if this write came late */
     if (underflow) {
         q->cnt.underflows++;
         s_tx_event(q, SOAPY_SDR_UNDERFLOW, 0, q->cursor);

@@ -305,8 +305,8 @@ static void s_run(rx_t *r)
 {
     r->t_start = al_now_s();
     r->last_ckpt = r->t_start;
-    s_status(r, "waiting");
     daemon_notify_ready("receiver ready");
+    s_status(r, "waiting");
     al_info("receiving on '%s' at %.3f Msps, feedback %s", r->cfg.device, r->cfg.rate / 1e6,
             r->cfg.endpoint);
     while (!daemon_stop_requested()) {

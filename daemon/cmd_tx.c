@@ -491,8 +491,8 @@ static int s_run(tx_t *t)
 {
     t->t_start = al_now_s();
     t->last_ckpt = t->t_start;
-    s_status(t, t->training_done ? "eval" : "waiting");
     daemon_notify_ready("transmitter ready");
+    s_status(t, t->training_done ? "eval" : "waiting");
     al_info("transmitting on '%s' at %.3f Msps, feedback %s, session %u", t->cfg.device,
             t->cfg.rate / 1e6, fb_server_endpoint(t->fb), t->session_id);
     int rc = AL_OK;

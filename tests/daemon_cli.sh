@@ -31,4 +31,39 @@ for f in "$src"/daemon/conf/*.conf; do
     case $f in *airsim*) continue;; esac
     expect 69 "no radio matches" -- "$airlearn" $role --config "$f" --state.directory="$work/ex"
 done
+# Under systemd: READY=1, then STATUS= lines with watchdog pings, on the
+# socket named by NOTIFY_SOCKET; and `airlearn status` of the running daemon.
+python3 - "$airlearn" "$work" <<'PY'
+import json, os, socket, subprocess, sys, time
+airlearn, work = sys.argv[1], sys.argv[2]
+path = work + "/notify.sock"
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+s.settimeout(20)
+env = dict(os.environ, NOTIFY_SOCKET=path)
+conf = work + "/notify.conf"
+open(conf, "w").write("[radio]\ndevice = driver=airsim,clock=fast,link=ipc://@airlearn-cli-%d\n"
+                      "[state]\ndirectory = %s/notify-state\n" % (os.getpid(), work))
+p = subprocess.Popen([airlearn, "rx", "--config", conf], env=env, stderr=subprocess.DEVNULL)
+try:
+    got = []
+    deadline = time.time() + 20
+    while time.time() < deadline and not any("WATCHDOG=1" in g for g in got):
+        got.append(s.recv(4096).decode())
+    if not got or "READY=1" not in got[0]:   # ready before anything else
+        sys.exit("no READY=1 first: %r" % got)
+    if not any("STATUS=" in g and "WATCHDOG=1" in g for g in got):
+        sys.exit("no STATUS with WATCHDOG=1: %r" % got)
+    out = subprocess.run([airlearn, "status", "--config", conf], capture_output=True, text=True)
+    st = json.loads(out.stdout)
+    if out.returncode != 0 or not st["running"] or st["role"] != "rx":
+        sys.exit("status of the running daemon: %r %r" % (out.returncode, out.stdout))
+finally:
+    p.terminate()
+    p.wait(timeout=20)
+out = subprocess.run([airlearn, "status", "--config", conf], capture_output=True, text=True)
+if out.returncode != 69 or json.loads(out.stdout)["running"]:
+    sys.exit("status after the daemon stopped: %r %r" % (out.returncode, out.stdout))
+print("sd_notify and status: ok")
+PY
 echo "daemon cli: ok"

@@ -88,8 +88,9 @@ static void *s_reader(void *arg)
             al_sampleq_drop(r->queue, 0);   /* the receiver must resynchronise */
         } else if (n != SOAPY_SDR_TIMEOUT) {
             atomic_fetch_add(&r->radio_errors, 1);
-            al_log_ratelimited(AL_LOG_WARN, &last_log, 5000, "radio read: %s",
-                               al_radio_strerror(n));
+            al_log_ratelimited(AL_LOG_WARN, &last_log, 5000,
+                               "radio read: %s (device unplugged, or with driver=airsim the "
+                               "transmitting side stopped); retrying", al_radio_strerror(n));
         }
     }
     free(spill);

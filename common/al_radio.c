@@ -160,12 +160,6 @@ void al_radio_tx_events_poll(al_radio_t *q, al_radio_tx_events *ev)
     }
 }
 
-int64_t al_radio_time_ns(const al_radio_t *q)
-{
-    return SoapySDRDevice_hasHardwareTime(q->dev, NULL) ? SoapySDRDevice_getHardwareTime(q->dev, NULL)
-                                                         : 0;
-}
-
 const char *al_radio_strerror(int code)
 {
     return SoapySDR_errToStr(code);

@@ -59,9 +59,6 @@ typedef struct {
 } al_radio_tx_events;
 void al_radio_tx_events_poll(al_radio_t *q, al_radio_tx_events *ev);
 
-/* The device's hardware time in ns (0 if it has none). */
-int64_t al_radio_time_ns(const al_radio_t *q);
-
 const char *al_radio_strerror(int code);
 
 #endif

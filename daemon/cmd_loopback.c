@@ -14,7 +14,6 @@
 #include "daemon_util.h"
 #include "plot.h"
 
-#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stddef.h>
@@ -112,15 +111,6 @@ static int s_read_file(const char *path, char *buf, size_t cap)
     fclose(f);
     buf[n] = '\0';
     return (int)n;
-}
-
-static int s_write_config(const char *path, const daemon_config *c)
-{
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return AL_FAIL(AL_EIO, "cannot write %s: %s", path, strerror(errno));
-    opt_write_ini(daemon_table, c, f);
-    return fclose(f) == 0 ? AL_OK : AL_FAIL(AL_EIO, "cannot write %s", path);
 }
 
 static pid_t s_spawn(const char *role, const char *config)
@@ -234,7 +224,7 @@ static int s_run(const loop_opts *o)
             unlink(p);
         }
     }
-    if (s_write_config(path_tx, &tx) < 0 || s_write_config(path_rx, &rx) < 0) {
+    if (daemon_config_write(path_tx, &tx) < 0 || daemon_config_write(path_rx, &rx) < 0) {
         fprintf(stderr, "airlearn loopback: %s\n", al_error_message());
         return EX_CANTCREAT;
     }

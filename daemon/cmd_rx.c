@@ -167,9 +167,6 @@ static int s_checkpoint(rx_t *r)
     if (rc < 0)
         al_error("checkpoint: %s", al_error_message());
     r->last_ckpt = al_now_s();
-    /* Hand freed pages back: message buffers come and go on several
-     * threads, and over days glibc's arenas would otherwise only grow. */
-    malloc_trim(0);
     return rc;
 }
 
@@ -256,12 +253,9 @@ static int s_setup(rx_t *r)
         return AL_FAIL(AL_ENOMEM, "cannot start the radio thread");
     r->reader_started = 1;
     char path[600];
+    /* The settings in force, for the record; a run does not depend on it. */
     snprintf(path, sizeof path, "%s/rx.conf", c->state_dir);
-    FILE *f = fopen(path, "w");
-    if (f) {
-        opt_write_ini(daemon_table, c, f);
-        fclose(f);
-    }
+    (void)daemon_config_write(path, c);
     return AL_OK;
 }
 

@@ -244,9 +244,6 @@ static int s_checkpoint(tx_t *t)
     plot_constellation(path, "learned constellation (airlearn tx)", tx_net_table(t->net), t->M,
                        t->N);
     t->last_ckpt = al_now_s();
-    /* Hand freed pages back: message buffers come and go on several
-     * threads, and over days glibc's arenas would otherwise only grow. */
-    malloc_trim(0);
     return AL_OK;
 }
 
@@ -374,12 +371,9 @@ static int s_setup(tx_t *t)
         return AL_FAIL(AL_EIO, "cannot write %s", path);
     if (fresh)
         fprintf(t->training_csv, "round,model_version,loss,ser,eval_messages,wall_s\n");
+    /* The settings in force, for the record; a run does not depend on it. */
     snprintf(path, sizeof path, "%s/tx.conf", c->state_dir);
-    FILE *f = fopen(path, "w");
-    if (f) {
-        opt_write_ini(daemon_table, c, f);
-        fclose(f);
-    }
+    (void)daemon_config_write(path, c);
     return AL_OK;
 }
 

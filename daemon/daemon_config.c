@@ -5,6 +5,7 @@
 #include "daemon_util.h"
 #include "fb_proto.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -135,6 +136,15 @@ int daemon_config_load(daemon_config *c, const char *role, int argc, char **argv
         return EX_CONFIG;
     }
     return 0;
+}
+
+int daemon_config_write(const char *path, const daemon_config *c)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return AL_FAIL(AL_EIO, "cannot write %s: %s", path, strerror(errno));
+    opt_write_ini(daemon_table, c, f);
+    return fclose(f) == 0 ? AL_OK : AL_FAIL(AL_EIO, "cannot write %s", path);
 }
 
 uint64_t daemon_config_hash(const daemon_config *c)

@@ -65,6 +65,10 @@ extern const opt_desc daemon_table[];
 int daemon_config_load(daemon_config *c, const char *role, int argc, char **argv,
                        int *help_shown);
 
+/* Writes the settings in c as an INI file at path (the record of a run,
+ * or a configuration for a child daemon). 0 or AL_EIO with a message. */
+int daemon_config_write(const char *path, const daemon_config *c);
+
 /* Hash of the settings both ends must share (M, N, P, sps, rolloff, frame
  * version, receiver-independent), for the feedback handshake. */
 uint64_t daemon_config_hash(const daemon_config *c);

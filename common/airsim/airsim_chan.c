@@ -154,11 +154,6 @@ int64_t airsim_chan_int_delay(const airsim_chan_t *q)
     return q->int_delay;
 }
 
-int airsim_chan_is_identity(const airsim_chan_t *q)
-{
-    return q->ch == NULL && q->fd == NULL && q->noise_std == 0.0f;
-}
-
 void airsim_chan_burst(airsim_chan_t *q, float complex *x, unsigned n, int64_t t0,
                        int first_of_burst)
 {

@@ -49,7 +49,4 @@ void airsim_chan_burst(airsim_chan_t *q, float complex *x, unsigned n, int64_t t
 /* The stream stage, y may equal x. Nothing allocated. */
 void airsim_chan_stream(airsim_chan_t *q, const float complex *x, float complex *y, unsigned n);
 
-/* True when the stream stage is the identity (no copy-through work). */
-int airsim_chan_is_identity(const airsim_chan_t *q);
-
 #endif

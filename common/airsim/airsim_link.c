@@ -103,11 +103,12 @@ static int s_monitor_poll(s_monitor *m, airsim_counters *cnt, const char *link)
     }
 }
 
-static int s_socket_options(void *sock, int hwm_option)
+/* linger_ms: how long closing may wait to flush what was sent. */
+static int s_socket_options(void *sock, int hwm_option, int linger_ms)
 {
-    int zero = 0, hwm = HWM_MESSAGES, hb = 1000, hbt = 3000;
+    int hwm = HWM_MESSAGES, hb = 1000, hbt = 3000;
     int64_t max_msg = AIRSIM_WIRE_HEADER + (int64_t)AIRSIM_WIRE_MAX_SAMPLES * 8;
-    if (zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+    if (zmq_setsockopt(sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms) != 0 ||
         zmq_setsockopt(sock, hwm_option, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) != 0 ||
         zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
@@ -203,9 +204,8 @@ airsim_tx_t *airsim_tx_create(const airsim_config *cfg, double rate)
         return NULL;
     }
     /* Closing flushes what was written, as a radio transmits its buffer. */
-    int one = 1, linger = 500;
-    if (s_socket_options(q->sock, ZMQ_SNDHWM) != 0 ||
-        zmq_setsockopt(q->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+    int one = 1;
+    if (s_socket_options(q->sock, ZMQ_SNDHWM, 500) != 0 ||
         s_monitor_open(&q->mon, q->ctx, q->sock, q) != 0) {
         airsim_tx_destroy(&q);
         return NULL;
@@ -481,7 +481,7 @@ airsim_rx_t *airsim_rx_create(const airsim_config *cfg, double rate)
     }
     q->ctx = zmq_ctx_new();
     q->sock = q->ctx ? zmq_socket(q->ctx, ZMQ_PULL) : NULL;
-    if (q->sock == NULL || s_socket_options(q->sock, ZMQ_RCVHWM) != 0 ||
+    if (q->sock == NULL || s_socket_options(q->sock, ZMQ_RCVHWM, 0) != 0 ||
         s_monitor_open(&q->mon, q->ctx, q->sock, q) != 0) {
         airsim_rx_destroy(&q);
         return NULL;

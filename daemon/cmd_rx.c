@@ -56,6 +56,7 @@ typedef struct {
     float *losses, *dy;
     fb_stats stats;
     uint64_t frames_no_session, losses_sent, train_steps;
+    uint64_t stream_gaps;       /* samples lost (queue full, radio overflow): receiver reset */
     double last_train_loss;
     double snr_db;              /* preamble estimate, smoothed over frames */
     uint32_t rtt_seq[RTT_SLOTS];  /* LOSSES sent, by seq % RTT_SLOTS: when */
@@ -154,8 +155,9 @@ static void s_send_stats(rx_t *r)
     const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
     r->stats.frames_detected = pc->detected;
     r->stats.header_failures = pc->outcome[RXF_HEADER_CRC];
-    r->stats.frames_dropped = r->frames_no_session + atomic_load(&r->overflows) +
-                              (al_sampleq_dropped(r->queue) > 0);
+    /* Each gap in the stream costs at least the frame it cut; overflows
+     * are gaps too (the radio thread marks them). */
+    r->stats.frames_dropped = r->frames_no_session + r->stream_gaps;
     if (fb_client_ready(r->fb))
         fb_client_send_stats(r->fb, &r->stats);
     r->last_stats = al_now_s();
@@ -308,8 +310,10 @@ static void s_run(rx_t *r)
         s_poll_feedback(r);
         al_sampleq_block *b = al_sampleq_read_begin(r->queue, 20);
         if (b) {
-            if (b->gap)
+            if (b->gap) {
+                r->stream_gaps++;
                 rx_frame_reset(r->phy);
+            }
             rx_frame_execute(r->phy, b->samples, b->count);
             al_sampleq_read_end(r->queue);
         }

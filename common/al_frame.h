@@ -21,10 +21,9 @@
  * gain and phase from preamble + decoded header, and scales payload
  * symbols back to unit average energy.
  *
- * Between frames the transmitter should leave a guard of at least 512
- * samples (the detector's window): the detector normalises by the energy
- * of that window, so a frame arriving right after a much stronger signal
- * can be missed.
+ * Frames must not overlap: the receiver looks for the next preamble only
+ * after a frame's last sample. The transmitter leaves a guard between
+ * frames (at least 512 samples, configurable).
  */
 #ifndef AL_FRAME_H
 #define AL_FRAME_H

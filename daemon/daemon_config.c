@@ -39,7 +39,7 @@ const opt_desc daemon_table[] = {
     {"phy", "guard", OPT_UINT, F(guard), 0, 512, 1000000, NULL, "512",
      "TX: zero samples after every frame (>= the detector window)"},
     {"phy", "threshold", OPT_DOUBLE, F(threshold), 0, 0.05, 0.95, NULL, "0.5",
-     "RX: preamble detector threshold"},
+     "RX: preamble detector threshold (normalised correlation, 0..1)"},
     {"model", "M", OPT_UINT, F(M), 0, 2, 65536, NULL, "16", "messages (k = log2 M bits)"},
     {"model", "N", OPT_UINT, F(N), 0, 1, 64, NULL, "2", "complex channel uses per message"},
     {"model", "receiver", OPT_ENUM, F(receiver), 0, 0, 0, s_receivers, "awgn",

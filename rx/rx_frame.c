@@ -1,6 +1,7 @@
 #include "rx_frame.h"
 
 #include "al_error.h"
+#include "rx_detect.h"
 
 #include <liquid/liquid.h>
 #include <math.h>
@@ -29,24 +30,26 @@ struct rx_frame {
     unsigned n_header, n_payload;
     unsigned n_collect;           /* symbols a frame needs, with alignment slack */
     unsigned n_mf;                /* matched-filter outputs kept: n_collect * sps */
-    qdetector_cccf detector;
-    firpfb_crcf mf;
-    nco_crcf nco;
+    rx_detect_t *detector;
+    float *bank;                  /* matched filter: NPFB phases x n_taps, reversed, each tap twice */
+    unsigned n_taps;              /* 2km + 1, rounded up to a multiple of 4 (leading zeros) */
+    float complex rot;            /* carrier offset removal per sample */
+    float complex phasor;
     qpacketmodem header_modem;
     float complex preamble[AL_FRAME_PREAMBLE_LEN];
     int collecting;               /* 0: searching */
     unsigned pfb_index;           /* matched filter timing phase */
-    unsigned pushed;              /* samples pushed since detection */
-    unsigned n_sym;               /* matched-filter outputs collected */
-    float complex *mf_out;        /* every matched-filter output [n_mf] */
+    unsigned n_sym;               /* samples collected since detection */
+    float complex *mixed;         /* the frame's samples, mixed down [n_mf] */
+    float complex *mf_out;        /* matched filter at every sample of the preamble region [n_mf] */
     float complex *sym;           /* the frame's symbols, decimated [n_collect] */
     float complex *ref;           /* known symbols: preamble + re-encoded header */
     float complex *hdr;           /* header symbols for decoding */
     float *payload;               /* [2*n_payload] */
+    float complex *spill;         /* detector samples after a short frame [detector latency] */
     uint64_t stream_index;        /* samples seen */
     uint64_t detected_at;
-    uint64_t frame_end;           /* stream index after the last frame */
-    float dphi, gamma;
+    float dphi;
     rx_frame_counters counters;
 };
 
@@ -55,19 +58,18 @@ void rx_frame_destroy(rx_frame_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     rx_frame_t *q = *self_p;
-    if (q->detector)
-        qdetector_cccf_destroy(q->detector);
-    if (q->mf)
-        firpfb_crcf_destroy(q->mf);
-    if (q->nco)
-        nco_crcf_destroy(q->nco);
+    rx_detect_destroy(&q->detector);
+    free(q->bank);
     if (q->header_modem)
         qpacketmodem_destroy(q->header_modem);
     free(q->sym);
     free(q->mf_out);
+    if (q->mixed)
+        free(q->mixed - (q->n_taps - 1));
     free(q->ref);
     free(q->hdr);
     free(q->payload);
+    free(q->spill);
     free(q);
     *self_p = NULL;
 }
@@ -97,76 +99,89 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
     q->n_payload = cfg->frame.messages * cfg->frame.N;
     q->n_collect = 2 * m + ALIGN_SLACK + AL_FRAME_PREAMBLE_LEN + q->n_header + q->n_payload;
     al_frame_preamble(q->preamble);
-    q->detector = qdetector_cccf_create_linear(q->preamble, AL_FRAME_PREAMBLE_LEN,
-                                               LIQUID_FIRFILT_RRC, k, m, cfg->frame.rolloff);
-    q->mf = firpfb_crcf_create_rnyquist(LIQUID_FIRFILT_RRC, NPFB, k, m, cfg->frame.rolloff);
-    q->nco = nco_crcf_create(LIQUID_NCO);
+    q->detector = rx_detect_create(q->preamble, AL_FRAME_PREAMBLE_LEN, k, m, cfg->frame.rolloff,
+                                   cfg->threshold > 0 ? cfg->threshold : 0.5f);
+    /* The matched filter works on the stored frame, so each output is
+     * one dot product of a phase's taps with the samples before it: no
+     * filter state to push, and only the outputs that are needed. */
+    const unsigned taps = 2 * k * m + 1, h_len = NPFB * (taps - 1) + 1;
+    q->n_taps = (taps + 3) / 4 * 4;
+    q->bank = malloc(sizeof *q->bank * NPFB * 2 * q->n_taps);
+    float *proto = malloc(sizeof *proto * h_len);
+    if (q->bank && proto &&
+        liquid_firdes_prototype(LIQUID_FIRFILT_RRC, NPFB * k, m, cfg->frame.rolloff, 0.0f, proto) == 0) {
+        for (unsigned ph = 0; ph < NPFB; ph++)
+            for (unsigned j = 0; j < q->n_taps; j++) {
+                const unsigned age = q->n_taps - 1 - j; /* samples before the newest */
+                const unsigned src = ph + age * NPFB;
+                const float h = age < taps && src < h_len ? proto[src] : 0.0f;
+                q->bank[(ph * q->n_taps + j) * 2] = h;
+                q->bank[(ph * q->n_taps + j) * 2 + 1] = h;
+            }
+    } else {
+        free(q->bank);
+        q->bank = NULL;
+    }
+    free(proto);
     q->header_modem = al_frame_header_modem_create();
     q->n_mf = q->n_collect * k;
     q->mf_out = malloc(sizeof *q->mf_out * q->n_mf);
+    /* n_taps - 1 zeros ahead of the frame: the filter's start-up. */
+    q->mixed = calloc(q->n_taps - 1 + q->n_mf, sizeof *q->mixed);
+    if (q->mixed)
+        q->mixed += q->n_taps - 1;
     q->sym = malloc(sizeof *q->sym * q->n_collect);
     q->payload = malloc(sizeof(float) * 2 * q->n_payload);
     q->ref = malloc(sizeof *q->ref * (AL_FRAME_PREAMBLE_LEN + q->n_header));
     q->hdr = malloc(sizeof *q->hdr * q->n_header);
-    if (!q->detector || !q->mf || !q->nco || !q->header_modem || !q->sym || !q->mf_out || !q->payload ||
+    if (q->detector)
+        q->spill = malloc(sizeof *q->spill * rx_detect_latency(q->detector));
+    if (!q->detector || !q->spill || !q->bank || !q->header_modem || !q->sym || !q->mf_out || !q->mixed || !q->payload ||
         !q->ref || !q->hdr) {
         rx_frame_destroy(&q);
         AL_FAIL(AL_ENOMEM, "cannot create the receiver");
         return NULL;
     }
-    qdetector_cccf_set_threshold(q->detector, cfg->threshold > 0 ? cfg->threshold : 0.5f);
-    /* +-0.01 cycles/sample is 0.063 rad/sample; search a little wider. */
-    qdetector_cccf_set_range(q->detector, 0.08f);
     return q;
 }
 
 void rx_frame_reset(rx_frame_t *q)
 {
-    qdetector_cccf_reset(q->detector);
-    firpfb_crcf_reset(q->mf);
-    nco_crcf_reset(q->nco);
+    rx_detect_reset(q->detector);
     q->collecting = 0;
     q->n_sym = 0;
-    q->frame_end = 0;
     q->stream_index = 0;
 }
 
-/* Mix down and matched-filter one input sample of a frame. Every output
- * is kept: the symbol phase is chosen afterwards from the preamble,
- * because the detector's buffer can start a sample early or late. */
-static void s_step(rx_frame_t *q, float complex x)
+/* Mix down and keep one input sample of a frame; filtering waits for
+ * s_finish, which then knows the timing and filters at symbol rate. */
+static inline void s_step(rx_frame_t *q, float complex x)
 {
-    float complex v;
-    nco_crcf_mix_down(q->nco, x, &v);
-    nco_crcf_step(q->nco);
-    firpfb_crcf_push(q->mf, v);
-    if (q->n_sym < q->n_mf)
-        firpfb_crcf_execute(q->mf, q->pfb_index, &q->mf_out[q->n_sym++]);
-    q->pushed++;
+    q->mixed[q->n_sym++] = x * q->phasor;
+    q->phasor *= q->rot;
+    /* Rounding makes the phasor's magnitude drift; pull it back. */
+    if ((q->n_sym & 255) == 0)
+        q->phasor /= cabsf(q->phasor);
 }
 
-static void s_start(rx_frame_t *q, const float complex *buf, unsigned len)
+static void s_start(rx_frame_t *q, const rx_detect_result *d, uint64_t at)
 {
-    const float tau = qdetector_cccf_get_tau(q->detector);
-    q->gamma = qdetector_cccf_get_gamma(q->detector);
-    q->dphi = qdetector_cccf_get_dphi(q->detector);
     /* Filter phase = the fractional delay, rounded; a negative delay is
      * the same phase a sample later, which the alignment search finds. */
-    long idx = lroundf(tau * NPFB);
+    long idx = lroundf(d->tau * NPFB);
     while (idx < 0)
         idx += NPFB;
     q->pfb_index = (unsigned)(idx % NPFB);
-    firpfb_crcf_reset(q->mf);
-    nco_crcf_reset(q->nco);
-    nco_crcf_set_frequency(q->nco, q->dphi);
-    nco_crcf_set_phase(q->nco, qdetector_cccf_get_phi(q->detector));
+    q->dphi = d->dphi;
+    q->rot = cexpf(-I * q->dphi);
+    /* Start from the detector's carrier phase: what remains for the
+     * fading receiver (equalise = 0) is the residual, not an arbitrary
+     * angle. */
+    q->phasor = cexpf(-I * d->phi);
     q->collecting = 1;
-    q->pushed = 0;
     q->n_sym = 0;
     q->counters.detected++;
-    q->detected_at = q->stream_index;
-    for (unsigned i = 0; i < len; i++)
-        s_step(q, buf[i]);
+    q->detected_at = at;
 }
 
 /* Correlation of y [size: n] with the known symbols ref. */
@@ -180,8 +195,10 @@ static float complex s_corr(const float complex *ref, const float complex *y, un
 
 static void s_rotate(float complex *y, unsigned total, float dphi, float centre)
 {
-    for (unsigned j = 0; j < total; j++)
-        y[j] *= cexpf(-I * dphi * ((float)j - centre));
+    const double complex rot = cexp(-I * (double)dphi);
+    double complex v = cexp(I * (double)dphi * centre);
+    for (unsigned j = 0; j < total; j++, v *= rot)
+        y[j] *= (float complex)v;
 }
 
 /* Removes a frequency offset estimated from known symbols ref [size: n]
@@ -223,18 +240,70 @@ static void s_track_header(rx_frame_t *q, const float complex *y, float complex 
     }
 }
 
-static void s_finish(rx_frame_t *q)
+/* Matched-filter outputs at the fractional sample positions pos + i*k,
+ * i < count, of the mixed-down frame (zero past its end). */
+/* GCC/Clang vector extension: SSE on any x86-64, NEON on arm64. */
+typedef float s_v4 __attribute__((vector_size(16)));
+
+static inline float complex s_mf(rx_frame_t *q, unsigned phase, unsigned j)
 {
-    q->collecting = 0;
+    /* Taps stored twice (for I and Q), so that four-lane vectors multiply
+     * taps and interleaved samples directly: lanes 0, 2 sum I, 1, 3 sum Q. */
+    const float *h = q->bank + (size_t)phase * q->n_taps * 2;
+    const float *x = (const float *)(q->mixed + j - (q->n_taps - 1));
+    s_v4 a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
+    for (unsigned i = 0; i < 2 * q->n_taps; i += 8) {
+        s_v4 h0, h1, x0, x1;
+        memcpy(&h0, h + i, sizeof h0);
+        memcpy(&h1, h + i + 4, sizeof h1);
+        memcpy(&x0, x + i, sizeof x0);
+        memcpy(&x1, x + i + 4, sizeof x1);
+        a0 += h0 * x0;
+        a1 += h1 * x1;
+    }
+    const s_v4 a = a0 + a1;
+    return (a[0] + a[2]) + (a[1] + a[3]) * I;
+}
+
+/* Matched-filter outputs at the fractional sample positions pos + i*k,
+ * i < count, of the mixed-down frame (zero past its end). */
+static void s_mf_symbols(rx_frame_t *q, double pos, unsigned count, float complex *out)
+{
+    const unsigned k = q->cfg.frame.sps;
+    long j0 = (long)floor(pos);
+    long p = lround((pos - (double)j0) * NPFB);
+    if (p == NPFB) {
+        p = 0;
+        j0++;
+    }
+    for (unsigned i = 0; i < count; i++) {
+        const long j = j0 + (long)i * k;
+        out[i] = j >= 0 && j < (long)q->n_mf ? s_mf(q, (unsigned)p, (unsigned)j) : 0.0f;
+    }
+}
+
+/* Magnitude of the preamble's correlation with symbols taken at pos. */
+static float s_preamble_fit(rx_frame_t *q, double pos)
+{
+    s_mf_symbols(q, pos, AL_FRAME_PREAMBLE_LEN, q->sym);
+    return cabsf(s_corr(q->preamble, q->sym, AL_FRAME_PREAMBLE_LEN));
+}
+
+/* The symbol timing, in samples from the frame's first sample: the
+ * detector's estimate is good to about a sample, so first the alignment
+ * at sample resolution (the filters' delay is 2m symbols; search
+ * ALIGN_SLACK symbols either side), then a parabola through the
+ * preamble's fit a quarter sample either side of the best of five. */
+static double s_timing(rx_frame_t *q)
+{
     const unsigned m = AL_FRAME_FILTER_DELAY, L = AL_FRAME_PREAMBLE_LEN, k = q->cfg.frame.sps;
-    const unsigned total = L + q->n_header + q->n_payload;
-    /* Alignment at sample resolution: the filters' delay is 2m symbols
-     * from the buffer start; search ALIGN_SLACK symbols either side. */
+    const unsigned lo = (2 * m - ALIGN_SLACK) * k, hi = (2 * m + ALIGN_SLACK) * k;
+    const unsigned n_out = hi + (L - 1) * k + 1;
+    for (unsigned j = 0; j < n_out; j++)
+        q->mf_out[j] = s_mf(q, q->pfb_index, j);
     unsigned d = 2 * m * k;
     float best = -1.0f;
-    for (unsigned o = (2 * m - ALIGN_SLACK) * k; o <= (2 * m + ALIGN_SLACK) * k; o++) {
-        if (o + (total - 1) * k >= q->n_mf)
-            break;
+    for (unsigned o = lo; o <= hi; o++) {
         float complex c = 0.0f;
         for (unsigned i = 0; i < L; i++)
             c += conjf(q->preamble[i]) * q->mf_out[o + i * k];
@@ -243,8 +312,29 @@ static void s_finish(rx_frame_t *q)
             d = o;
         }
     }
-    for (unsigned j = 0; j < total; j++)
-        q->sym[j] = q->mf_out[d + j * k];
+    const double step = 0.25, centre = d + (double)q->pfb_index / NPFB;
+    float fit[5];
+    unsigned b = 2;
+    for (unsigned i = 0; i < 5; i++) {
+        fit[i] = s_preamble_fit(q, centre + ((double)i - 2.0) * step);
+        if (fit[i] > fit[b])
+            b = i;
+    }
+    double pos = centre + ((double)b - 2.0) * step;
+    if (b > 0 && b < 4) {
+        const double a = 0.5 * (fit[b + 1] + fit[b - 1]) - fit[b], s = 0.5 * (fit[b + 1] - fit[b - 1]);
+        if (a < 0.0)
+            pos += step * (-s / (2.0 * a));
+    }
+    return pos;
+}
+
+static void s_finish(rx_frame_t *q)
+{
+    q->collecting = 0;
+    const unsigned L = AL_FRAME_PREAMBLE_LEN;
+    const unsigned total = L + q->n_header + q->n_payload;
+    s_mf_symbols(q, s_timing(q), total, q->sym);
     float complex *y = q->sym;
     /* Residual frequency from the preamble, enough to decode the header. */
     float dphi_sym = s_refine_frequency(q->preamble, L, y, total);
@@ -280,45 +370,54 @@ static void s_finish(rx_frame_t *q)
     r.cfo = q->dphi + dphi_sym / (float)q->cfg.frame.sps;
     r.gain_db = 20.0f * log10f(g_abs);
     const float complex *p = y + n_ref;
-    const float complex div = q->cfg.equalise ? g : g_abs;
+    const float complex inv = 1.0f / (q->cfg.equalise ? g : g_abs);
     for (unsigned i = 0; i < q->n_payload; i++) {
-        float complex s = p[i] / div;
+        float complex s = p[i] * inv;
         q->payload[2 * i] = crealf(s);
         q->payload[2 * i + 1] = cimagf(s);
     }
     q->cb(q->user, &r);
 }
 
-int rx_frame_execute(rx_frame_t *q, const float complex *x, size_t n)
+/* x [size: n] starts at stream index at. */
+static void s_execute(rx_frame_t *q, const float complex *x, size_t n, uint64_t at)
 {
-    for (size_t i = 0; i < n; i++, q->stream_index++) {
-        /* While a frame is collected the detector rests (frames do not
-         * overlap) and is emptied at the frame's end, so that it neither
-         * costs time nor fires again on the frame it already reported. */
+    size_t i = 0;
+    while (i < n) {
         if (q->collecting) {
-            s_step(q, x[i]);
-            if (q->n_sym == q->n_mf) {
-                q->frame_end = q->stream_index + 1;
-                qdetector_cccf_reset(q->detector);
+            while (i < n && q->n_sym < q->n_mf)
+                s_step(q, x[i++]);
+            if (q->n_sym == q->n_mf)
                 s_finish(q);
-            }
             continue;
         }
-        float complex *buf = qdetector_cccf_execute(q->detector, x[i]);
-        if (buf != NULL) {
-            const unsigned len = qdetector_cccf_get_buf_len(q->detector);
-            /* The detector keeps half its window after a detection and
-             * can fire again inside the frame it just reported; frames
-             * do not overlap, so such a detection is an echo. */
-            if (q->stream_index + 1 < (uint64_t)len + q->frame_end)
-                continue;
-            s_start(q, buf, len);
-            if (q->n_sym == q->n_mf) {
-                qdetector_cccf_reset(q->detector);
-                s_finish(q);
-            }
-        }
+        int found = 0;
+        rx_detect_result d;
+        i += rx_detect_execute(q->detector, x + i, n - i, &found, &d);
+        if (!found)
+            continue;
+        s_start(q, &d, at + i - d.len);
+        unsigned j = 0;
+        while (j < d.len && q->n_sym < q->n_mf)
+            s_step(q, d.buf[j++]);
+        if (q->n_sym < q->n_mf)
+            continue;
+        /* The frame ended inside the detector's window: what follows it
+         * goes back to the (now empty) detector, which cannot fill a
+         * window from it, so this recursion is one level deep. */
+        const unsigned rest = d.len - j;
+        memcpy(q->spill, d.buf + j, sizeof *q->spill * rest);
+        s_finish(q);
+        s_execute(q, q->spill, rest, at + i - rest);
     }
+}
+
+int rx_frame_execute(rx_frame_t *q, const float complex *x, size_t n)
+{
+    /* Frames never overlap: while one is collected the detector rests,
+     * so detection costs nothing inside frames and cannot fire twice. */
+    s_execute(q, x, n, q->stream_index);
+    q->stream_index += n;
     return AL_OK;
 }
 

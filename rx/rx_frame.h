@@ -1,20 +1,22 @@
 /* airlearn — streaming frame receiver: samples in, payload symbols out.
  *
  * Fed sample blocks of any size (a frame may straddle blocks; the output
- * does not depend on how the stream is cut). While searching, a
- * qdetector_cccf correlates against the preamble and estimates timing,
- * carrier frequency offset, gain and phase; the frame is then mixed down
- * by an NCO, matched-filtered by a polyphase RRC bank at the estimated
- * timing phase and decimated to symbols. The preamble's correlation
- * confirms the symbol alignment, its phase slope refines the frequency,
- * and its least-squares fit gives the complex gain and an SNR estimate.
+ * does not depend on how the stream is cut). While searching, rx_detect
+ * finds the preamble and estimates timing (to about a sample), carrier
+ * frequency offset and phase; the frame is then mixed down and stored.
+ * At its end, the preamble's fit through a 256-phase polyphase RRC bank
+ * gives the symbol alignment and then the fractional timing; the matched
+ * filter runs once per symbol at that timing. The preamble's phase slope
+ * refines the frequency, and its least-squares fit gives the complex
+ * gain and an SNR estimate.
  * The header is decoded (CRC-32) and validated; then the payload is
  * delivered through the callback as P*N symbols with unit average
  * energy:
  *   equalise = 1 (AWGN receiver): divided by the complex gain (phase
  *     corrected);
- *   equalise = 0 (fading receiver): divided by its magnitude only, so
- *     the symbols keep the channel's phase for the receiver to estimate.
+ *   equalise = 0 (fading receiver): divided by its magnitude only and
+ *     rotated by the detector's coarse carrier phase; what the channel
+ *     does to the phase beyond that is left to the receiver network.
  * Every detection ends in one outcome counted per reason (rtl_433 style).
  * Buffers are sized at create; execute allocates nothing.
  * One thread at a time per object.
@@ -47,7 +49,7 @@ const char *rx_frame_outcome_text(int outcome);
 typedef struct {
     al_frame_config frame;
     int equalise;         /* 1: correct phase (AWGN RX); 0: gain only (fading RX) */
-    float threshold;      /* detector threshold in (0, 1); 0: 0.5 */
+    float threshold;      /* detector threshold in (0, 1) (rx_detect); 0: 0.5 */
 } rx_frame_config;
 
 typedef struct {

@@ -94,8 +94,7 @@ static void s_make_stream_from(stream_t *st, unsigned n, unsigned sps, double es
             delay = al_rng_uniform(&r);
         }
         const double nv = es / pow(10.0, es_n0_db / 10.0) * gain * gain;
-        /* Noise at the frame's own level first, then the frame: the
-         * receiver's detector normalises over 512 samples, and a real
+        /* Noise at the frame's own level first, then the frame: a real
          * link's level does not jump 40 dB from one frame to the next. */
         float complex *out = st->x + (size_t)f * slot;
         const unsigned gap = slot - (L + 2 * pad);

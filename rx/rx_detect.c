@@ -183,12 +183,22 @@ static int s_block(rx_detect_t *q)
  * Reggiannini), which is unambiguous to pi/(4k+1) rad/sample, then over
  * half the preamble. The carrier
  * phase at the preamble's first sample follows from the same products. */
+/* y[i] = x[i] e^{-j w i}, i < n, by a rotating phasor (no sin/cos per sample). */
+static void s_derotate(const float complex *x, float complex *y, unsigned n, float w)
+{
+    const double complex rot = cexp(-I * (double)w);
+    double complex v = 1.0;
+    for (unsigned i = 0; i < n; i++, v *= rot)
+        y[i] = x[i] * (float complex)v;
+}
+
 static void s_refine(rx_detect_t *q, rx_detect_result *res, float dphi)
 {
     const unsigned lags = 4 * q->k, n = res->len < q->s_len ? res->len : q->s_len;
-    float complex *u = q->z; /* free until the next block */
+    float complex *u = q->z, *v = q->c; /* free until the next block */
     for (unsigned i = 0; i < n; i++)
-        u[i] = res->buf[i] * conjf(q->s[i]) * cexpf(-I * dphi * (float)i);
+        v[i] = res->buf[i] * conjf(q->s[i]);
+    s_derotate(v, u, n, dphi);
     float complex r = 0.0f;
     for (unsigned l = 1; l <= lags; l++)
         for (unsigned i = 0; i + l < n; i++)
@@ -196,18 +206,17 @@ static void s_refine(rx_detect_t *q, rx_detect_result *res, float dphi)
     float fine = cargf(r) / ((float)(lags + 1) / 2.0f);
     /* Then the phase advance between the two halves: a lag of n/2, far
      * more precise, and unambiguous for what the short lags leave. */
+    s_derotate(v, u, n, dphi + fine);
     const unsigned h = n / 2;
     float complex a = 0.0f, b = 0.0f;
     for (unsigned i = 0; i < h; i++) {
-        a += u[i] * cexpf(-I * fine * (float)i);
-        b += u[i + h] * cexpf(-I * fine * (float)(i + h));
+        a += u[i];
+        b += u[i + h];
     }
-    fine += cargf(b * conjf(a)) / (float)h;
-    float complex p = 0.0f;
-    for (unsigned i = 0; i < n; i++)
-        p += u[i] * cexpf(-I * fine * (float)i);
-    res->dphi = dphi + fine;
-    res->phi = cargf(p);
+    const float half = cargf(b * conjf(a)) / (float)h;
+    /* The phase at the middle of the preamble, carried back to buf[0]. */
+    res->dphi = dphi + fine + half;
+    res->phi = cargf(a + b) - half * ((float)(n - 1) / 2.0f);
 }
 
 size_t rx_detect_execute(rx_detect_t *q, const float complex *x, size_t n, int *found,

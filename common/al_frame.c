@@ -85,10 +85,35 @@ unsigned al_frame_header_symbols(void)
     return n;
 }
 
+unsigned al_frame_pilots(const al_frame_config *c)
+{
+    const unsigned n = c->messages * c->N;
+    return (n + AL_FRAME_PILOT_SPACING - 1) / AL_FRAME_PILOT_SPACING + 1;
+}
+
+unsigned al_frame_payload_position(unsigned d)
+{
+    return d + d / AL_FRAME_PILOT_SPACING + 1;
+}
+
+unsigned al_frame_pilot_position(const al_frame_config *c, unsigned i)
+{
+    const unsigned last = al_frame_pilots(c) - 1;
+    return i < last ? i * (AL_FRAME_PILOT_SPACING + 1) : c->messages * c->N + last;
+}
+
+float complex al_frame_pilot(unsigned i)
+{
+    /* The preamble's PN again: known, balanced QPSK. */
+    float complex p[AL_FRAME_PREAMBLE_LEN];
+    al_frame_preamble(p);
+    return p[(i * 7 + 3) % AL_FRAME_PREAMBLE_LEN];
+}
+
 unsigned al_frame_symbols(const al_frame_config *c)
 {
     return AL_FRAME_PREAMBLE_LEN + al_frame_header_symbols() + c->messages * c->N +
-           2 * AL_FRAME_FILTER_DELAY;
+           al_frame_pilots(c) + 2 * AL_FRAME_FILTER_DELAY;
 }
 
 unsigned al_frame_samples(const al_frame_config *c)

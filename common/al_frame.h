@@ -11,15 +11,19 @@
  *   | header: qpacketmodem, 16 bytes + CRC-32, Golay(24,12) (liquid built |
  *   |         without libfec in Debian has no convolutional codes),      |
  *   |         QPSK (al_frame_header_symbols() symbols)                   |
- *   | payload: P messages x N learned symbols, in message order          |
+ *   | payload: P messages x N learned symbols, in message order, with a  |
+ *   |          known QPSK pilot before every AL_FRAME_PILOT_SPACING of   |
+ *   |          them and one after the last (al_frame_pilots())           |
  *   | tail: 2 x filter delay zero symbols (the filter rings down)        |
  *
  * Header bytes (little-endian): u8 format version, u32 session id,
  * u32 frame seq, u8 phase, u32 TX model version, u16 messages = 16.
  * The receiver estimates timing, carrier offset, gain and phase from the
  * preamble, tracks the phase through the header, re-estimates frequency,
- * gain and phase from preamble + decoded header, and scales payload
- * symbols back to unit average energy.
+ * gain and phase from preamble + decoded header, removes the frequency
+ * and phase left over the payload from the pilots (without them a long
+ * payload drifts), and scales payload symbols back to unit average
+ * energy.
  *
  * Frames must not overlap: the receiver looks for the next preamble only
  * after a frame's last sample. The transmitter leaves a guard between
@@ -32,11 +36,12 @@
 #include <stdint.h>
 
 enum {
-    AL_FRAME_VERSION = 1,
+    AL_FRAME_VERSION = 2,           /* 2: pilots in the payload */
     AL_FRAME_PREAMBLE_LEN = 64,
     AL_FRAME_HEADER_BYTES = 16,
     AL_FRAME_FILTER_DELAY = 7,      /* RRC delay m, symbols */
     AL_FRAME_MAX_PAYLOAD = 8192,    /* payload symbols, P*N */
+    AL_FRAME_PILOT_SPACING = 32,    /* payload symbols between pilots */
 };
 
 typedef enum {
@@ -95,6 +100,16 @@ void *al_frame_header_modem_create(void);
 
 /* Header symbols after coding (fixed for the build). */
 unsigned al_frame_header_symbols(void);
+
+/* Pilots in a frame's payload region, which holds P*N + al_frame_pilots()
+ * symbols: a pilot at the start of every block of AL_FRAME_PILOT_SPACING
+ * payload symbols, and one at the end. */
+unsigned al_frame_pilots(const al_frame_config *c);
+/* Position in the payload region of payload symbol d, and of pilot i. */
+unsigned al_frame_payload_position(unsigned d);
+unsigned al_frame_pilot_position(const al_frame_config *c, unsigned i);
+/* The known value of pilot i. */
+float complex al_frame_pilot(unsigned i);
 
 /* Symbols of a whole frame including the tail, and its samples. */
 unsigned al_frame_symbols(const al_frame_config *c);

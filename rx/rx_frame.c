@@ -28,6 +28,7 @@ struct rx_frame {
     rx_frame_callback cb;
     void *user;
     unsigned n_header, n_payload;
+    unsigned n_pilots;            /* in the payload region of n_payload + n_pilots symbols */
     unsigned n_collect;           /* symbols a frame needs, with alignment slack */
     unsigned n_mf;                /* matched-filter outputs kept: n_collect * sps */
     rx_detect_t *detector;
@@ -97,7 +98,9 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
     const unsigned k = cfg->frame.sps, m = AL_FRAME_FILTER_DELAY;
     q->n_header = al_frame_header_symbols();
     q->n_payload = cfg->frame.messages * cfg->frame.N;
-    q->n_collect = 2 * m + ALIGN_SLACK + AL_FRAME_PREAMBLE_LEN + q->n_header + q->n_payload;
+    q->n_pilots = al_frame_pilots(&cfg->frame);
+    q->n_collect = 2 * m + ALIGN_SLACK + AL_FRAME_PREAMBLE_LEN + q->n_header + q->n_payload +
+                   q->n_pilots;
     al_frame_preamble(q->preamble);
     q->detector = rx_detect_create(q->preamble, AL_FRAME_PREAMBLE_LEN, k, m, cfg->frame.rolloff,
                                    cfg->threshold > 0 ? cfg->threshold : 0.5f);
@@ -329,11 +332,44 @@ static double s_timing(rx_frame_t *q)
     return pos;
 }
 
+/* The phase the payload region p still turns by, as a line a + b j in
+ * the frame's symbol index j: a least-squares fit through the reference
+ * (preamble + header, n_ref symbols whose residual phase is 0 by
+ * construction of g and of the frequency fitted on them) and the pilots
+ * (unwrapped from one to the next). For a short payload the line
+ * barely moves from the reference's; over a long one the pilots catch
+ * the frequency error the reference leaves. */
+static void s_pilot_line(rx_frame_t *q, const float complex *p, float complex g, unsigned n_ref,
+                         double *a, double *b)
+{
+    const float complex inv = 1.0f / g;
+    const double n = n_ref;
+    double sw = n, sx = n * (n - 1.0) / 2.0, sxx = (n - 1.0) * n * (2.0 * n - 1.0) / 6.0;
+    double sy = 0.0, sxy = 0.0;
+    double prev = 0.0;
+    for (unsigned i = 0; i < q->n_pilots; i++) {
+        const unsigned pos = al_frame_pilot_position(&q->cfg.frame, i);
+        const float complex z = p[pos] * inv * conjf(al_frame_pilot(i));
+        double phi = carg(z);
+        phi = prev + remainder(phi - prev, 2.0 * M_PI);
+        prev = phi;
+        const double x = (double)(n_ref + pos);
+        sw += 1.0;
+        sx += x;
+        sy += phi;
+        sxx += x * x;
+        sxy += x * phi;
+    }
+    const double den = sw * sxx - sx * sx;
+    *b = den > 0.0 ? (sw * sxy - sx * sy) / den : 0.0;
+    *a = (sy - *b * sx) / sw;
+}
+
 static void s_finish(rx_frame_t *q)
 {
     q->collecting = 0;
     const unsigned L = AL_FRAME_PREAMBLE_LEN;
-    const unsigned total = L + q->n_header + q->n_payload;
+    const unsigned total = L + q->n_header + q->n_payload + q->n_pilots;
     s_mf_symbols(q, s_timing(q), total, q->sym);
     float complex *y = q->sym;
     /* Residual frequency from the preamble, enough to decode the header. */
@@ -370,9 +406,12 @@ static void s_finish(rx_frame_t *q)
     r.cfo = q->dphi + dphi_sym / (float)q->cfg.frame.sps;
     r.gain_db = 20.0f * log10f(g_abs);
     const float complex *p = y + n_ref;
+    double a, b;
+    s_pilot_line(q, p, g, n_ref, &a, &b);
     const float complex inv = 1.0f / (q->cfg.equalise ? g : g_abs);
     for (unsigned i = 0; i < q->n_payload; i++) {
-        float complex s = p[i] * inv;
+        const unsigned j = al_frame_payload_position(i);
+        float complex s = p[j] * inv * (float complex)cexp(-I * (a + b * (double)(n_ref + j)));
         q->payload[2 * i] = crealf(s);
         q->payload[2 * i + 1] = cimagf(s);
     }

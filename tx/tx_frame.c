@@ -97,10 +97,12 @@ int tx_frame_execute(tx_frame_t *q, const al_frame_header *h, const float *paylo
     al_frame_header_pack(h, bytes);
     qpacketmodem_encode(q->header_modem, bytes, s);
     s += q->n_header;
-    const unsigned n_payload = c->messages * c->N;
+    const unsigned n_payload = c->messages * c->N, n_pilots = al_frame_pilots(c);
     for (unsigned i = 0; i < n_payload; i++)
-        s[i] = payload[2 * i] + payload[2 * i + 1] * I;
-    s += n_payload;
+        s[al_frame_payload_position(i)] = payload[2 * i] + payload[2 * i + 1] * I;
+    for (unsigned i = 0; i < n_pilots; i++)
+        s[al_frame_pilot_position(c, i)] = al_frame_pilot(i);
+    s += n_payload + n_pilots;
     memset(s, 0, sizeof *s * 2 * AL_FRAME_FILTER_DELAY);
 
     /* Each frame starts from a clean filter: frames are independent. */

@@ -150,6 +150,8 @@ typedef struct {
     double train_s;        /* wall time of training */
     unsigned iterations;   /* including fine-tuning */
     double *ser;           /* [sweep.count] */
+    double *ser_ml;        /* the constellation with ML detection [sweep.count]; NULL if not run */
+    char ml_name[32];
 } run_t;
 
 static int s_train(const sim_opts *o, const sim_train_config *tc, run_t *r, FILE *training,
@@ -310,6 +312,28 @@ static int s_run(sim_opts *o)
                         sim_method_name(r->method), snr, (unsigned long long)e,
                         (unsigned long long)n);
         }
+        /* The learned constellation alone, detected by maximum likelihood
+         * on the same noise: separates what the transmitter learned from
+         * how well the receiver network decides. */
+        if (chan == AL_CHAN_AWGN && (unsigned long)o->M * o->N <= SIM_ML_MAX_POINTS) {
+            snprintf(r->ml_name, sizeof r->ml_name, "%s-ml", sim_method_name(r->method));
+            r->ser_ml = calloc(sw.count, sizeof(double));
+            if (r->ser_ml == NULL) {
+                rc = AL_FAIL(AL_ENOMEM, "no memory");
+                goto out;
+            }
+            for (unsigned i = 0; i < sw.count; i++) {
+                const double snr = sw.start + i * sw.step;
+                uint64_t n, e;
+                rc = sim_eval_ml(r->tx, snr, o->eval_messages, o->min_errors, o->seed, &n, &e);
+                if (rc < 0)
+                    goto out;
+                r->ser_ml[i] = (double)e / (double)n;
+                fprintf(ser_csv, "%s,%s,%u,%u,%.2f,%llu,%llu,%.6e\n", r->ml_name, al_chan_name(chan),
+                        o->M, o->N, snr, (unsigned long long)n, (unsigned long long)e,
+                        r->ser_ml[i]);
+            }
+        }
         fprintf(stderr, "sim: %s evaluated %u SNR points in %.1f s\n", sim_method_name(r->method),
                 sw.count, al_now_s() - t0);
         fflush(ser_csv);
@@ -350,6 +374,9 @@ static int s_run(sim_opts *o)
     printf("\n  snr_db");
     for (unsigned k = 0; k < n_runs; k++)
         printf(" %12s", sim_method_name(runs[k].method));
+    for (unsigned k = 0; k < n_runs; k++)
+        if (runs[k].ser_ml)
+            printf(" %15s", runs[k].ml_name);
     for (int b = 0; b < 2; b++)
         if (baseline_ser[b])
             printf(" %12s", sim_baseline_name((sim_baseline_kind)b));
@@ -358,6 +385,9 @@ static int s_run(sim_opts *o)
         printf("  %6.2f", sw.start + i * sw.step);
         for (unsigned k = 0; k < n_runs; k++)
             printf(" %12.3e", runs[k].ser[i]);
+        for (unsigned k = 0; k < n_runs; k++)
+            if (runs[k].ser_ml)
+                printf(" %15.3e", runs[k].ser_ml[i]);
         for (int b = 0; b < 2; b++)
             if (baseline_ser[b])
                 printf(" %12.3e", baseline_ser[b][i]);
@@ -389,6 +419,9 @@ static int s_run(sim_opts *o)
         printf("\n  SNR at SER %.0e:", targets[t]);
         for (unsigned k = 0; k < n_runs; k++)
             printf("  %s %.2f dB", sim_method_name(runs[k].method), s_snr_at(&sw, runs[k].ser, targets[t]));
+        for (unsigned k = 0; k < n_runs; k++)
+            if (runs[k].ser_ml)
+                printf("  %s %.2f dB", runs[k].ml_name, s_snr_at(&sw, runs[k].ser_ml, targets[t]));
         for (int b = 0; b < 2; b++)
             if (baseline_ser[b])
                 printf("  %s %.2f dB", sim_baseline_name((sim_baseline_kind)b),
@@ -398,12 +431,20 @@ static int s_run(sim_opts *o)
 
     /* Plots. */
     {
-        plot_series ser_lines[4] = {{0}};
+        plot_series ser_lines[6] = {{0}};
         unsigned n_lines = 0;
         for (unsigned k = 0; k < n_runs; k++, n_lines++) {
             ser_lines[n_lines].label = sim_method_name(runs[k].method);
             for (unsigned i = 0; i < sw.count; i++)
                 plot_series_add(&ser_lines[n_lines], sw.start + i * sw.step, runs[k].ser[i]);
+        }
+        for (unsigned k = 0; k < n_runs; k++) {
+            if (!runs[k].ser_ml)
+                continue;
+            ser_lines[n_lines].label = runs[k].ml_name;
+            for (unsigned i = 0; i < sw.count; i++)
+                plot_series_add(&ser_lines[n_lines], sw.start + i * sw.step, runs[k].ser_ml[i]);
+            n_lines++;
         }
         for (int b = 0; b < 2; b++) {
             if (!baseline_ser[b])
@@ -433,6 +474,7 @@ out:
     for (unsigned k = 0; k < n_runs; k++) {
         sim_trainer_destroy(&runs[k].trainer);
         free(runs[k].ser);
+        free(runs[k].ser_ml);
         plot_series_free(&curves[k]);
     }
     free(baseline_ser[0]);

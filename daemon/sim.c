@@ -234,6 +234,55 @@ int sim_eval(tx_net_t *tx, rx_net_t *rx, al_chan_kind channel, double snr_db,
     return rc;
 }
 
+int sim_eval_ml(tx_net_t *tx, double snr_db, uint64_t max_messages, uint64_t min_errors,
+                uint64_t seed, uint64_t *messages, uint64_t *errors)
+{
+    const tx_net_config *tc = tx_net_get_config(tx);
+    const unsigned N = tc->N, M = tc->M, B = EVAL_BATCH;
+    if ((unsigned long)M * N > SIM_ML_MAX_POINTS)
+        return AL_FAIL(AL_EINVAL, "maximum-likelihood evaluation is for M*N <= %d",
+                       SIM_ML_MAX_POINTS);
+    uint32_t *msgs = malloc(sizeof(uint32_t) * B);
+    float *y = malloc(sizeof(float) * B * 2 * N);
+    if (!msgs || !y) {
+        free(msgs), free(y);
+        return AL_FAIL(AL_ENOMEM, "no memory for evaluation buffers");
+    }
+    const float *table = tx_net_table(tx);
+    al_rng_t rng;
+    al_rng_seed_stream(&rng, seed, (uint64_t)llround(snr_db * 1000.0) + (1ull << 40));
+    const double nv = al_snr_db_to_noise_var(snr_db);
+    uint64_t n = 0, e = 0;
+    while (n < max_messages && e < min_errors) {
+        unsigned b = max_messages - n < B ? (unsigned)(max_messages - n) : B;
+        for (unsigned i = 0; i < b; i++)
+            msgs[i] = al_rng_below(&rng, M);
+        tx_net_encode(tx, msgs, b, y);
+        al_symchan_apply(AL_CHAN_AWGN, y, b, N, nv, &rng, y, NULL);
+        for (unsigned i = 0; i < b; i++) {
+            const float *yi = y + (size_t)i * 2 * N;
+            unsigned best = 0;
+            float best_d = INFINITY;
+            for (unsigned m = 0; m < M; m++) {
+                const float *t = table + (size_t)m * 2 * N;
+                float d = 0.0f;
+                for (unsigned j = 0; j < 2 * N; j++)
+                    d += (yi[j] - t[j]) * (yi[j] - t[j]);
+                if (d < best_d) {
+                    best_d = d;
+                    best = m;
+                }
+            }
+            e += best != msgs[i];
+        }
+        n += b;
+    }
+    free(msgs), free(y);
+    *messages = n;
+    *errors = e;
+    return AL_OK;
+}
+
 /* ---- baselines ------------------------------------------------------ */
 
 const char *sim_baseline_name(sim_baseline_kind k)

@@ -72,6 +72,14 @@ int sim_eval(tx_net_t *tx, rx_net_t *rx, al_chan_kind channel, double snr_db,
              uint64_t max_messages, uint64_t min_errors, uint64_t seed,
              uint64_t *messages, uint64_t *errors);
 
+/* The same, with the learned constellation detected by maximum likelihood
+ * (nearest table entry; AWGN only) instead of the RX network: what the
+ * constellation alone is worth. Same noise draws as sim_eval for the same
+ * seed, so the two are a paired comparison. M * N <= SIM_ML_MAX_POINTS. */
+enum { SIM_ML_MAX_POINTS = 256 };
+int sim_eval_ml(tx_net_t *tx, double snr_db, uint64_t max_messages, uint64_t min_errors,
+                uint64_t seed, uint64_t *messages, uint64_t *errors);
+
 typedef enum {
     SIM_BASE_QPSK = 0,   /* N QPSK symbols, M = 4^N */
     SIM_BASE_QAM16 = 1,  /* N 16-QAM symbols, M = 16^N */

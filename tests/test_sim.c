@@ -55,6 +55,34 @@ static void s_check_learns(sim_method method, al_chan_kind chan, double eval_snr
     assert_null(t);
 }
 
+static void test_sim_ml_detection_is_no_worse_than_the_network(void **state)
+{
+    /* On the same noise draws (same seed), the nearest-point decision on
+     * the learned table is optimal: it may not lose to the RX network by
+     * more than chance. An untrained table is near chance either way. */
+    (void)state;
+    sim_train_config c = s_small();
+    sim_trainer_t *t = sim_trainer_create(&c, SIM_SUPERVISED);
+    assert_non_null(t);
+    uint64_t n, e_ml;
+    assert_int_equal(sim_eval_ml(sim_trainer_tx(t), 8.0, 20000, 20000, 5, &n, &e_ml), 0);
+    assert_true(e_ml > n / 4); /* an untrained table: points on top of each other */
+    for (unsigned it = 0; it < c.iterations; it++) {
+        float rl, tl;
+        assert_int_equal(sim_trainer_iteration(t, it, &rl, &tl), 0);
+    }
+    uint64_t n_nn, e_nn;
+    assert_int_equal(sim_eval(sim_trainer_tx(t), sim_trainer_rx(t), AL_CHAN_AWGN, 8.0, 200000,
+                              200000, 5, &n_nn, &e_nn), 0);
+    assert_int_equal(sim_eval_ml(sim_trainer_tx(t), 8.0, 200000, 200000, 5, &n, &e_ml), 0);
+    print_message("at 8 dB: network %llu errors, maximum likelihood %llu, of %llu\n",
+                  (unsigned long long)e_nn, (unsigned long long)e_ml, (unsigned long long)n);
+    assert_int_equal(n, n_nn);
+    assert_true(e_ml > 0);
+    assert_true((double)e_ml <= 1.05 * (double)e_nn + 3.0 * sqrt((double)e_nn));
+    sim_trainer_destroy(&t);
+}
+
 static void test_sim_supervised_learns_awgn(void **state)
 {
     (void)state;
@@ -158,6 +186,7 @@ static void test_sim_rayleigh_baseline_is_worse_than_awgn(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sim_ml_detection_is_no_worse_than_the_network),
         cmocka_unit_test(test_sim_supervised_learns_awgn),
         cmocka_unit_test(test_sim_model_free_learns_awgn),
         cmocka_unit_test(test_sim_model_free_learns_rayleigh_block_fading),

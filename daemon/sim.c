@@ -195,15 +195,19 @@ int sim_trainer_iteration(sim_trainer_t *q, unsigned it, float *rx_loss, float *
 tx_net_t *sim_trainer_tx(sim_trainer_t *q) { return q->tx; }
 rx_net_t *sim_trainer_rx(sim_trainer_t *q) { return q->rx; }
 
-int sim_eval(tx_net_t *tx, rx_net_t *rx, al_chan_kind channel, double snr_db,
-             uint64_t max_messages, uint64_t min_errors, uint64_t seed,
-             uint64_t *messages, uint64_t *errors)
+/* Decides b received messages y [b x 2N] into dec [b]. */
+typedef int (*s_decide_fn)(void *ctx, const float *y, unsigned b, uint32_t *dec);
+
+/* Draws batches of random messages through tx and the channel until
+ * min_errors errors or max_messages messages; the draws depend only on
+ * (seed, snr_db) and the batch size B, so every decision rule sees the
+ * same noise. */
+static int s_eval(tx_net_t *tx, al_chan_kind channel, double snr_db, uint64_t max_messages,
+                  uint64_t min_errors, uint64_t seed, unsigned B, s_decide_fn decide, void *ctx,
+                  uint64_t *messages, uint64_t *errors)
 {
     const tx_net_config *tc = tx_net_get_config(tx);
     const unsigned N = tc->N, M = tc->M;
-    unsigned B = rx_net_get_config(rx)->max_batch;
-    if (B > EVAL_BATCH)
-        B = EVAL_BATCH;
     uint32_t *msgs = malloc(sizeof(uint32_t) * B), *dec = malloc(sizeof(uint32_t) * B);
     float *y = malloc(sizeof(float) * B * 2 * N);
     if (!msgs || !dec || !y) {
@@ -221,7 +225,7 @@ int sim_eval(tx_net_t *tx, rx_net_t *rx, al_chan_kind channel, double snr_db,
             msgs[i] = al_rng_below(&rng, M);
         tx_net_encode(tx, msgs, b, y);
         al_symchan_apply(channel, y, b, N, nv, &rng, y, NULL);
-        rc = rx_net_decide(rx, y, b, dec);
+        rc = decide(ctx, y, b, dec);
         if (rc < 0)
             break;
         for (unsigned i = 0; i < b; i++)
@@ -234,53 +238,57 @@ int sim_eval(tx_net_t *tx, rx_net_t *rx, al_chan_kind channel, double snr_db,
     return rc;
 }
 
+static int s_decide_rx(void *ctx, const float *y, unsigned b, uint32_t *dec)
+{
+    return rx_net_decide(ctx, y, b, dec);
+}
+
+/* Nearest table entry. */
+static int s_decide_ml(void *ctx, const float *y, unsigned b, uint32_t *dec)
+{
+    tx_net_t *tx = ctx;
+    const tx_net_config *tc = tx_net_get_config(tx);
+    const unsigned n = 2 * tc->N;
+    const float *table = tx_net_table(tx);
+    for (unsigned i = 0; i < b; i++) {
+        const float *yi = y + (size_t)i * n;
+        unsigned best = 0;
+        float best_d = INFINITY;
+        for (unsigned m = 0; m < tc->M; m++) {
+            const float *t = table + (size_t)m * n;
+            float d = 0.0f;
+            for (unsigned j = 0; j < n; j++)
+                d += (yi[j] - t[j]) * (yi[j] - t[j]);
+            if (d < best_d) {
+                best_d = d;
+                best = m;
+            }
+        }
+        dec[i] = best;
+    }
+    return AL_OK;
+}
+
+int sim_eval(tx_net_t *tx, rx_net_t *rx, al_chan_kind channel, double snr_db,
+             uint64_t max_messages, uint64_t min_errors, uint64_t seed,
+             uint64_t *messages, uint64_t *errors)
+{
+    unsigned B = rx_net_get_config(rx)->max_batch;
+    if (B > EVAL_BATCH)
+        B = EVAL_BATCH;
+    return s_eval(tx, channel, snr_db, max_messages, min_errors, seed, B, s_decide_rx, rx,
+                  messages, errors);
+}
+
 int sim_eval_ml(tx_net_t *tx, double snr_db, uint64_t max_messages, uint64_t min_errors,
                 uint64_t seed, uint64_t *messages, uint64_t *errors)
 {
     const tx_net_config *tc = tx_net_get_config(tx);
-    const unsigned N = tc->N, M = tc->M, B = EVAL_BATCH;
-    if ((unsigned long)M * N > SIM_ML_MAX_POINTS)
+    if ((unsigned long)tc->M * tc->N > SIM_ML_MAX_POINTS)
         return AL_FAIL(AL_EINVAL, "maximum-likelihood evaluation is for M*N <= %d",
                        SIM_ML_MAX_POINTS);
-    uint32_t *msgs = malloc(sizeof(uint32_t) * B);
-    float *y = malloc(sizeof(float) * B * 2 * N);
-    if (!msgs || !y) {
-        free(msgs), free(y);
-        return AL_FAIL(AL_ENOMEM, "no memory for evaluation buffers");
-    }
-    const float *table = tx_net_table(tx);
-    al_rng_t rng;
-    al_rng_seed_stream(&rng, seed, (uint64_t)llround(snr_db * 1000.0) + (1ull << 40));
-    const double nv = al_snr_db_to_noise_var(snr_db);
-    uint64_t n = 0, e = 0;
-    while (n < max_messages && e < min_errors) {
-        unsigned b = max_messages - n < B ? (unsigned)(max_messages - n) : B;
-        for (unsigned i = 0; i < b; i++)
-            msgs[i] = al_rng_below(&rng, M);
-        tx_net_encode(tx, msgs, b, y);
-        al_symchan_apply(AL_CHAN_AWGN, y, b, N, nv, &rng, y, NULL);
-        for (unsigned i = 0; i < b; i++) {
-            const float *yi = y + (size_t)i * 2 * N;
-            unsigned best = 0;
-            float best_d = INFINITY;
-            for (unsigned m = 0; m < M; m++) {
-                const float *t = table + (size_t)m * 2 * N;
-                float d = 0.0f;
-                for (unsigned j = 0; j < 2 * N; j++)
-                    d += (yi[j] - t[j]) * (yi[j] - t[j]);
-                if (d < best_d) {
-                    best_d = d;
-                    best = m;
-                }
-            }
-            e += best != msgs[i];
-        }
-        n += b;
-    }
-    free(msgs), free(y);
-    *messages = n;
-    *errors = e;
-    return AL_OK;
+    return s_eval(tx, AL_CHAN_AWGN, snr_db, max_messages, min_errors, seed, EVAL_BATCH,
+                  s_decide_ml, tx, messages, errors);
 }
 
 /* ---- baselines ------------------------------------------------------ */

@@ -75,7 +75,8 @@ int sim_eval(tx_net_t *tx, rx_net_t *rx, al_chan_kind channel, double snr_db,
 /* The same, with the learned constellation detected by maximum likelihood
  * (nearest table entry; AWGN only) instead of the RX network: what the
  * constellation alone is worth. Same noise draws as sim_eval for the same
- * seed, so the two are a paired comparison. M * N <= SIM_ML_MAX_POINTS. */
+ * seed (with a receiver sized for 4096-message batches, as sim_trainer
+ * makes it), so the two are a paired comparison. M * N <= SIM_ML_MAX_POINTS. */
 enum { SIM_ML_MAX_POINTS = 256 };
 int sim_eval_ml(tx_net_t *tx, double snr_db, uint64_t max_messages, uint64_t min_errors,
                 uint64_t seed, uint64_t *messages, uint64_t *errors);

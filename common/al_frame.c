@@ -104,10 +104,11 @@ unsigned al_frame_pilot_position(const al_frame_config *c, unsigned i)
 
 float complex al_frame_pilot(unsigned i)
 {
-    /* The preamble's PN again: known, balanced QPSK. */
-    float complex p[AL_FRAME_PREAMBLE_LEN];
-    al_frame_preamble(p);
-    return p[(i * 7 + 3) % AL_FRAME_PREAMBLE_LEN];
+    /* QPSK from the top two bits of a multiplicative hash of i: known to
+     * both ends, not periodic over a frame, and cheap per symbol. */
+    const uint32_t h = (i + 1u) * 2654435761u;
+    const float a = (float)M_SQRT1_2;
+    return ((h & 0x80000000u) ? a : -a) + ((h & 0x40000000u) ? a : -a) * I;
 }
 
 unsigned al_frame_symbols(const al_frame_config *c)

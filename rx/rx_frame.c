@@ -233,8 +233,9 @@ static void s_track_header(rx_frame_t *q, const float complex *y, float complex 
     const float alpha = 0.08f, beta = 0.002f;
     float theta = 0.0f, freq = 0.0f;
     const float a = (float)M_SQRT1_2;
+    const float complex ginv = 1.0f / g;
     for (unsigned i = 0; i < q->n_header; i++) {
-        const float complex z = y[i] / g * cexpf(-I * theta);
+        const float complex z = y[i] * ginv * cexpf(-I * theta);
         const float complex dec = (crealf(z) > 0 ? a : -a) + (cimagf(z) > 0 ? a : -a) * I;
         const float err = cargf(z * conjf(dec));
         q->hdr[i] = z;
@@ -409,9 +410,15 @@ static void s_finish(rx_frame_t *q)
     double a, b;
     s_pilot_line(q, p, g, n_ref, &a, &b);
     const float complex inv = 1.0f / (q->cfg.equalise ? g : g_abs);
+    /* e^{-j(a + b (n_ref + j))} along the payload region, by a phasor. */
+    const double complex step = cexp(-I * b);
+    double complex turn = cexp(-I * (a + b * (double)n_ref));
+    unsigned at = 0;
     for (unsigned i = 0; i < q->n_payload; i++) {
         const unsigned j = al_frame_payload_position(i);
-        float complex s = p[j] * inv * (float complex)cexp(-I * (a + b * (double)(n_ref + j)));
+        for (; at < j; at++)
+            turn *= step;
+        float complex s = p[j] * inv * (float complex)turn;
         q->payload[2 * i] = crealf(s);
         q->payload[2 * i + 1] = cimagf(s);
     }

@@ -9,9 +9,10 @@
  * filter runs once per symbol at that timing. The preamble's phase slope
  * refines the frequency, and its least-squares fit gives the complex
  * gain and an SNR estimate.
- * The header is decoded (CRC-32) and validated; then the payload is
- * delivered through the callback as P*N symbols with unit average
- * energy:
+ * The header is decoded (CRC-32) and validated; a least-squares phase
+ * line through preamble, header and the payload's pilots removes what
+ * the payload still turns by; then the payload is delivered through the
+ * callback as P*N symbols (pilots removed) with unit average energy:
  *   equalise = 1 (AWGN receiver): divided by the complex gain (phase
  *     corrected);
  *   equalise = 0 (fading receiver): divided by its magnitude only and

@@ -29,6 +29,7 @@ typedef struct {
     int channel;             /* index into s_channels */
     unsigned M, N, hidden;
     char train_snr[16];      /* dB or "auto" */
+    double snr_ramp;         /* dB below train_snr at the start; 0: none */
     unsigned iterations;     /* 0: default for the channel */
     unsigned fine_tune;
     unsigned batch, rx_steps, tx_steps;
@@ -55,6 +56,8 @@ static const opt_desc s_table[] = {
     {"sim", "hidden", OPT_UINT, O(hidden), 0, 0, 65536, 0, "0", "hidden layer width (0: M)"},
     {"sim", "train-snr", OPT_STRING, O(train_snr), 16, 0, 0, 0, "auto",
      "training Es/N0 in dB (auto: 10 for awgn, 20 for rayleigh)"},
+    {"sim", "snr-ramp", OPT_DOUBLE, O(snr_ramp), 0, 0, 60, 0, "0",
+     "start training this many dB below --train-snr, rising to it by half-way (0: off)"},
     {"sim", "iterations", OPT_UINT, O(iterations), 0, 0, 10000000, 0, "0",
      "training iterations (0: the measured default, 20000)"},
     {"sim", "fine-tune", OPT_UINT, O(fine_tune), 0, 0, 10000000, 0, "3000",
@@ -273,7 +276,7 @@ static int s_run(sim_opts *o)
         sim_train_config tc = {
             .M = o->M, .N = o->N, .hidden = o->hidden, .channel = chan,
             .power = o->power ? AL_POWER_PER_MESSAGE : AL_POWER_AVERAGE,
-            .train_snr_db = train_snr,
+            .train_snr_db = train_snr, .snr_ramp_db = o->snr_ramp,
             .iterations = o->iterations ? o->iterations : s_default_iterations(chan, r->method),
             .fine_tune = o->fine_tune, .batch = o->batch, .rx_steps = o->rx_steps,
             .tx_steps = o->tx_steps, .sigma2 = o->sigma2,

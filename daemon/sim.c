@@ -44,9 +44,10 @@ void sim_trainer_destroy(sim_trainer_t **self_p)
 sim_trainer_t *sim_trainer_create(const sim_train_config *cfg, sim_method method)
 {
     if (cfg == NULL || cfg->batch == 0 || cfg->M < 2 || cfg->N == 0 ||
-        !(cfg->lr_decay > 0.0 && cfg->lr_decay <= 1.0)) {
+        !(cfg->lr_decay > 0.0 && cfg->lr_decay <= 1.0) ||
+        !(cfg->snr_ramp_db >= 0.0 && cfg->snr_ramp_db <= 60.0)) {
         AL_FAIL(AL_EINVAL, "need a configuration with batch >= 1, M >= 2, N >= 1, "
-                "lr_decay in (0, 1]");
+                "lr_decay in (0, 1], snr_ramp_db in [0, 60]");
         return NULL;
     }
     sim_trainer_t *q = calloc(1, sizeof *q);
@@ -148,9 +149,17 @@ static int s_joint_step(sim_trainer_t *q, float *loss)
 }
 
 /* Exponential decay from lr to lr * lr_decay over the training iterations;
- * fine-tuning keeps the final rate. */
+ * fine-tuning keeps the final rate. With an SNR ramp, the noise starts
+ * snr_ramp_db stronger and falls to the training SNR's by half-way: the
+ * noisier start spreads the points before the high-SNR phase packs them
+ * (for M=16, N=1 it is what reliably finds a hexagonal packing). */
 static void s_schedule(sim_trainer_t *q, unsigned it)
 {
+    if (q->cfg.snr_ramp_db > 0.0) {
+        const double half = q->cfg.iterations / 2.0;
+        const double below = it >= half ? 0.0 : q->cfg.snr_ramp_db * (1.0 - it / half);
+        q->noise_var = al_snr_db_to_noise_var(q->cfg.train_snr_db - below);
+    }
     const unsigned total = q->cfg.iterations + (q->method == SIM_MODEL_FREE ? q->cfg.fine_tune : 0);
     if (q->cfg.lr_decay == 1.0 || total < 2)
         return;

@@ -38,6 +38,9 @@ typedef struct {
     al_chan_kind channel;     /* AWGN -> awgn receiver, Rayleigh -> fading */
     al_power_mode power;      /* TX power normalisation */
     double train_snr_db;      /* Es/N0 during training */
+    double snr_ramp_db;       /* > 0: start this far below train_snr_db and rise
+                                 linearly to it over the first half of the
+                                 iterations; 0: constant */
     unsigned iterations;      /* training iterations */
     unsigned fine_tune;       /* RX-only iterations after model-free training */
     unsigned batch;           /* messages per step */

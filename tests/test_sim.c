@@ -83,6 +83,23 @@ static void test_sim_ml_detection_is_no_worse_than_the_network(void **state)
     sim_trainer_destroy(&t);
 }
 
+static void test_sim_rejects_bad_snr_ramp(void **state)
+{
+    (void)state;
+    sim_train_config c = s_small();
+    c.snr_ramp_db = -1.0;
+    assert_null(sim_trainer_create(&c, SIM_MODEL_FREE));
+    c.snr_ramp_db = 61.0;
+    assert_null(sim_trainer_create(&c, SIM_SUPERVISED));
+    c.snr_ramp_db = 6.0;
+    sim_trainer_t *t = sim_trainer_create(&c, SIM_MODEL_FREE);
+    assert_non_null(t);
+    float rl, tl;
+    assert_int_equal(sim_trainer_iteration(t, 0, &rl, &tl), 0);
+    assert_true(rl > 0.0f);
+    sim_trainer_destroy(&t);
+}
+
 static void test_sim_supervised_learns_awgn(void **state)
 {
     (void)state;
@@ -187,6 +204,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sim_ml_detection_is_no_worse_than_the_network),
+        cmocka_unit_test(test_sim_rejects_bad_snr_ramp),
         cmocka_unit_test(test_sim_supervised_learns_awgn),
         cmocka_unit_test(test_sim_model_free_learns_awgn),
         cmocka_unit_test(test_sim_model_free_learns_rayleigh_block_fading),

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,13 +170,27 @@ static float complex *s_burst(uint64_t seed, size_t n)
     return x;
 }
 
-/* Child: write burst (seed, n) at time t, then a burst of silence so that
- * a fast-clock receiver can see past the end; then exit. */
-static pid_t s_spawn_writer(const char *args, uint64_t seed, size_t n, int64_t t)
+/* The other end of a two-process test is this binary again, started in
+ * a child role (main below): exec rather than a bare fork, because the
+ * parent already runs SoapySDR and ZeroMQ threads, and a fork copies
+ * whatever lock one of them held at that instant (it hung a CI run once).
+ * The child dies with the parent, so a failed test leaves no process
+ * holding the runner's output open. */
+static pid_t s_spawn_self(char *const argv[])
 {
     pid_t pid = fork();
     if (pid != 0)
         return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    execv("/proc/self/exe", argv);
+    _exit(127);
+}
+
+/* Child role: write burst (seed, n) at time t, then a burst of silence so
+ * that a fast-clock receiver can see past the end; the exit status says
+ * whether both were written. */
+static int s_child_writer(const char *args, uint64_t seed, size_t n, int64_t t)
+{
     al_radio_t *tx = NULL;
     for (int i = 0; i < 100 && tx == NULL; i++)
         tx = s_open(args, AL_RADIO_TX);
@@ -186,7 +201,17 @@ static pid_t s_spawn_writer(const char *args, uint64_t seed, size_t n, int64_t t
     al_radio_destroy(&tx);   /* flushes */
     free(x);
     free(z);
-    _exit(ok ? 0 : 1);
+    return ok ? 0 : 1;
+}
+
+static pid_t s_spawn_writer(const char *args, uint64_t seed, size_t n, int64_t t)
+{
+    char a_seed[32], a_n[32], a_t[32];
+    snprintf(a_seed, sizeof a_seed, "%llu", (unsigned long long)seed);
+    snprintf(a_n, sizeof a_n, "%zu", n);
+    snprintf(a_t, sizeof a_t, "%lld", (long long)t);
+    char *const argv[] = {"test_airsim", "--child-writer", (char *)args, a_seed, a_n, a_t, NULL};
+    return s_spawn_self(argv);
 }
 
 /* Reads labels [0, upto) into y (zeros where nothing came). */
@@ -344,11 +369,9 @@ static void test_airsim_delay_matches_configuration(void **state)
 /* ---------------------------------------------------------------- */
 /* a peer that goes away and comes back */
 
-static pid_t s_spawn_endless(const char *args, int direction)
+/* Child role: streams 0.5 (TX) or reads (RX) until killed. */
+static _Noreturn void s_child_endless(const char *args, int direction)
 {
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
     al_radio_t *r = NULL;
     while (r == NULL)
         r = s_open(args, direction);
@@ -362,6 +385,13 @@ static pid_t s_spawn_endless(const char *args, int direction)
         else
             al_radio_read(r, buf, 4096, &t, 100000);
     }
+}
+
+static pid_t s_spawn_endless(const char *args, int direction)
+{
+    char *const argv[] = {"test_airsim", "--child-endless", (char *)args,
+                          direction == AL_RADIO_TX ? "tx" : "rx", NULL};
+    return s_spawn_self(argv);
 }
 
 static void s_kill(pid_t pid)
@@ -584,9 +614,14 @@ static void test_airsim_rejects_bad_device_arguments(void **state)
     assert_non_null(strstr(al_error_message(), "cfo"));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     al_log_set_level(AL_LOG_ERROR);
+    if (argc == 6 && strcmp(argv[1], "--child-writer") == 0)
+        return s_child_writer(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
+                              strtoll(argv[5], NULL, 10));
+    if (argc == 4 && strcmp(argv[1], "--child-endless") == 0)
+        s_child_endless(argv[2], strcmp(argv[3], "tx") == 0 ? AL_RADIO_TX : AL_RADIO_RX);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_airsim_config_rejects_bad_arguments),
         cmocka_unit_test(test_airsim_config_parses_taps),

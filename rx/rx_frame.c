@@ -318,12 +318,12 @@ static double s_timing(rx_frame_t *q)
     }
     const double step = 0.25, centre = d + (double)q->pfb_index / NPFB;
     float fit[5];
-    unsigned b = 2;
-    for (unsigned i = 0; i < 5; i++) {
+    for (unsigned i = 0; i < 5; i++)
         fit[i] = s_preamble_fit(q, centre + ((double)i - 2.0) * step);
+    unsigned b = 2;
+    for (unsigned i = 0; i < 5; i++)
         if (fit[i] > fit[b])
             b = i;
-    }
     double pos = centre + ((double)b - 2.0) * step;
     if (b > 0 && b < 4) {
         const double a = 0.5 * (fit[b + 1] + fit[b - 1]) - fit[b], s = 0.5 * (fit[b + 1] - fit[b - 1]);

@@ -211,6 +211,38 @@ static int s_train(const sim_opts *o, const sim_train_config *tc, run_t *r, FILE
     return AL_OK;
 }
 
+static void s_ser_row(FILE *csv, const char *name, al_chan_kind chan, const sim_opts *o,
+                      double snr, uint64_t n, uint64_t e, double ser)
+{
+    fprintf(csv, "%s,%s,%u,%u,%.2f,%llu,%llu,%.6e\n", name, al_chan_name(chan), o->M, o->N, snr,
+            (unsigned long long)n, (unsigned long long)e, ser);
+}
+
+/* SER of tx over the sweep into *ser (allocated here), one ser.csv row
+ * per point: decided by the receiver network rx, or by maximum
+ * likelihood on tx's table when rx is NULL. */
+static int s_sweep(const sim_opts *o, const sweep_t *sw, al_chan_kind chan, const char *name,
+                   tx_net_t *tx, rx_net_t *rx, FILE *csv, double **ser)
+{
+    *ser = calloc(sw->count, sizeof(double));
+    if (*ser == NULL)
+        return AL_FAIL(AL_ENOMEM, "no memory");
+    for (unsigned i = 0; i < sw->count; i++) {
+        const double snr = sw->start + i * sw->step;
+        uint64_t n, e;
+        int rc = rx ? sim_eval(tx, rx, chan, snr, o->eval_messages, o->min_errors, o->seed, &n, &e)
+                    : sim_eval_ml(tx, snr, o->eval_messages, o->min_errors, o->seed, &n, &e);
+        if (rc < 0)
+            return rc;
+        (*ser)[i] = (double)e / (double)n;
+        s_ser_row(csv, name, chan, o, snr, n, e, (*ser)[i]);
+        if (e < o->min_errors && (*ser)[i] >= 1e-5)
+            al_warn("%s at %.1f dB: only %llu errors in %llu messages (raise --eval-messages)",
+                    name, snr, (unsigned long long)e, (unsigned long long)n);
+    }
+    return AL_OK;
+}
+
 /* SNR where a curve crosses target (log-linear interpolation); NAN if it
  * never does within the sweep. */
 static double s_snr_at(const sweep_t *sw, const double *ser, double target)
@@ -293,49 +325,19 @@ static int s_run(sim_opts *o)
             for (unsigned s = 0; s < o->N; s++)
                 fprintf(cons, "%s,%u,%u,%.7g,%.7g\n", sim_method_name(r->method), m, s,
                         table[(m * o->N + s) * 2], table[(m * o->N + s) * 2 + 1]);
-        r->ser = calloc(sw.count, sizeof(double));
-        if (r->ser == NULL) {
-            rc = AL_FAIL(AL_ENOMEM, "no memory");
-            goto out;
-        }
         const double t0 = al_now_s();
-        for (unsigned i = 0; i < sw.count; i++) {
-            const double snr = sw.start + i * sw.step;
-            uint64_t n, e;
-            rc = sim_eval(r->tx, sim_trainer_rx(r->trainer), chan, snr, o->eval_messages,
-                          o->min_errors, o->seed, &n, &e);
-            if (rc < 0)
-                goto out;
-            r->ser[i] = (double)e / (double)n;
-            fprintf(ser_csv, "%s,%s,%u,%u,%.2f,%llu,%llu,%.6e\n", sim_method_name(r->method),
-                    al_chan_name(chan), o->M, o->N, snr, (unsigned long long)n,
-                    (unsigned long long)e, r->ser[i]);
-            if (e < o->min_errors && r->ser[i] >= 1e-5)
-                al_warn("%s at %.1f dB: only %llu errors in %llu messages (raise --eval-messages)",
-                        sim_method_name(r->method), snr, (unsigned long long)e,
-                        (unsigned long long)n);
-        }
+        rc = s_sweep(o, &sw, chan, sim_method_name(r->method), r->tx, sim_trainer_rx(r->trainer),
+                     ser_csv, &r->ser);
+        if (rc < 0)
+            goto out;
         /* The learned constellation alone, detected by maximum likelihood
          * on the same noise: separates what the transmitter learned from
          * how well the receiver network decides. */
         if (chan == AL_CHAN_AWGN && (unsigned long)o->M * o->N <= SIM_ML_MAX_POINTS) {
             snprintf(r->ml_name, sizeof r->ml_name, "%s-ml", sim_method_name(r->method));
-            r->ser_ml = calloc(sw.count, sizeof(double));
-            if (r->ser_ml == NULL) {
-                rc = AL_FAIL(AL_ENOMEM, "no memory");
+            rc = s_sweep(o, &sw, chan, r->ml_name, r->tx, NULL, ser_csv, &r->ser_ml);
+            if (rc < 0)
                 goto out;
-            }
-            for (unsigned i = 0; i < sw.count; i++) {
-                const double snr = sw.start + i * sw.step;
-                uint64_t n, e;
-                rc = sim_eval_ml(r->tx, snr, o->eval_messages, o->min_errors, o->seed, &n, &e);
-                if (rc < 0)
-                    goto out;
-                r->ser_ml[i] = (double)e / (double)n;
-                fprintf(ser_csv, "%s,%s,%u,%u,%.2f,%llu,%llu,%.6e\n", r->ml_name, al_chan_name(chan),
-                        o->M, o->N, snr, (unsigned long long)n, (unsigned long long)e,
-                        r->ser_ml[i]);
-            }
         }
         fprintf(stderr, "sim: %s evaluated %u SNR points in %.1f s\n", sim_method_name(r->method),
                 sw.count, al_now_s() - t0);
@@ -362,9 +364,8 @@ static int s_run(sim_opts *o)
                                       o->min_errors, o->seed, &n, &e);
                 baseline_ser[b][i] = (double)e / (double)n;
             }
-            fprintf(ser_csv, "%s,%s,%u,%u,%.2f,%llu,%llu,%.6e\n",
-                    sim_baseline_name((sim_baseline_kind)b), al_chan_name(chan), o->M, o->N, snr,
-                    (unsigned long long)n, (unsigned long long)e, baseline_ser[b][i]);
+            s_ser_row(ser_csv, sim_baseline_name((sim_baseline_kind)b), chan, o, snr, n, e,
+                      baseline_ser[b][i]);
         }
     }
 

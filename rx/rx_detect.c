@@ -128,9 +128,9 @@ void rx_detect_reset(rx_detect_t *q)
     q->stale = 0;
 }
 
-unsigned rx_detect_latency(const rx_detect_t *q)
+unsigned rx_detect_max_result(const rx_detect_t *q)
 {
-    return q->nfft;
+    return q->k + q->nfft;
 }
 
 /* Normalised statistic at output t, in [0, 1]. */

@@ -58,7 +58,8 @@ void rx_detect_reset(rx_detect_t *q);
 size_t rx_detect_execute(rx_detect_t *q, const float complex *x, size_t n, int *found,
                          rx_detect_result *res);
 
-/* Samples the detector holds back before it can decide. */
-unsigned rx_detect_latency(const rx_detect_t *q);
+/* The most samples a result can hold (res->len): the window and its
+ * history. */
+unsigned rx_detect_max_result(const rx_detect_t *q);
 
 #endif

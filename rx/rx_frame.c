@@ -47,7 +47,7 @@ struct rx_frame {
     float complex *ref;           /* known symbols: preamble + re-encoded header */
     float complex *hdr;           /* header symbols for decoding */
     float *payload;               /* [2*n_payload] */
-    float complex *spill;         /* detector samples after a short frame [detector latency] */
+    float complex *spill;         /* detector samples after a short frame [rx_detect_max_result] */
     uint64_t stream_index;        /* samples seen */
     uint64_t detected_at;
     float dphi;
@@ -138,7 +138,7 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
     q->ref = malloc(sizeof *q->ref * (AL_FRAME_PREAMBLE_LEN + q->n_header));
     q->hdr = malloc(sizeof *q->hdr * q->n_header);
     if (q->detector)
-        q->spill = malloc(sizeof *q->spill * rx_detect_latency(q->detector));
+        q->spill = malloc(sizeof *q->spill * rx_detect_max_result(q->detector));
     if (!q->detector || !q->spill || !q->bank || !q->header_modem || !q->sym || !q->mf_out || !q->mixed || !q->payload ||
         !q->ref || !q->hdr) {
         rx_frame_destroy(&q);
@@ -244,8 +244,6 @@ static void s_track_header(rx_frame_t *q, const float complex *y, float complex 
     }
 }
 
-/* Matched-filter outputs at the fractional sample positions pos + i*k,
- * i < count, of the mixed-down frame (zero past its end). */
 /* GCC/Clang vector extension: SSE on any x86-64, NEON on arm64. */
 typedef float s_v4 __attribute__((vector_size(16)));
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "al_rng.h"
+#include "fuzz_corpus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,18 +32,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "no corpus at %s\n", argv[1]);
         return 1;
     }
-    for (struct dirent *e; (e = readdir(d)) != NULL && n < MAX_FILES;) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", argv[1], e->d_name);
-        FILE *f = fopen(path, "rb");
-        if (f == NULL)
-            continue;
-        sizes[n] = fread(files[n], 1, MAX_SIZE, f);
-        fclose(f);
+    while (n < MAX_FILES && fuzz_corpus_next(d, argv[1], files[n], MAX_SIZE, &sizes[n]))
         n++;
-    }
     closedir(d);
     if (n == 0) {
         fprintf(stderr, "empty corpus at %s\n", argv[1]);

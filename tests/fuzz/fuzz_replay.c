@@ -15,6 +15,7 @@
 #include "al_bytes.h"
 #include "al_rng.h"
 #include "fb_proto.h"
+#include "fuzz_corpus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,17 +69,8 @@ int main(int argc, char **argv)
     long files = 0, runs = 0;
     al_rng_t rng;
     al_rng_seed(&rng, 2026);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", argv[1], e->d_name);
-        FILE *f = fopen(path, "rb");
-        if (f == NULL)
-            continue;
-        size_t n = fread(orig, 1, FB_MAX_MESSAGE, f);
-        fclose(f);
+    size_t n;
+    while (fuzz_corpus_next(d, argv[1], orig, FB_MAX_MESSAGE, &n)) {
         files++;
         LLVMFuzzerTestOneInput(orig, n);
         for (long k = 0; k < mutations; k++) {

@@ -44,6 +44,8 @@ typedef struct {
     unsigned threads;
     char out[512];
     unsigned log_every;      /* iterations per training.csv row */
+    unsigned grad_every;     /* iterations per gradients.csv row; 0: none */
+    unsigned grad_draws;     /* batches per gradient measurement */
 } sim_opts;
 
 #define O(field) offsetof(sim_opts, field)
@@ -82,6 +84,11 @@ static const opt_desc s_table[] = {
     {"sim", "out", OPT_STRING, O(out), 512, 0, 0, 0, "sim-out", "output directory"},
     {"sim", "log-every", OPT_UINT, O(log_every), 0, 1, 1000000, 0, "10",
      "iterations per training.csv row"},
+    {"sim", "grad-stats", OPT_UINT, O(grad_every), 0, 0, 10000000, 0, "0",
+     "every this many iterations, measure both TX gradient estimators (supervised backprop, "
+     "policy gradient) at the current networks into gradients.csv (0: off)"},
+    {"sim", "grad-draws", OPT_UINT, O(grad_draws), 0, 2, 100000, 0, "32",
+     "batches per gradient measurement"},
     {0},
 };
 #undef O
@@ -157,8 +164,23 @@ typedef struct {
     char ml_name[32];
 } run_t;
 
+/* One gradients.csv row: the signal-to-noise ratio of one batch's TX
+ * gradient by each estimator and the agreement of their means, at the
+ * networks after `done` iterations. Every run draws the same batches at
+ * the same iteration. */
+static int s_grad_row(const sim_opts *o, run_t *r, unsigned done, FILE *grads)
+{
+    sim_grad_stats st;
+    int rc = sim_trainer_grad_stats(r->trainer, o->grad_draws, (1ull << 32) + done, &st);
+    if (rc < 0)
+        return rc;
+    fprintf(grads, "%s,%u,%.6g,%.6g,%.6f\n", sim_method_name(r->method), done, st.snr_supervised,
+            st.snr_policy, st.cosine);
+    return AL_OK;
+}
+
 static int s_train(const sim_opts *o, const sim_train_config *tc, run_t *r, FILE *training,
-                   plot_series *curve)
+                   FILE *grads, plot_series *curve)
 {
     r->trainer = sim_trainer_create(tc, r->method);
     if (r->trainer == NULL)
@@ -167,8 +189,16 @@ static int s_train(const sim_opts *o, const sim_train_config *tc, run_t *r, FILE
     const unsigned total = tc->iterations + (r->method == SIM_MODEL_FREE ? tc->fine_tune : 0);
     const double t0 = al_now_s();
     double last_report = t0, rx_acc = 0, tx_acc = 0;
+    double diag_s = 0;  /* spent measuring gradients, left out of wall_s */
     unsigned rx_n = 0, tx_n = 0;
     for (unsigned it = 0; it < total; it++) {
+        if (grads != NULL && it % o->grad_every == 0 && it < tc->iterations) {
+            const double d0 = al_now_s();
+            int rc = s_grad_row(o, r, it, grads);
+            if (rc < 0)
+                return rc;
+            diag_s += al_now_s() - d0;
+        }
         float rx_loss, tx_loss;
         int rc = sim_trainer_iteration(r->trainer, it, &rx_loss, &tx_loss);
         if (rc < 0)
@@ -177,7 +207,7 @@ static int s_train(const sim_opts *o, const sim_train_config *tc, run_t *r, FILE
             rx_acc += rx_loss, rx_n++;
         if (!isnan(tx_loss))
             tx_acc += tx_loss, tx_n++;
-        const double now = al_now_s();
+        const double now = al_now_s() - diag_s;
         if ((it + 1) % o->log_every == 0 || it + 1 == total) {
             const char *rx_phase = r->method == SIM_SUPERVISED ? "joint"
                                    : it >= tc->iterations   ? "rx-finetune"
@@ -193,7 +223,8 @@ static int s_train(const sim_opts *o, const sim_train_config *tc, run_t *r, FILE
             if (now - last_report >= 2.0 || it + 1 == total) {
                 char eta[32];
                 const double rate = (it + 1) / (now - t0);
-                s_format_duration((total - it - 1) / rate, eta, sizeof eta);
+                /* The ETA counts the gradient measurements still to come. */
+                s_format_duration((total - it - 1) * (now + diag_s - t0) / (it + 1), eta, sizeof eta);
                 char tx_part[48] = "";
                 if (tx_n > 0)
                     snprintf(tx_part, sizeof tx_part, ", tx phase loss %.4f", tx_acc / tx_n);
@@ -206,7 +237,7 @@ static int s_train(const sim_opts *o, const sim_train_config *tc, run_t *r, FILE
             rx_n = tx_n = 0;
         }
     }
-    r->train_s = al_now_s() - t0;
+    r->train_s = al_now_s() - diag_s - t0;
     r->iterations = total;
     return AL_OK;
 }
@@ -292,9 +323,10 @@ static int s_run(sim_opts *o)
     FILE *ser_csv = s_open_out(o, "ser.csv");
     FILE *cons = s_open_out(o, "constellation.csv");
     FILE *cfg_out = s_open_out(o, "config.ini");
+    FILE *grads = o->grad_every ? s_open_out(o, "gradients.csv") : NULL;
     plot_series curves[2] = {{0}};
     double *baseline_ser[2] = {NULL, NULL};
-    if (!training || !ser_csv || !cons || !cfg_out) {
+    if (!training || !ser_csv || !cons || !cfg_out || (o->grad_every && !grads)) {
         rc = AL_EIO;
         goto out;
     }
@@ -302,6 +334,8 @@ static int s_run(sim_opts *o)
     fprintf(training, "method,iteration,phase,loss,wall_s\n");
     fprintf(ser_csv, "method,channel,M,N,snr_db,messages,errors,ser\n");
     fprintf(cons, "method,message,symbol,i,q\n");
+    if (grads)
+        fprintf(grads, "method,iteration,snr_supervised,snr_policy,cosine\n");
 
     for (unsigned k = 0; k < n_runs; k++) {
         run_t *r = &runs[k];
@@ -316,7 +350,7 @@ static int s_run(sim_opts *o)
             .lr_rx = o->lr_rx, .lr_tx = o->lr_tx, .lr_decay = o->lr_decay, .seed = o->seed,
         };
         curves[k].label = sim_method_name(r->method);
-        rc = s_train(o, &tc, r, training, &curves[k]);
+        rc = s_train(o, &tc, r, training, grads, &curves[k]);
         if (rc < 0)
             goto out;
         fflush(training);
@@ -485,6 +519,8 @@ out:
     free(baseline_ser[1]);
     if (training)
         fclose(training);
+    if (grads)
+        fclose(grads);
     if (ser_csv)
         fclose(ser_csv);
     if (cons)

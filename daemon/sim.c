@@ -22,6 +22,7 @@ struct sim_trainer {
     float *dy;         /* [batch*2N] */
     float *h;          /* fading gains [batch*2] */
     float *losses;     /* [batch] */
+    double *grad_sum;  /* sim_trainer_grad_stats: [2 * TX parameters], made on first use */
 };
 
 const char *sim_method_name(sim_method m)
@@ -37,6 +38,7 @@ void sim_trainer_destroy(sim_trainer_t **self_p)
     tx_net_destroy(&q->tx);
     rx_net_destroy(&q->rx);
     free(q->msgs), free(q->x), free(q->w), free(q->y), free(q->dy), free(q->h), free(q->losses);
+    free(q->grad_sum);
     free(q);
     *self_p = NULL;
 }
@@ -198,6 +200,76 @@ int sim_trainer_iteration(sim_trainer_t *q, unsigned it, float *rx_loss, float *
     }
     if (q->cfg.tx_steps > 0)
         *tx_loss = (float)(s / q->cfg.tx_steps);
+    return AL_OK;
+}
+
+/* One batch's TX gradient by either estimator, left in the TX model's
+ * gradient buffer; draws from rng, steps nothing. */
+static int s_tx_gradient(sim_trainer_t *q, int policy, al_rng_t *rng)
+{
+    const unsigned B = q->cfg.batch;
+    for (unsigned i = 0; i < B; i++)
+        q->msgs[i] = al_rng_below(rng, q->cfg.M);
+    int rc = policy ? tx_net_perturb(q->tx, q->msgs, B, rng, q->x, q->w)
+                    : tx_net_encode(q->tx, q->msgs, B, q->x);
+    if (rc < 0)
+        return rc;
+    al_symchan_apply(q->cfg.channel, q->x, B, q->cfg.N, q->noise_var, rng, q->y, q->h);
+    if (policy) {
+        rc = rx_net_losses(q->rx, q->y, q->msgs, B, q->losses, NULL);
+        return rc < 0 ? rc : tx_net_pg_gradient(q->tx, q->msgs, q->w, q->losses, B);
+    }
+    rc = rx_net_gradient(q->rx, q->y, q->msgs, B, q->dy, NULL);
+    if (rc < 0)
+        return rc;
+    al_symchan_backward(q->cfg.channel, q->dy, q->h, B, q->cfg.N, q->dy);
+    return tx_net_gradient(q->tx, q->msgs, q->dy, B);
+}
+
+int sim_trainer_grad_stats(sim_trainer_t *q, unsigned draws, uint64_t stream,
+                           sim_grad_stats *stats)
+{
+    if (q == NULL || stats == NULL || draws < 2)
+        return AL_FAIL(AL_EINVAL, "need a trainer, a result and at least 2 draws");
+    al_model_t *model = tx_net_model(q->tx);
+    const size_t P = al_model_num_params(model);
+    if (q->grad_sum == NULL && (q->grad_sum = malloc(sizeof(double) * 2 * P)) == NULL)
+        return AL_FAIL(AL_ENOMEM, "no memory for %zu gradient sums", 2 * P);
+    memset(q->grad_sum, 0, sizeof(double) * 2 * P);
+    al_rng_t rng;
+    al_rng_seed_stream(&rng, q->cfg.seed, stream);
+    double sq[2] = {0.0, 0.0};
+    const float *g = al_model_grads(model);
+    for (unsigned d = 0; d < draws; d++) {
+        for (int policy = 0; policy < 2; policy++) {
+            int rc = s_tx_gradient(q, policy, &rng);
+            if (rc < 0)
+                return rc;
+            double *sum = q->grad_sum + (size_t)policy * P;
+            for (size_t k = 0; k < P; k++) {
+                sum[k] += g[k];
+                sq[policy] += (double)g[k] * g[k];
+            }
+        }
+    }
+    /* Per batch: noise = E|g|^2 - |E g|^2 with the sample mean's own noise
+     * (noise / draws) taken out of the signal; the unbiased forms of both. */
+    double mean_sq[2] = {0.0, 0.0}, dot = 0.0;
+    for (size_t k = 0; k < P; k++) {
+        const double a = q->grad_sum[k] / draws, b = q->grad_sum[P + k] / draws;
+        mean_sq[0] += a * a;
+        mean_sq[1] += b * b;
+        dot += a * b;
+    }
+    double snr[2];
+    for (int e = 0; e < 2; e++) {
+        const double noise = (sq[e] / draws - mean_sq[e]) * draws / (draws - 1.0);
+        const double signal = mean_sq[e] - noise / draws;
+        snr[e] = noise > 0.0 ? signal / noise : INFINITY;
+    }
+    stats->snr_supervised = snr[0];
+    stats->snr_policy = snr[1];
+    stats->cosine = mean_sq[0] > 0.0 && mean_sq[1] > 0.0 ? dot / sqrt(mean_sq[0] * mean_sq[1]) : 0.0;
     return AL_OK;
 }
 

@@ -66,6 +66,24 @@ void sim_trainer_destroy(sim_trainer_t **self_p);
  * no TX step). */
 int sim_trainer_iteration(sim_trainer_t *q, unsigned it, float *rx_loss, float *tx_loss);
 
+/* Quality of the two TX gradient estimators at the trainer's current
+ * networks. The paper explains its model-free method's faster convergence
+ * on fading by the variance the random channel adds to the supervised
+ * gradient; this measures it. Over `draws` independent batches (drawn from
+ * their own stream `stream`, so training is unchanged), each estimator's
+ * per-batch gradient g of the TX parameters: the backprop gradient through
+ * the known channel (what a supervised step uses) and the policy-gradient
+ * estimate from the frozen RX's per-message losses (what a model-free TX
+ * step uses). Nothing is stepped. draws >= 2. */
+typedef struct {
+    double snr_supervised;  /* |E g|^2 / E|g - E g|^2: signal-to-noise of one batch */
+    double snr_policy;
+    double cosine;          /* between the two estimators' mean gradients */
+} sim_grad_stats;
+
+int sim_trainer_grad_stats(sim_trainer_t *q, unsigned draws, uint64_t stream,
+                           sim_grad_stats *stats);
+
 tx_net_t *sim_trainer_tx(sim_trainer_t *q);
 rx_net_t *sim_trainer_rx(sim_trainer_t *q);
 

@@ -141,6 +141,92 @@ static void test_sim_same_seed_gives_identical_results(void **state)
     assert_int_equal(e[0], e[1]);
 }
 
+static void s_train_iterations(sim_trainer_t *t, unsigned from, unsigned to)
+{
+    for (unsigned it = from; it < to; it++) {
+        float rl, tl;
+        assert_int_equal(sim_trainer_iteration(t, it, &rl, &tl), 0);
+    }
+}
+
+static void test_sim_gradient_stats_leave_training_unchanged(void **state)
+{
+    /* The measurement draws from its own stream and steps nothing: a run
+     * measured every 10 iterations ends with the same weights, bit for
+     * bit, as one never measured. */
+    (void)state;
+    sim_train_config c = s_small();
+    c.iterations = 60;
+    sim_trainer_t *plain = sim_trainer_create(&c, SIM_MODEL_FREE);
+    sim_trainer_t *measured = sim_trainer_create(&c, SIM_MODEL_FREE);
+    assert_non_null(plain);
+    assert_non_null(measured);
+    s_train_iterations(plain, 0, c.iterations);
+    for (unsigned it = 0; it < c.iterations; it += 10) {
+        sim_grad_stats st;
+        assert_int_equal(sim_trainer_grad_stats(measured, 4, it, &st), 0);
+        s_train_iterations(measured, it, it + 10);
+    }
+    al_model_t *pairs[2][2] = {
+        {tx_net_model(sim_trainer_tx(plain)), tx_net_model(sim_trainer_tx(measured))},
+        {rx_net_model(sim_trainer_rx(plain)), rx_net_model(sim_trainer_rx(measured))},
+    };
+    for (int k = 0; k < 2; k++) {
+        const size_t n = al_model_num_params(pairs[k][0]);
+        assert_int_equal(n, al_model_num_params(pairs[k][1]));
+        assert_memory_equal(al_model_params(pairs[k][0]), al_model_params(pairs[k][1]),
+                            n * sizeof(float));
+    }
+    sim_trainer_destroy(&plain);
+    sim_trainer_destroy(&measured);
+}
+
+/* Gradient statistics of an untrained M=16, N=2 pair over AWGN. */
+static sim_grad_stats s_grad_stats(unsigned batch, unsigned draws)
+{
+    sim_train_config c = s_small();
+    c.batch = batch;
+    sim_trainer_t *t = sim_trainer_create(&c, SIM_SUPERVISED);
+    assert_non_null(t);
+    sim_grad_stats st;
+    assert_int_equal(sim_trainer_grad_stats(t, draws, 1, &st), 0);
+    sim_trainer_destroy(&t);
+    return st;
+}
+
+static void test_sim_gradient_snr_grows_with_the_batch(void **state)
+{
+    /* A batch gradient is a mean of independent per-message terms: its
+     * noise power falls as 1/B while its mean stays, so the per-batch
+     * signal-to-noise ratio grows in proportion to B. A statistic that
+     * left the mean in the noise, or the noise in the signal, would not. */
+    (void)state;
+    const sim_grad_stats small = s_grad_stats(32, 400), large = s_grad_stats(512, 400);
+    const double ratio_sup = large.snr_supervised / small.snr_supervised;
+    const double ratio_pg = large.snr_policy / small.snr_policy;
+    print_message("per-batch gradient SNR, B=32 -> 512: supervised %.3g -> %.3g (x%.1f), "
+                  "policy %.3g -> %.3g (x%.1f); cosine of the means %.3f\n",
+                  small.snr_supervised, large.snr_supervised, ratio_sup, small.snr_policy,
+                  large.snr_policy, ratio_pg, large.cosine);
+    assert_true(ratio_sup > 8.0 && ratio_sup < 32.0);
+    assert_true(ratio_pg > 8.0 && ratio_pg < 32.0);
+    /* Both estimate the gradient of the same loss (up to the policy's
+     * O(sigma2) smoothing), the policy gradient with far more noise. */
+    assert_true(large.cosine > 0.8);
+    assert_true(large.snr_supervised > 10.0 * large.snr_policy);
+}
+
+static void test_sim_gradient_stats_reject_fewer_than_two_draws(void **state)
+{
+    (void)state;
+    sim_train_config c = s_small();
+    sim_trainer_t *t = sim_trainer_create(&c, SIM_SUPERVISED);
+    sim_grad_stats st;
+    assert_true(sim_trainer_grad_stats(t, 1, 0, &st) < 0);
+    assert_true(sim_trainer_grad_stats(t, 2, 0, NULL) < 0);
+    sim_trainer_destroy(&t);
+}
+
 static void test_sim_qpsk_closed_form_matches_known_values(void **state)
 {
     (void)state;
@@ -209,6 +295,9 @@ int main(void)
         cmocka_unit_test(test_sim_model_free_learns_awgn),
         cmocka_unit_test(test_sim_model_free_learns_rayleigh_block_fading),
         cmocka_unit_test(test_sim_same_seed_gives_identical_results),
+        cmocka_unit_test(test_sim_gradient_stats_leave_training_unchanged),
+        cmocka_unit_test(test_sim_gradient_snr_grows_with_the_batch),
+        cmocka_unit_test(test_sim_gradient_stats_reject_fewer_than_two_draws),
         cmocka_unit_test(test_sim_qpsk_closed_form_matches_known_values),
         cmocka_unit_test(test_sim_simulated_baselines_agree_with_closed_forms),
         cmocka_unit_test(test_sim_rayleigh_baseline_is_worse_than_awgn),

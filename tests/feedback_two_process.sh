@@ -9,6 +9,16 @@ pids=""
 cleanup() { for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$dir"/*.out; do echo "== $f"; cat "$f"; done; exit 1; }
+# A line another process writes after its peer has already seen the
+# effect (the TX replies to a refused RX before it logs the refusal).
+await_line() {  # FILE PATTERN: within 5 s
+    i=0
+    until grep -q "$2" "$1"; do
+        i=$((i + 1))
+        test "$i" -le 50 || return 1
+        sleep 0.1
+    done
+}
 
 # 1. Handshake and 20 acknowledged reports; the RX starts first.
 "$peer" rx "$ep" 0x1234 20 20 > "$dir/rx1.out" 2>&1 & rx=$!
@@ -24,7 +34,7 @@ status=0
 "$peer" rx "$ep" 0x9999 5 5 > "$dir/rx2.out" 2>&1 || status=$?
 test "$status" -eq 3 || fail "mismatched RX: exit $status, expected 3"
 grep -q "rejected: configuration differs" "$dir/rx2.out" || fail "no rejection text at the RX"
-grep -q "refused a receiver whose configuration hash" "$dir/tx.out" || fail "no refusal logged at the TX"
+await_line "$dir/tx.out" "refused a receiver whose configuration hash" || fail "no refusal logged at the TX"
 
 # 3. The RX is killed mid-stream and a new one takes over.
 "$peer" rx "$ep" 0x1234 1000 30 > "$dir/rx3.out" 2>&1 & rx=$!

@@ -4,7 +4,11 @@
  * clock: as fast as the two processes go) and the ZeroMQ feedback link,
  * exactly as two hosts with radios would be. Shows progress, stops both
  * when the transmitter has finished its final evaluation, and prints one
- * JSON summary line. */
+ * JSON summary line. Each daemon logs to its own file in the output
+ * directory (tx.log, rx.log): their lines would interleave on one terminal,
+ * and the receiver's view of the end (the transmitter gone from the link)
+ * is a warning in a daemon's terms but the normal end of a demo. A daemon
+ * that fails has the end of its log shown. */
 #include "commands.h"
 
 #include "al_error.h"
@@ -14,6 +18,7 @@
 #include "daemon_util.h"
 #include "plot.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stddef.h>
@@ -113,15 +118,48 @@ static int s_read_file(const char *path, char *buf, size_t cap)
     return (int)n;
 }
 
-static pid_t s_spawn(const char *role, const char *config)
+static pid_t s_spawn(const char *role, const char *config, const char *log_path)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        /* Without its log file the daemon keeps the terminal. */
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+        }
         char *args[] = {"airlearn", (char *)role, "--config", (char *)config, NULL};
         execv("/proc/self/exe", args);
         _exit(EX_OSERR);
     }
     return pid;
+}
+
+/* The last `lines` lines of a daemon's log, on stderr. */
+static void s_show_log_tail(const char *path, int lines)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    static char text[16384];
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        fseek(f, size > (long)sizeof text - 1 ? size - (long)(sizeof text - 1) : 0, SEEK_SET);
+    }
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    size_t start = 0;
+    int seen = 0;
+    for (size_t i = n; i-- > 0;) {
+        if (text[i] == '\n' && i + 1 < n && ++seen == lines) {
+            start = i + 1;
+            break;
+        }
+    }
+    fprintf(stderr, "loopback: --- end of %s ---\n%s", path, text + start);
+    if (n > 0 && text[n - 1] != '\n')
+        fputc('\n', stderr);
 }
 
 static void s_stop(pid_t pid)
@@ -168,7 +206,8 @@ static void s_plot_curve(const loop_opts *o)
 
 static int s_run(const loop_opts *o)
 {
-    char path_tx[600], path_rx[600], link[128], feedback[128], text[2048];
+    char path_tx[600], path_rx[600], log_tx[600], log_rx[600], link[128], feedback[128],
+        text[2048];
     if (daemon_mkdir_p(o->out) < 0)
         return EX_CANTCREAT;
     snprintf(link, sizeof link, "ipc://@airlearn-loopback-air-%ld", (long)getpid());
@@ -214,6 +253,8 @@ static int s_run(const loop_opts *o)
     snprintf(rx.state_dir, sizeof rx.state_dir, "%s/rx", o->out);
     snprintf(path_tx, sizeof path_tx, "%s/tx.conf", o->out);
     snprintf(path_rx, sizeof path_rx, "%s/rx.conf", o->out);
+    snprintf(log_tx, sizeof log_tx, "%s/tx.log", o->out);
+    snprintf(log_rx, sizeof log_rx, "%s/rx.log", o->out);
     /* A fresh run: earlier checkpoints in the same directory would resume. */
     for (int i = 0; i < 2; i++) {
         const char *dir = i ? rx.state_dir : tx.state_dir;
@@ -240,8 +281,8 @@ static int s_run(const loop_opts *o)
                     "output in %s\n",
             o->M, o->N, o->snr_db, o->cfo, o->delay, o->fading ? "Rayleigh block fading" : "AWGN",
             o->out);
-    pid_t rx_pid = s_spawn("rx", path_rx);
-    pid_t tx_pid = s_spawn("tx", path_tx);
+    pid_t rx_pid = s_spawn("rx", path_rx, log_rx);
+    pid_t tx_pid = s_spawn("tx", path_tx, log_tx);
     int tx_status = -1, failed = 0;
     double last_progress = 0;
     char status_path[700];
@@ -262,10 +303,17 @@ static int s_run(const loop_opts *o)
         }
         if (al_now_s() - last_progress >= 2.0 && s_read_file(status_path, text, sizeof text) > 0) {
             last_progress = al_now_s();
-            fprintf(stderr, "loopback: %5.0f s  %-8s round %6.0f  model v%-6.0f loss %.4f  SER %.4g\n",
+            /* Before the first loss report and the first evaluation there
+             * is nothing to show yet. */
+            char loss[32] = "-", ser[32] = "-";
+            const double l = s_json_number(text, "loss"), e = s_json_number(text, "ser");
+            if (isfinite(l))
+                snprintf(loss, sizeof loss, "%.4f", l);
+            if (isfinite(e))
+                snprintf(ser, sizeof ser, "%.4g", e);
+            fprintf(stderr, "loopback: %5.0f s  %-8s round %6.0f  model v%-6.0f loss %-8s SER %s\n",
                     last_progress - t0, strstr(text, "\"phase\":\"eval\"") ? "eval" : "training",
-                    s_json_number(text, "round"), s_json_number(text, "model_version"),
-                    s_json_number(text, "loss"), s_json_number(text, "ser"));
+                    s_json_number(text, "round"), s_json_number(text, "model_version"), loss, ser);
         }
         usleep(100000);
     }
@@ -279,12 +327,14 @@ static int s_run(const loop_opts *o)
     if (failed || tx_status != 0) {
         if (!failed)
             fprintf(stderr, "loopback: the transmitter exited with status %d\n", tx_status);
+        s_show_log_tail(failed ? log_rx : log_tx, 20);
         return EX_SOFTWARE;
     }
     char summary_path[700];
     snprintf(summary_path, sizeof summary_path, "%s/summary.json", tx.state_dir);
     if (s_read_file(summary_path, text, sizeof text) <= 0) {
         fprintf(stderr, "loopback: the transmitter left no summary in %s\n", summary_path);
+        s_show_log_tail(log_tx, 20);
         return EX_SOFTWARE;
     }
     s_plot_curve(o);
@@ -297,6 +347,7 @@ static int s_run(const loop_opts *o)
              s_json_number(text, "train_s"), s_json_number(text, "messages"),
              s_json_number(text, "errors"), o->M, o->N, o->fading ? "rayleigh-block" : "awgn",
              o->out);
+    fprintf(stderr, "loopback: done; the daemons' logs are %s and %s\n", log_tx, log_rx);
     fputs(line, stdout);
     daemon_write_state(o->out, "summary.json", line);
     return 0;

@@ -359,7 +359,8 @@ int cmd_loopback(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: airlearn loopback [--config FILE] [--key=VALUE ...]\n\n"
                    "Trains a TX/RX pair model-free over a simulated radio link between two\n"
-                   "processes (driver=airsim, the SoapySDR module) and prints a JSON summary.\n"
+                   "processes (driver=airsim, the SoapySDR module) and prints a JSON summary;\n"
+                   "the daemons log to tx.log and rx.log in the output directory.\n"
                    "The airsim module must be installed or on SOAPY_SDR_PLUGIN_PATH.\n\n");
             opt_print_help(s_table, stdout, 0);
             return 0;

@@ -6,6 +6,7 @@
 #include <SoapySDR/Device.h>
 #include <SoapySDR/Errors.h>
 #include <SoapySDR/Formats.h>
+#include <SoapySDR/Logger.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -21,6 +22,22 @@ static int s_check(int rc, const char *what, const char *args)
     if (rc != 0)
         return AL_FAIL(AL_EDEVICE, "%s on '%s': %s", what, args, SoapySDRDevice_lastError());
     return AL_OK;
+}
+
+static void s_soapy_log(const SoapySDRLogLevel level, const char *message)
+{
+    if (level >= SOAPY_SDR_SSI)
+        return;
+    const al_log_level l = level <= SOAPY_SDR_ERROR     ? AL_LOG_ERROR
+                           : level == SOAPY_SDR_WARNING ? AL_LOG_WARN
+                           : level <= SOAPY_SDR_INFO    ? AL_LOG_INFO
+                                                        : AL_LOG_DEBUG;
+    al_log(l, "%s", message);
+}
+
+void al_radio_route_logs(void)
+{
+    SoapySDR_registerLogHandler(s_soapy_log);
 }
 
 al_radio_t *al_radio_create(const al_radio_config *c)

@@ -29,6 +29,14 @@ typedef struct {
 
 typedef struct al_radio_s al_radio_t;
 
+/* Route SoapySDR's log (its own and its drivers' messages) through
+ * al_log: one line format, the process's log level and tag, and none of
+ * the terminal colour codes SoapySDR's default handler writes into files
+ * and the journal. Streaming status characters ("O", "U") are dropped:
+ * the daemons count overflows and underflows themselves. Process-wide;
+ * call once at start, before threads exist. */
+void al_radio_route_logs(void);
+
 /* NULL and al_error_message() (AL_EDEVICE) when the device is missing or
  * refuses a setting. */
 al_radio_t *al_radio_create(const al_radio_config *c);

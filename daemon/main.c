@@ -1,6 +1,8 @@
 /* airlearn — entry point: dispatches to the subcommands in commands.h. */
 #include "commands.h"
 
+#include "al_radio.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -38,6 +40,7 @@ int main(int argc, char **argv)
         s_usage(stderr);
         return EX_USAGE;
     }
+    al_radio_route_logs();
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 ||
         strcmp(name, "help") == 0) {

@@ -24,6 +24,16 @@ awgn=$(ser_of "$work/awgn.json")
 below "$awgn" 0.03 || { echo "AWGN loopback SER $awgn is not below 0.03"; exit 1; }
 test -s "$work/awgn/tx/constellation.csv"
 test -s "$work/awgn/tx/training.csv"
+# Each daemon logs to its own file, SoapySDR's and the airsim module's
+# lines included, in the daemons' format: no terminal colour codes.
+test -f "$work/awgn/tx.log" && test -f "$work/awgn/rx.log"
+esc=$(printf '\033')
+if grep -q "$esc" "$work/awgn/tx.log" "$work/awgn/rx.log"; then
+    echo "colour codes in a daemon log:"; cat -v "$work/awgn/tx.log" "$work/awgn/rx.log"; exit 1
+fi
+if grep -q '^\[' "$work/awgn/tx.log" "$work/awgn/rx.log"; then
+    echo "a line in SoapySDR's own format ([LEVEL] ...):"; cat "$work/awgn/tx.log" "$work/awgn/rx.log"; exit 1
+fi
 
 "$airlearn" loopback --out "$work/fading" --fading rayleigh-block --snr-db 20 --rounds 600 \
     --eval-interval 100 --final-eval-messages 10000 > "$work/fading.json"

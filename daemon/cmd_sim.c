@@ -23,11 +23,13 @@ static const char *const s_methods[] = {"supervised", "model-free", "both", NULL
 static const char *const s_channels[] = {"awgn", "rayleigh", NULL};
 static const char *const s_baselines[] = {"none", "mean", NULL};
 static const char *const s_powers[] = {"average", "per_message", NULL};
+static const char *const s_rx_inputs[] = {"scaled", "unscaled", NULL};
 
 typedef struct {
     int method;              /* index into s_methods */
     int channel;             /* index into s_channels */
     unsigned M, N, hidden;
+    int rx_input;            /* index into s_rx_inputs */
     char train_snr[16];      /* dB or "auto" */
     double snr_ramp;         /* dB below train_snr at the start; 0: none */
     unsigned iterations;     /* 0: default for the channel */
@@ -56,6 +58,9 @@ static const opt_desc s_table[] = {
     {"sim", "M", OPT_UINT, O(M), 0, 2, 65536, 0, "256", "messages"},
     {"sim", "N", OPT_UINT, O(N), 0, 1, 64, 0, "4", "complex channel uses per message"},
     {"sim", "hidden", OPT_UINT, O(hidden), 0, 0, 65536, 0, "0", "hidden layer width (0: M)"},
+    {"sim", "rx-input", OPT_ENUM, O(rx_input), 0, 0, 0, s_rx_inputs, "scaled",
+     "rayleigh: the RX scales each received message to unit RMS before estimating h, or "
+     "takes it as received (the SPEC's literal y / h_hat)"},
     {"sim", "train-snr", OPT_STRING, O(train_snr), 16, 0, 0, 0, "auto",
      "training Es/N0 in dB (auto: 10 for awgn, 20 for rayleigh)"},
     {"sim", "snr-ramp", OPT_DOUBLE, O(snr_ramp), 0, 0, 60, 0, "0",
@@ -321,6 +326,9 @@ static int s_run(sim_opts *o)
             return AL_FAIL(AL_EINVAL, "--train-snr '%s': expected auto or a number of dB in [-30, 60]",
                            o->train_snr);
     }
+    if (o->rx_input == 1 && chan != AL_CHAN_RAYLEIGH_BLOCK)
+        return AL_FAIL(AL_EINVAL, "--rx-input unscaled applies to the fading receiver "
+                                  "(--channel rayleigh) only");
     if (o->rx_steps == 0 && o->method != 0)
         return AL_FAIL(AL_EINVAL, "--rx-steps must be >= 1 for the model-free method");
     rc = al_threads_set((int)o->threads);
@@ -358,7 +366,8 @@ static int s_run(sim_opts *o)
     for (unsigned k = 0; k < n_runs; k++) {
         run_t *r = &runs[k];
         sim_train_config tc = {
-            .M = o->M, .N = o->N, .hidden = o->hidden, .channel = chan,
+            .M = o->M, .N = o->N, .hidden = o->hidden, .rx_unscaled = o->rx_input == 1,
+            .channel = chan,
             .power = o->power ? AL_POWER_PER_MESSAGE : AL_POWER_AVERAGE,
             .train_snr_db = train_snr, .snr_ramp_db = o->snr_ramp,
             .iterations = o->iterations ? o->iterations : s_default_iterations(chan, r->method),

@@ -69,6 +69,7 @@ sim_trainer_t *sim_trainer_create(const sim_train_config *cfg, sim_method method
     rx_net_config rc = rx_net_config_default(
         cfg->M, cfg->N, cfg->channel == AL_CHAN_RAYLEIGH_BLOCK ? RX_KIND_FADING : RX_KIND_AWGN);
     rc.hidden = cfg->hidden;
+    rc.unscaled = cfg->rx_unscaled;
     rc.lr = (float)cfg->lr_rx;
     rc.max_batch = cfg->batch > EVAL_BATCH ? cfg->batch : EVAL_BATCH;
     q->tx = tx_net_create(&tc);

@@ -35,6 +35,7 @@ const char *sim_method_name(sim_method m); /* "supervised", "model-free" */
 typedef struct {
     unsigned M, N;            /* messages, channel uses per message */
     unsigned hidden;          /* hidden width of both networks (0: M) */
+    int rx_unscaled;          /* fading RX fed y as received (rx_net_config.unscaled) */
     al_chan_kind channel;     /* AWGN -> awgn receiver, Rayleigh -> fading */
     al_power_mode power;      /* TX power normalisation */
     double train_snr_db;      /* Es/N0 during training */

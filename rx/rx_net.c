@@ -110,8 +110,8 @@ rx_net_t *rx_net_create(const rx_net_config *cfg)
     const unsigned n_layers = c.kind == RX_KIND_FADING ? 4 : 2;
     char arch[128];
     if (c.kind == RX_KIND_FADING)
-        snprintf(arch, sizeof arch, "rx fading M=%u N=%u hidden=%u est=%u", c.M, c.N,
-                 c.hidden, c.est_hidden);
+        snprintf(arch, sizeof arch, "rx fading M=%u N=%u hidden=%u est=%u%s", c.M, c.N,
+                 c.hidden, c.est_hidden, c.unscaled ? " unscaled" : "");
     else
         snprintf(arch, sizeof arch, "rx awgn M=%u N=%u hidden=%u", c.M, c.N, c.hidden);
     q->model = al_model_create(arch, layers, n_layers, B, al_adam_defaults(c.lr));
@@ -185,7 +185,8 @@ static void s_equalise(const rx_net_t *q, const float *y, unsigned B)
     }
 }
 
-/* u = y / rms(y) per message. Under fading the received scale |h| spans
+/* u = y / rms(y) per message (u = y when unscaled). Under fading the
+ * received scale |h| spans
  * orders of magnitude, which a tanh estimator cannot follow; on u it only
  * has to find the phase and relative gain, and u / h_hat(u) equals
  * y / h_hat for an estimator that scales with y. */
@@ -198,7 +199,7 @@ static void s_normalise(rx_net_t *q, const float *y, unsigned B)
         for (unsigned k = 0; k < two_n; k++)
             e += (double)yi[k] * yi[k];
         /* The floor keeps an all-zero input finite. */
-        const float inv = (float)(1.0 / sqrt(e / q->cfg.N + 1e-12));
+        const float inv = q->cfg.unscaled ? 1.0f : (float)(1.0 / sqrt(e / q->cfg.N + 1e-12));
         q->inv_rms[i] = inv;
         float *ui = q->u + (size_t)i * two_n;
         for (unsigned k = 0; k < two_n; k++)
@@ -210,6 +211,10 @@ static void s_normalise(rx_net_t *q, const float *y, unsigned B)
 static void s_normalise_backward(const rx_net_t *q, const float *du, unsigned B, float *dy)
 {
     const unsigned two_n = 2 * q->cfg.N;
+    if (q->cfg.unscaled) {
+        memcpy(dy, du, sizeof(float) * B * two_n);
+        return;
+    }
     for (unsigned i = 0; i < B; i++) {
         const float *ui = q->u + (size_t)i * two_n, *gi = du + (size_t)i * two_n;
         double dot = 0.0;

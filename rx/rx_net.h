@@ -38,6 +38,9 @@ typedef struct {
     unsigned hidden;     /* width of the first dense layer (0: M) */
     unsigned est_hidden; /* width of the estimator branch (0: 20) */
     rx_kind kind;
+    int unscaled;        /* fading: 0 (default) scales y to unit RMS first;
+                            1 feeds y as received, the SPEC's literal
+                            y / h_hat (an ablation: lower loss, see README) */
     float lr;            /* Adam learning rate */
     unsigned max_batch;  /* most messages per call */
 } rx_net_config;

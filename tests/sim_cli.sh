@@ -36,4 +36,13 @@ test "$status" -eq 64
 status=0
 "$airlearn" sim --sweep 5:1:1 --iterations 1 --out "$dir/d" 2> "$dir/d.err" || status=$?
 test "$status" -eq 64 && grep -q "sweep" "$dir/d.err"
+status=0
+"$airlearn" sim --rx-input unscaled --iterations 1 --out "$dir/e" 2> "$dir/e.err" || status=$?
+test "$status" -eq 64 && grep -q "rx-input" "$dir/e.err"
+# Gradient statistics: one row per method every 50 iterations.
+"$airlearn" sim --M 16 --N 2 --iterations 200 --fine-tune 0 --batch 128 --sweep 8:8:1 \
+  --eval-messages 2000 --grad-stats 50 --grad-draws 4 --out "$dir/g" > /dev/null 2>&1
+head -1 "$dir/g/gradients.csv" | grep -qx 'method,iteration,snr_supervised,snr_policy,cosine'
+test "$(grep -c '^model-free,' "$dir/g/gradients.csv")" -eq 4
+test "$(grep -c '^supervised,' "$dir/g/gradients.csv")" -eq 4
 echo "sim cli: ok"

@@ -31,9 +31,10 @@ static double s_loss(void *p)
     return s / B;
 }
 
-static void s_setup(ctx_t *c, rx_kind kind)
+static void s_setup(ctx_t *c, rx_kind kind, int unscaled)
 {
     rx_net_config cfg = rx_net_config_default(M, N, kind);
+    cfg.unscaled = unscaled;
     cfg.hidden = 10;
     cfg.est_hidden = 5;
     cfg.max_batch = B;
@@ -56,10 +57,10 @@ static void s_setup(ctx_t *c, rx_kind kind)
     }
 }
 
-static void s_check(rx_kind kind)
+static void s_check(rx_kind kind, int unscaled)
 {
     ctx_t c;
-    s_setup(&c, kind);
+    s_setup(&c, kind, unscaled);
     float dy[B * 2 * N], mean;
     assert_int_equal(rx_net_gradient(c.q, c.y, c.labels, B, dy, &mean), 0);
     assert_float_equal(mean, s_loss(&c), 1e-5);
@@ -82,13 +83,20 @@ static void s_check(rx_kind kind)
 static void test_rx_awgn_gradients_match_finite_differences(void **state)
 {
     (void)state;
-    s_check(RX_KIND_AWGN);
+    s_check(RX_KIND_AWGN, 0);
 }
 
 static void test_rx_fading_gradients_match_finite_differences(void **state)
 {
     (void)state;
-    s_check(RX_KIND_FADING);
+    s_check(RX_KIND_FADING, 0);
+}
+
+static void test_rx_fading_unscaled_gradients_match_finite_differences(void **state)
+{
+    /* The fading receiver fed y as received (no RMS scaling). */
+    (void)state;
+    s_check(RX_KIND_FADING, 1);
 }
 
 static void test_rx_training_learns_a_fixed_constellation(void **state)
@@ -149,6 +157,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rx_awgn_gradients_match_finite_differences),
         cmocka_unit_test(test_rx_fading_gradients_match_finite_differences),
+        cmocka_unit_test(test_rx_fading_unscaled_gradients_match_finite_differences),
         cmocka_unit_test(test_rx_training_learns_a_fixed_constellation),
         cmocka_unit_test(test_rx_rejects_bad_configuration_and_labels),
     };

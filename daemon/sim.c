@@ -97,22 +97,27 @@ sim_trainer_t *sim_trainer_create(const sim_train_config *cfg, sim_method method
     return q;
 }
 
-static void s_draw_messages(sim_trainer_t *q)
+/* One batch through the channel, every draw from rng: random messages
+ * into msgs, sent as the TX's unperturbed symbols or as a policy sample
+ * (perturbations kept in w), received into y with the fading gains in h. */
+static int s_transmit(sim_trainer_t *q, al_rng_t *rng, int perturbed)
 {
-    for (unsigned i = 0; i < q->cfg.batch; i++)
-        q->msgs[i] = al_rng_below(&q->rng, q->cfg.M);
+    const unsigned B = q->cfg.batch;
+    for (unsigned i = 0; i < B; i++)
+        q->msgs[i] = al_rng_below(rng, q->cfg.M);
+    int rc = perturbed ? tx_net_perturb(q->tx, q->msgs, B, rng, q->x, q->w)
+                       : tx_net_encode(q->tx, q->msgs, B, q->x);
+    if (rc < 0)
+        return rc;
+    al_symchan_apply(q->cfg.channel, q->x, B, q->cfg.N, q->noise_var, rng, q->y, q->h);
+    return AL_OK;
 }
 
 /* Supervised RX step on unperturbed symbols: what an RX_TRAIN frame does. */
 static int s_rx_step(sim_trainer_t *q, float *loss)
 {
-    const unsigned B = q->cfg.batch;
-    s_draw_messages(q);
-    int rc = tx_net_encode(q->tx, q->msgs, B, q->x);
-    if (rc < 0)
-        return rc;
-    al_symchan_apply(q->cfg.channel, q->x, B, q->cfg.N, q->noise_var, &q->rng, q->y, NULL);
-    return rx_net_train_step(q->rx, q->y, q->msgs, B, NULL, loss);
+    int rc = s_transmit(q, &q->rng, 0);
+    return rc < 0 ? rc : rx_net_train_step(q->rx, q->y, q->msgs, q->cfg.batch, NULL, loss);
 }
 
 /* Policy-gradient TX step: what a TX_TRAIN frame and its loss report do.
@@ -120,11 +125,9 @@ static int s_rx_step(sim_trainer_t *q, float *loss)
 static int s_tx_step(sim_trainer_t *q, float *loss)
 {
     const unsigned B = q->cfg.batch;
-    s_draw_messages(q);
-    int rc = tx_net_perturb(q->tx, q->msgs, B, &q->rng, q->x, q->w);
+    int rc = s_transmit(q, &q->rng, 1);
     if (rc < 0)
         return rc;
-    al_symchan_apply(q->cfg.channel, q->x, B, q->cfg.N, q->noise_var, &q->rng, q->y, NULL);
     rc = rx_net_losses(q->rx, q->y, q->msgs, B, q->losses, NULL);
     if (rc < 0)
         return rc;
@@ -139,11 +142,9 @@ static int s_tx_step(sim_trainer_t *q, float *loss)
 static int s_joint_step(sim_trainer_t *q, float *loss)
 {
     const unsigned B = q->cfg.batch;
-    s_draw_messages(q);
-    int rc = tx_net_encode(q->tx, q->msgs, B, q->x);
+    int rc = s_transmit(q, &q->rng, 0);
     if (rc < 0)
         return rc;
-    al_symchan_apply(q->cfg.channel, q->x, B, q->cfg.N, q->noise_var, &q->rng, q->y, q->h);
     rc = rx_net_train_step(q->rx, q->y, q->msgs, B, q->dy, loss);
     if (rc < 0)
         return rc;
@@ -209,13 +210,9 @@ int sim_trainer_iteration(sim_trainer_t *q, unsigned it, float *rx_loss, float *
 static int s_tx_gradient(sim_trainer_t *q, int policy, al_rng_t *rng)
 {
     const unsigned B = q->cfg.batch;
-    for (unsigned i = 0; i < B; i++)
-        q->msgs[i] = al_rng_below(rng, q->cfg.M);
-    int rc = policy ? tx_net_perturb(q->tx, q->msgs, B, rng, q->x, q->w)
-                    : tx_net_encode(q->tx, q->msgs, B, q->x);
+    int rc = s_transmit(q, rng, policy);
     if (rc < 0)
         return rc;
-    al_symchan_apply(q->cfg.channel, q->x, B, q->cfg.N, q->noise_var, rng, q->y, q->h);
     if (policy) {
         rc = rx_net_losses(q->rx, q->y, q->msgs, B, q->losses, NULL);
         return rc < 0 ? rc : tx_net_pg_gradient(q->tx, q->msgs, q->w, q->losses, B);

@@ -186,20 +186,23 @@ static void s_equalise(const rx_net_t *q, const float *y, unsigned B)
 }
 
 /* u = y / rms(y) per message (u = y when unscaled). Under fading the
- * received scale |h| spans
- * orders of magnitude, which a tanh estimator cannot follow; on u it only
- * has to find the phase and relative gain, and u / h_hat(u) equals
- * y / h_hat for an estimator that scales with y. */
+ * received scale |h| spans orders of magnitude, which a tanh estimator
+ * cannot follow; on u it only has to find the phase and relative gain, and
+ * u / h_hat(u) equals y / h_hat for an estimator that scales with y. */
 static void s_normalise(rx_net_t *q, const float *y, unsigned B)
 {
     const unsigned two_n = 2 * q->cfg.N;
+    if (q->cfg.unscaled) {
+        memcpy(q->u, y, sizeof(float) * B * two_n);
+        return;
+    }
     for (unsigned i = 0; i < B; i++) {
         const float *yi = y + (size_t)i * two_n;
         double e = 0.0;
         for (unsigned k = 0; k < two_n; k++)
             e += (double)yi[k] * yi[k];
         /* The floor keeps an all-zero input finite. */
-        const float inv = q->cfg.unscaled ? 1.0f : (float)(1.0 / sqrt(e / q->cfg.N + 1e-12));
+        const float inv = (float)(1.0 / sqrt(e / q->cfg.N + 1e-12));
         q->inv_rms[i] = inv;
         float *ui = q->u + (size_t)i * two_n;
         for (unsigned k = 0; k < two_n; k++)

@@ -46,6 +46,8 @@ static int s_rx(fb_session_config *c, unsigned reports, double seconds)
     fb_client_t *cl = fb_client_create(c);
     if (cl == NULL)
         return 2;
+    printf("connecting\n");
+    fflush(stdout);
     float losses[256];
     for (int i = 0; i < 256; i++)
         losses[i] = 0.5f;

@@ -4,22 +4,31 @@
 # moments of training over driver=airsim: each restarted daemon resumes
 # from its checkpoint (never an unreadable one: a bad file stops the
 # daemon at start, which fails this test) and the run still reaches the
-# threshold.
+# threshold. The kill points come from a seed, printed at the start and
+# on failure: `KILL_SEED=N` (or a second argument) replays the drawn
+# points; the round each kill lands at also depends on timing (the TX's
+# status file, polled here, is rewritten about once a second), and is
+# logged with each kill.
 set -eu
 airlearn=$1
 kills=${KILLS:-2}
+seed=${2:-${KILL_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}}
+case $seed in ''|*[!0-9]*) echo "kill seed '$seed' is not a whole number"; exit 1;; esac
+echo "kill points from seed $seed (replay: KILL_SEED=$seed)"
 rounds=$((1500 + 150 * kills))
 work=$(mktemp -d)
 tx_pid=; rx_pid=
 cleanup() {
+    st=$?
     for p in $tx_pid $rx_pid; do kill -9 "$p" 2>/dev/null || true; done
     rm -rf "$work"
+    [ "$st" -eq 0 ] || echo "failed with kill points from seed $seed (replay: KILL_SEED=$seed)"
 }
 trap cleanup EXIT
 tag=$$
 for role in tx rx; do
     extra=
-    [ "$role" = rx ] && extra=",snr_db=21,cfo=1000,delay=3.37"
+    if [ "$role" = rx ]; then extra=",snr_db=21,cfo=1000,delay=3.37"; fi
     cat > "$work/$role.conf" <<CONF
 [radio]
 device = driver=airsim,clock=fast,link=ipc://@airlearn-restart-air-$tag$extra
@@ -56,20 +65,24 @@ wait_round() {   # until the TX reports at least round $1 (60 s at most)
 
 start rx; rx_pid=$!
 start tx; tx_pid=$!
+# The kill points: rounds drawn from the seed by a 31-bit linear
+# congruential generator (the C standard's example constants).
+state=$((seed % 2147483648))
 target=0
 k=0
 while [ $k -lt "$kills" ]; do
+    state=$(( (state * 1103515245 + 12345) % 2147483648 ))
     # somewhere in the next 60..160 rounds
-    target=$(( $(round) + 60 + $(od -An -N1 -tu1 /dev/urandom) * 100 / 255 ))
+    target=$(( $(round) + 60 + (state / 65536) % 101 ))
     wait_round "$target"
     if [ $((k % 2)) -eq 0 ]; then
         kill -0 "$tx_pid" || { echo "the transmitter ended before kill $k"; exit 1; }
         kill -9 "$tx_pid"; wait "$tx_pid" 2>/dev/null || true
-        echo "kill $k: transmitter at round $(round)"
+        echo "kill $k: transmitter at round $(round) (drawn: round >= $target)"
         start tx; tx_pid=$!
     else
         kill -9 "$rx_pid"; wait "$rx_pid" 2>/dev/null || true
-        echo "kill $k: receiver at round $(round)"
+        echo "kill $k: receiver at round $(round) (drawn: round >= $target)"
         start rx; rx_pid=$!
     fi
     k=$((k + 1))

@@ -323,13 +323,24 @@ const char *opt_find_config(int argc, char **argv)
     return NULL;
 }
 
+/* The shortest %g text that strtod reads back to exactly v: 0.35, not
+ * 0.34999999999999998 (17 significant digits always read back). */
+static void s_format_double(double v, char *buf, size_t len)
+{
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
 static void s_format_value(const opt_desc *d, const void *cfg, char *buf, size_t len)
 {
     const char *field = (const char *)cfg + d->offset;
     switch (d->type) {
     case OPT_UINT: snprintf(buf, len, "%u", *(const unsigned *)field); break;
     case OPT_U64: snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)field); break;
-    case OPT_DOUBLE: snprintf(buf, len, "%.17g", *(const double *)field); break;
+    case OPT_DOUBLE: s_format_double(*(const double *)field, buf, len); break;
     case OPT_STRING: snprintf(buf, len, "%s", field); break;
     case OPT_ENUM: snprintf(buf, len, "%s", d->choices[*(const int *)field]); break;
     case OPT_BOOL: snprintf(buf, len, "%s", *(const int *)field ? "true" : "false"); break;

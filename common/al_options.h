@@ -74,7 +74,9 @@ const char *opt_find_config(int argc, char **argv);
  * with_section is set the names are printed as --section.key. */
 void opt_print_help(const opt_desc *table, FILE *f, int with_section);
 
-/* Writes the settings in force as INI text (for the record of a run). */
+/* Writes the settings in force as INI text (for the record of a run).
+ * Numbers are written as the shortest text that reads back to the same
+ * value (0.35, not 0.34999999999999998). */
 void opt_write_ini(const opt_desc *table, const void *cfg, FILE *f);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +147,86 @@ static void test_options_written_ini_reads_back(void **state)
     unlink(s_path);
 }
 
+typedef struct {
+    double v;
+} one_double;
+
+static const opt_desc s_double_table[] = {
+    {"x", "v", OPT_DOUBLE, offsetof(one_double, v), 0, -1.7976931348623157e308,
+     1.7976931348623157e308, 0, "0", "any finite double"},
+    {0},
+};
+
+/* The value part of "v = TEXT" in an INI text written for one_double. */
+static void s_written(double v, char *text, size_t len)
+{
+    one_double c = {v};
+    FILE *f = fmemopen(text, len, "w");
+    assert_non_null(f);
+    opt_write_ini(s_double_table, &c, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Significant digits of a %g text. */
+static int s_digits(const char *t)
+{
+    int n = 0, leading = 1;
+    for (; *t && *t != 'e'; t++) {
+        if (*t < '0' || *t > '9')
+            continue;
+        if (*t == '0' && leading)
+            continue;
+        leading = 0;
+        n++;
+    }
+    return n ? n : 1;
+}
+
+static void test_options_writes_the_shortest_double_that_reads_back(void **state)
+{
+    (void)state;
+    /* Values typed as short decimals are written as typed. */
+    const char *const typed[][2] = {{"0.35", "0.35"}, {"0.005", "0.005"}, {"915e6", "9.15e+08"},
+                                    {"1e-06", "1e-06"}, {"-12", "-12"}, {"0.1", "0.1"},
+                                    {"2.5e-300", "2.5e-300"}};
+    char text[128], want[400];
+    for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++) {
+        s_written(strtod(typed[i][0], NULL), text, sizeof text);
+        snprintf(want, sizeof want, "[x]\nv = %s\n", typed[i][1]);
+        assert_string_equal(text, want);
+    }
+    /* Any finite normal double reads back bit for bit, and one digit
+     * fewer would not: random bit patterns (every exponent) and decimal
+     * steps. */
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 50000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v;
+        if (i % 2) {
+            memcpy(&v, &x, sizeof v);
+            /* Subnormals are refused on reading (strtod reports them as
+             * an underflow): no setting needs them. */
+            if (!isfinite(v) || (v != 0 && !isnormal(v)))
+                continue;
+        } else {
+            v = (double)(int64_t)(x % 2000001) / 1000.0 - 1000.0;
+        }
+        s_written(v, text, sizeof text);
+        one_double back = {NAN};
+        if (opt_load_ini_string(s_double_table, &back, text, "written", NULL) != 0)
+            fail_msg("%.17g written as %s: %s", v, text, al_error_message());
+        if (memcmp(&back.v, &v, sizeof v) != 0 && !(v == 0 && back.v == 0))
+            fail_msg("%.17g written as %s read back as %.17g", v, text, back.v);
+        const char *value = strstr(text, "= ") + 2;
+        const int digits = s_digits(value);
+        if (digits > 1) {
+            snprintf(want, sizeof want, "%.*g", digits - 1, v);
+            if (strtod(want, NULL) == v)
+                fail_msg("%.17g written as %s: %s reads back too", v, value, want);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_options_command_line_errors_name_the_key),
         cmocka_unit_test(test_options_missing_file_is_an_io_error),
         cmocka_unit_test(test_options_written_ini_reads_back),
+        cmocka_unit_test(test_options_writes_the_shortest_double_that_reads_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

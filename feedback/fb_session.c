@@ -65,6 +65,25 @@ static int s_check_config(const fb_session_config *c, int server)
     return AL_OK;
 }
 
+/* zmq_setsockopt, its failure an error naming the option. */
+static int s_setopt(void *sock, int option, const void *value, size_t len, const char *name)
+{
+    if (zmq_setsockopt(sock, option, value, len) != 0)
+        return AL_FAIL(AL_ENET, "feedback: cannot set %s: %s", name, zmq_strerror(errno));
+    return AL_OK;
+}
+
+/* Keys were configured: without CURVE in this libzmq they would not
+ * apply and the link would run unauthenticated and in clear. */
+static int s_check_curve(void)
+{
+    if (!zmq_has("curve"))
+        return AL_FAIL(AL_ENET, "feedback: CURVE keys are configured but this libzmq %d.%d.%d has "
+                       "no CURVE security: refusing to run unauthenticated", ZMQ_VERSION_MAJOR,
+                       ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH);
+    return AL_OK;
+}
+
 /* Creates the context and socket with the options both ends use. */
 static int s_socket(s_end *e, const fb_session_config *cfg, int type)
 {
@@ -76,17 +95,24 @@ static int s_socket(s_end *e, const fb_session_config *cfg, int type)
     if (e->sock == NULL)
         return AL_FAIL(AL_ENET, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
     const int zero = 0, one = 1, hwm = 1000, ivl = 100, ivl_max = 1000;
-    zmq_setsockopt(e->sock, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(e->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(e->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(e->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt(e->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
-    if (type == ZMQ_ROUTER)
+    int rc = s_setopt(e->sock, ZMQ_LINGER, &zero, sizeof zero, "ZMQ_LINGER");
+    if (rc == AL_OK)
+        rc = s_setopt(e->sock, ZMQ_SNDHWM, &hwm, sizeof hwm, "ZMQ_SNDHWM");
+    if (rc == AL_OK)
+        rc = s_setopt(e->sock, ZMQ_RCVHWM, &hwm, sizeof hwm, "ZMQ_RCVHWM");
+    if (rc == AL_OK)
+        rc = s_setopt(e->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl, "ZMQ_RECONNECT_IVL");
+    if (rc == AL_OK)
+        rc = s_setopt(e->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max,
+                      "ZMQ_RECONNECT_IVL_MAX");
+    if (rc == AL_OK && type == ZMQ_ROUTER)
         /* Sends to a vanished peer fail instead of disappearing. */
-        zmq_setsockopt(e->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-    else
+        rc = s_setopt(e->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one, "ZMQ_ROUTER_MANDATORY");
+    else if (rc == AL_OK)
         /* Queue nothing towards a TX that is not there. */
-        zmq_setsockopt(e->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+        rc = s_setopt(e->sock, ZMQ_IMMEDIATE, &one, sizeof one, "ZMQ_IMMEDIATE");
+    if (rc < 0)
+        return rc;
     e->last_rx_ms = e->last_tx_ms = 0;
     al_rng_seed(&e->fault_rng, cfg->fault_seed);
     return AL_OK;
@@ -227,7 +253,9 @@ static int s_server_curve(fb_server_t *q)
 {
     s_end *e = &q->e;
     char secret[FB_KEY_Z85 + 1];
-    int rc = fb_key_read(e->cfg.curve_secret_file, secret);
+    int rc = s_check_curve();
+    if (rc == AL_OK)
+        rc = fb_key_read(e->cfg.curve_secret_file, secret);
     if (rc < 0)
         return rc;
     if (e->cfg.curve_allow_dir == NULL)
@@ -247,11 +275,16 @@ static int s_server_curve(fb_server_t *q)
     if (q->zap == NULL || zmq_bind(q->zap, "inproc://zeromq.zap.01") != 0)
         return AL_FAIL(AL_ENET, "cannot start the ZAP handler: %s", zmq_strerror(errno));
     const int one = 1, zero = 0;
-    zmq_setsockopt(q->zap, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(e->sock, ZMQ_CURVE_SERVER, &one, sizeof one);
-    zmq_setsockopt(e->sock, ZMQ_CURVE_SECRETKEY, secret, FB_KEY_Z85);
-    zmq_setsockopt(e->sock, ZMQ_ZAP_DOMAIN, "airlearn", 8);
+    rc = s_setopt(q->zap, ZMQ_LINGER, &zero, sizeof zero, "ZMQ_LINGER");
+    if (rc == AL_OK)
+        rc = s_setopt(e->sock, ZMQ_CURVE_SERVER, &one, sizeof one, "ZMQ_CURVE_SERVER");
+    if (rc == AL_OK)
+        rc = s_setopt(e->sock, ZMQ_CURVE_SECRETKEY, secret, FB_KEY_Z85, "ZMQ_CURVE_SECRETKEY");
+    if (rc == AL_OK)
+        rc = s_setopt(e->sock, ZMQ_ZAP_DOMAIN, "airlearn", 8, "ZMQ_ZAP_DOMAIN");
     memset(secret, 0, sizeof secret);
+    if (rc < 0)
+        return rc;
     char mon[64];
     snprintf(mon, sizeof mon, "inproc://fb-monitor-%p", (void *)q);
     if (zmq_socket_monitor(e->sock, mon, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
@@ -260,8 +293,7 @@ static int s_server_curve(fb_server_t *q)
     q->monitor = zmq_socket(e->ctx, ZMQ_PAIR);
     if (q->monitor == NULL || zmq_connect(q->monitor, mon) != 0)
         return AL_FAIL(AL_ENET, "cannot monitor the feedback socket: %s", zmq_strerror(errno));
-    zmq_setsockopt(q->monitor, ZMQ_LINGER, &zero, sizeof zero);
-    return AL_OK;
+    return s_setopt(q->monitor, ZMQ_LINGER, &zero, sizeof zero, "ZMQ_LINGER");
 }
 
 static int s_recv_frame(void *sock, uint8_t *buf, size_t cap, int *more)
@@ -502,16 +534,19 @@ static int s_client_curve(fb_client_t *q)
     char secret[FB_KEY_Z85 + 1], public[FB_KEY_Z85 + 1], server[FB_KEY_Z85 + 1];
     if (e->cfg.curve_server_public_file == NULL)
         return AL_FAIL(AL_EINVAL, "CURVE needs the transmitter's public key file");
-    int rc = fb_key_read(e->cfg.curve_secret_file, secret);
+    int rc = s_check_curve();
+    if (rc == AL_OK)
+        rc = fb_key_read(e->cfg.curve_secret_file, secret);
     if (rc == AL_OK)
         rc = fb_key_public(secret, public);
     if (rc == AL_OK)
         rc = fb_key_read(e->cfg.curve_server_public_file, server);
-    if (rc == AL_OK) {
-        zmq_setsockopt(e->sock, ZMQ_CURVE_SERVERKEY, server, FB_KEY_Z85);
-        zmq_setsockopt(e->sock, ZMQ_CURVE_PUBLICKEY, public, FB_KEY_Z85);
-        zmq_setsockopt(e->sock, ZMQ_CURVE_SECRETKEY, secret, FB_KEY_Z85);
-    }
+    if (rc == AL_OK)
+        rc = s_setopt(e->sock, ZMQ_CURVE_SERVERKEY, server, FB_KEY_Z85, "ZMQ_CURVE_SERVERKEY");
+    if (rc == AL_OK)
+        rc = s_setopt(e->sock, ZMQ_CURVE_PUBLICKEY, public, FB_KEY_Z85, "ZMQ_CURVE_PUBLICKEY");
+    if (rc == AL_OK)
+        rc = s_setopt(e->sock, ZMQ_CURVE_SECRETKEY, secret, FB_KEY_Z85, "ZMQ_CURVE_SECRETKEY");
     memset(secret, 0, sizeof secret);
     return rc;
 }

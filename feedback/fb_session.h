@@ -14,7 +14,9 @@
  * With CURVE the server accepts only clients whose public key is in its
  * allow-list; a client with another key or none never completes the
  * handshake, and the server logs and counts it (FB_R_AUTH). A server on a
- * non-loopback tcp:// endpoint without CURVE warns at create.
+ * non-loopback tcp:// endpoint without CURVE warns at create. Keys that
+ * cannot be applied (a libzmq without CURVE, a socket option refused)
+ * fail create: configured keys never leave the link unauthenticated.
  * Both are non-blocking: *_poll(timeout_ms) waits at most that long,
  * handles what arrived and due heartbeats, and returns at most one event.
  * Sending never blocks (ZMQ_DONTWAIT; a full queue drops and counts).

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,32 @@
 #include "fb_keys.h"
 #include "fb_session.h"
 
+#include <zmq.h>
+
 static char s_dir[64], s_allow[96], s_ep[128];
+
+/* This executable links with --wrap=zmq_has,--wrap=zmq_setsockopt: a
+ * libzmq without CURVE, or one refusing a socket option, on demand. */
+int __real_zmq_has(const char *capability);
+int __real_zmq_setsockopt(void *socket, int option, const void *value, size_t len);
+static int s_no_curve;         /* zmq_has("curve") answers 0 */
+static int s_refused_option;   /* zmq_setsockopt of this option fails (0: none) */
+
+int __wrap_zmq_has(const char *capability)
+{
+    if (s_no_curve && strcmp(capability, "curve") == 0)
+        return 0;
+    return __real_zmq_has(capability);
+}
+
+int __wrap_zmq_setsockopt(void *socket, int option, const void *value, size_t len)
+{
+    if (option == s_refused_option) {
+        errno = EINVAL;
+        return -1;
+    }
+    return __real_zmq_setsockopt(socket, option, value, len);
+}
 
 static void s_path(char *out, size_t n, const char *dir, const char *file)
 {
@@ -119,6 +145,99 @@ static void test_feedback_curve_allows_listed_key_and_refuses_others(void **stat
     rmdir(s_dir);
 }
 
+/* Keys for a server and a client in a fresh directory (removed by
+ * s_remove_keys). */
+static void s_make_keys(void)
+{
+    snprintf(s_dir, sizeof s_dir, "/tmp/al_test_curve.XXXXXX");
+    assert_non_null(mkdtemp(s_dir));
+    snprintf(s_allow, sizeof s_allow, "%s/allow", s_dir);
+    assert_int_equal(mkdir(s_allow, 0700), 0);
+    snprintf(s_ep, sizeof s_ep, "ipc://%s/fb", s_dir);
+    assert_int_equal(fb_keygen(s_dir, "tx", 0), 0);
+    assert_int_equal(fb_keygen(s_allow, "rx", 0), 0);
+}
+
+static void s_remove_keys(void)
+{
+    char path[160];
+    const char *files[] = {"tx.key", "tx.pub", "fb", "allow/rx.key", "allow/rx.pub"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        s_path(path, sizeof path, s_dir, files[i]);
+        unlink(path);
+    }
+    rmdir(s_allow);
+    rmdir(s_dir);
+}
+
+static fb_session_config s_curve_cfg(int server, char *secret, char *public, size_t len)
+{
+    fb_session_config c = s_cfg();
+    if (server) {
+        s_path(secret, len, s_dir, "tx.key");
+        c.curve_secret_file = secret;
+        c.curve_allow_dir = s_allow;
+    } else {
+        s_path(secret, len, s_allow, "rx.key");
+        s_path(public, len, s_dir, "tx.pub");
+        c.curve_secret_file = secret;
+        c.curve_server_public_file = public;
+    }
+    return c;
+}
+
+static void test_feedback_curve_refuses_a_libzmq_without_curve(void **state)
+{
+    (void)state;
+    s_make_keys();
+    char secret[160], public[160];
+    s_no_curve = 1;
+    fb_session_config sc = s_curve_cfg(1, secret, public, sizeof secret);
+    fb_server_t *s = fb_server_create(&sc);
+    assert_null(s);
+    assert_non_null(strstr(al_error_message(), "no CURVE"));
+    fb_session_config cc = s_curve_cfg(0, secret, public, sizeof secret);
+    fb_client_t *c = fb_client_create(&cc);
+    assert_null(c);
+    assert_non_null(strstr(al_error_message(), "refusing to run unauthenticated"));
+    /* Without keys nothing needs CURVE. */
+    fb_session_config plain = s_cfg();
+    c = fb_client_create(&plain);
+    assert_non_null(c);
+    fb_client_destroy(&c);
+    s_no_curve = 0;
+    s_remove_keys();
+}
+
+static void test_feedback_curve_refuses_keys_the_socket_did_not_take(void **state)
+{
+    (void)state;
+    s_make_keys();
+    char secret[160], public[160];
+    const int server_options[] = {ZMQ_CURVE_SERVER, ZMQ_CURVE_SECRETKEY, ZMQ_ZAP_DOMAIN};
+    for (size_t i = 0; i < sizeof server_options / sizeof server_options[0]; i++) {
+        s_refused_option = server_options[i];
+        fb_session_config sc = s_curve_cfg(1, secret, public, sizeof secret);
+        fb_server_t *s = fb_server_create(&sc);
+        assert_null(s);
+        assert_non_null(strstr(al_error_message(), "cannot set ZMQ_"));
+    }
+    const int client_options[] = {ZMQ_CURVE_SERVERKEY, ZMQ_CURVE_PUBLICKEY, ZMQ_CURVE_SECRETKEY};
+    for (size_t i = 0; i < sizeof client_options / sizeof client_options[0]; i++) {
+        s_refused_option = client_options[i];
+        fb_session_config cc = s_curve_cfg(0, secret, public, sizeof secret);
+        fb_client_t *c = fb_client_create(&cc);
+        assert_null(c);
+        assert_non_null(strstr(al_error_message(), "cannot set ZMQ_CURVE_"));
+    }
+    s_refused_option = 0;
+    fb_session_config sc = s_curve_cfg(1, secret, public, sizeof secret);
+    fb_server_t *s = fb_server_create(&sc);
+    assert_non_null(s);
+    fb_server_destroy(&s);
+    s_remove_keys();
+}
+
 static void test_feedback_key_files_are_validated(void **state)
 {
     (void)state;
@@ -143,6 +262,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_feedback_curve_allows_listed_key_and_refuses_others),
         cmocka_unit_test(test_feedback_key_files_are_validated),
+        cmocka_unit_test(test_feedback_curve_refuses_a_libzmq_without_curve),
+        cmocka_unit_test(test_feedback_curve_refuses_keys_the_socket_did_not_take),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,22 +67,25 @@ start rx; rx_pid=$!
 start tx; tx_pid=$!
 # The kill points: rounds drawn from the seed by a 31-bit linear
 # congruential generator (the C standard's example constants).
+# Each is 60..160 rounds after the previous kill (counted from the round
+# of the kill, not from a restarting daemon's status, not yet rewritten).
 state=$((seed % 2147483648))
-target=0
+at=0
 k=0
 while [ $k -lt "$kills" ]; do
     state=$(( (state * 1103515245 + 12345) % 2147483648 ))
-    # somewhere in the next 60..160 rounds
-    target=$(( $(round) + 60 + (state / 65536) % 101 ))
+    target=$(( at + 60 + (state / 65536) % 101 ))
     wait_round "$target"
     if [ $((k % 2)) -eq 0 ]; then
         kill -0 "$tx_pid" || { echo "the transmitter ended before kill $k"; exit 1; }
         kill -9 "$tx_pid"; wait "$tx_pid" 2>/dev/null || true
-        echo "kill $k: transmitter at round $(round) (drawn: round >= $target)"
+        at=$(round)
+        echo "kill $k: transmitter at round $at (drawn: round >= $target)"
         start tx; tx_pid=$!
     else
         kill -9 "$rx_pid"; wait "$rx_pid" 2>/dev/null || true
-        echo "kill $k: receiver at round $(round) (drawn: round >= $target)"
+        at=$(round)
+        echo "kill $k: receiver at round $at (drawn: round >= $target)"
         start rx; rx_pid=$!
     fi
     k=$((k + 1))
@@ -102,7 +105,10 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 if s["rounds"] < int(sys.argv[2]):
     sys.exit("summary after %d rounds" % s["rounds"])
-if not s["ser"] < 0.03:
-    sys.exit("SER %g after restarts is not below 0.03" % s["ser"])
+# Measured 2.4e-4..2.5e-3 over 15 runs, median 6.8e-4 (where the kills
+# land matters: the two worst runs, 2.5e-3, both ended at 51 errors).
+# The bound 4e-3 is 6x the median and 1.6x the worst.
+if not s["ser"] < 4e-3:
+    sys.exit("SER %g after restarts is not below 4e-3" % s["ser"])
 print("restart: SER %g after %s kill -9 of the daemons" % (s["ser"], sys.argv[3]))
 PY

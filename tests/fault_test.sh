@@ -22,8 +22,10 @@ rx = json.load(open(d + "/rx/status.json"))
 print("tx:", {k: tx[k] for k in tx if k.startswith("fb_") or k in ("frames_sent", "losses_accepted", "losses_dropped", "underflows")})
 print("rx:", {k: rx[k] for k in rx if k.startswith("fb_") or k in ("frames_detected", "overflows", "radio_errors", "losses_sent")})
 problems = []
-if not s["ser"] < 0.03:
-    problems.append("SER %g under faults is not below 0.03" % s["ser"])
+# Measured 2.6e-3..4.8e-3 (mean 3.2e-3) over 6 runs: the bound 1e-2 is 3x
+# the mean, 2x the worst.
+if not s["ser"] < 1e-2:
+    problems.append("SER %g under faults is not below 1e-2" % s["ser"])
 if tx["fb_rejected"] != rx["fb_fault_corrupted"]:
     problems.append("TX rejected %d messages, RX corrupted %d" % (tx["fb_rejected"], rx["fb_fault_corrupted"]))
 if rx["fb_rejected"] != tx["fb_fault_corrupted"]:

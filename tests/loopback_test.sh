@@ -18,15 +18,22 @@ echo "untrained SER $untrained"
 below 0.3 "$untrained" || { echo "an untrained system should not be this good"; exit 1; }
 
 "$airlearn" loopback --out "$work/awgn" --rounds 500 --eval-interval 50 \
-    --final-eval-messages 20000 > "$work/awgn.json"
+    --final-eval-messages 20000 --log-level info > "$work/awgn.json"
 cat "$work/awgn.json"
 awgn=$(ser_of "$work/awgn.json")
-below "$awgn" 0.03 || { echo "AWGN loopback SER $awgn is not below 0.03"; exit 1; }
-test -s "$work/awgn/tx/constellation.csv"
-test -s "$work/awgn/tx/training.csv"
+# Measured 6.8e-4..1.6e-3 (mean 1.2e-3) over 6 runs: the bound 5e-3 is 4x
+# the mean, 3x the worst. (The same run at 1 dB less SNR measured
+# 3.6e-3 and 3.9e-3: inside the bound; 0.03 let far worse through.)
+below "$awgn" 5e-3 || { echo "AWGN loopback SER $awgn is not below 5e-3"; exit 1; }
+[ -s "$work/awgn/tx/constellation.csv" ] || { echo "no constellation.csv"; exit 1; }
+[ -s "$work/awgn/tx/training.csv" ] || { echo "no training.csv"; exit 1; }
 # Each daemon logs to its own file, SoapySDR's and the airsim module's
-# lines included, in the daemons' format: no terminal colour codes.
-test -f "$work/awgn/tx.log" && test -f "$work/awgn/rx.log"
+# lines included (at info, the module logs the link), in the daemons'
+# format: no terminal colour codes.
+for role in tx rx; do
+    grep -q "^$role: info: airsim " "$work/awgn/$role.log" ||
+        { echo "no airsim module line in $role.log:"; cat "$work/awgn/$role.log"; exit 1; }
+done
 esc=$(printf '\033')
 if grep -q "$esc" "$work/awgn/tx.log" "$work/awgn/rx.log"; then
     echo "colour codes in a daemon log:"; cat -v "$work/awgn/tx.log" "$work/awgn/rx.log"; exit 1
@@ -39,5 +46,6 @@ fi
     --eval-interval 100 --final-eval-messages 10000 > "$work/fading.json"
 cat "$work/fading.json"
 fading=$(ser_of "$work/fading.json")
-below "$fading" 0.15 || { echo "fading loopback SER $fading is not below 0.15"; exit 1; }
+# Measured 0.011..0.021 (mean 0.016) over 5 runs: the bound 0.07 is 3-4x.
+below "$fading" 0.07 || { echo "fading loopback SER $fading is not below 0.07"; exit 1; }
 echo "loopback: untrained $untrained, AWGN $awgn, fading $fading"

@@ -16,16 +16,17 @@ struct al_powernorm {
     double *inv_scale;   /* 1/s per group from the last forward [groups] */
 };
 
-static const char *const s_mode_names[] = {"average", "per_message"};
+const char *const al_power_mode_names[] = {"average", "per_message", NULL};
+enum { S_MODES = sizeof al_power_mode_names / sizeof al_power_mode_names[0] - 1 };
 
 const char *al_power_mode_name(al_power_mode mode)
 {
-    return al_name_of(s_mode_names, 2, (int)mode);
+    return al_name_of(al_power_mode_names, S_MODES, (int)mode);
 }
 
 int al_power_mode_parse(const char *text, al_power_mode *mode)
 {
-    int i = al_name_lookup(s_mode_names, 2, text, "power normalisation");
+    int i = al_name_lookup(al_power_mode_names, S_MODES, text, "power normalisation");
     if (i < 0)
         return i;
     *mode = (al_power_mode)i;

@@ -17,7 +17,9 @@ typedef enum {
     AL_POWER_PER_MESSAGE = 1,
 } al_power_mode;
 
-/* "average", "per_message"; parse returns 0 or AL_EINVAL. */
+/* "average", "per_message"; parse returns 0 or AL_EINVAL. The names,
+ * index = al_power_mode, NULL-terminated (for option tables). */
+extern const char *const al_power_mode_names[];
 const char *al_power_mode_name(al_power_mode mode);
 int al_power_mode_parse(const char *text, al_power_mode *mode);
 

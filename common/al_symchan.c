@@ -1,11 +1,16 @@
 #include "al_symchan.h"
 
+#include "al_names.h"
+
 #include <math.h>
 #include <string.h>
 
+const char *const al_chan_kind_names[] = {"awgn", "rayleigh", NULL};
+
 const char *al_chan_name(al_chan_kind kind)
 {
-    return kind == AL_CHAN_RAYLEIGH_BLOCK ? "rayleigh" : "awgn";
+    return al_name_of(al_chan_kind_names,
+                      sizeof al_chan_kind_names / sizeof al_chan_kind_names[0] - 1, (int)kind);
 }
 
 double al_snr_db_to_noise_var(double snr_db)

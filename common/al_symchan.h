@@ -19,7 +19,9 @@ typedef enum {
     AL_CHAN_RAYLEIGH_BLOCK = 1,
 } al_chan_kind;
 
-/* "awgn", "rayleigh" */
+/* "awgn", "rayleigh". The names, index = al_chan_kind, NULL-terminated
+ * (for option tables). */
+extern const char *const al_chan_kind_names[];
 const char *al_chan_name(al_chan_kind kind);
 
 /* Noise variance per complex symbol for an Es/N0 in dB. */

@@ -19,25 +19,30 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-static const char *const s_methods[] = {"supervised", "model-free", "both", NULL};
-static const char *const s_channels[] = {"awgn", "rayleigh", NULL};
-static const char *const s_baselines[] = {"none", "mean", NULL};
-static const char *const s_powers[] = {"average", "per_message", NULL};
-static const char *const s_rx_inputs[] = {"scaled", "unscaled", NULL};
+/* Which methods run (--method). */
+typedef enum { S_RUN_SUPERVISED, S_RUN_MODEL_FREE, S_RUN_BOTH } s_runs;
+static const char *const s_runs_names[] = {"supervised", "model-free", "both", NULL};
+typedef enum { S_RX_SCALED, S_RX_UNSCALED } s_rx_input;
+static const char *const s_rx_input_names[] = {"scaled", "unscaled", NULL};
+/* OPT_ENUM stores an int. */
+_Static_assert(sizeof(s_runs) == sizeof(int) && sizeof(s_rx_input) == sizeof(int) &&
+                   sizeof(al_chan_kind) == sizeof(int) && sizeof(tx_baseline) == sizeof(int) &&
+                   sizeof(al_power_mode) == sizeof(int),
+               "enum settings are int-sized");
 
 typedef struct {
-    int method;              /* index into s_methods */
-    int channel;             /* index into s_channels */
+    s_runs method;
+    al_chan_kind channel;
     unsigned M, N, hidden;
-    int rx_input;            /* index into s_rx_inputs */
+    s_rx_input rx_input;
     char train_snr[16];      /* dB or "auto" */
     double snr_ramp;         /* dB below train_snr at the start; 0: none */
     unsigned iterations;     /* 0: default for the channel */
     unsigned fine_tune;
     unsigned batch, rx_steps, tx_steps;
     double sigma2;
-    int baseline;
-    int power;
+    tx_baseline baseline;
+    al_power_mode power;
     double lr_rx, lr_tx, lr_decay;
     uint64_t seed;
     char sweep[64];          /* START:STOP:STEP dB */
@@ -52,13 +57,13 @@ typedef struct {
 
 #define O(field) offsetof(sim_opts, field)
 static const opt_desc s_table[] = {
-    {"sim", "method", OPT_ENUM, O(method), 0, 0, 0, s_methods, "both", "training method(s)"},
-    {"sim", "channel", OPT_ENUM, O(channel), 0, 0, 0, s_channels, "awgn",
+    {"sim", "method", OPT_ENUM, O(method), 0, 0, 0, s_runs_names, "both", "training method(s)"},
+    {"sim", "channel", OPT_ENUM, O(channel), 0, 0, 0, al_chan_kind_names, "awgn",
      "awgn (fully connected RX) or rayleigh block fading (RX with h estimator)"},
     {"sim", "M", OPT_UINT, O(M), 0, 2, 65536, 0, "256", "messages"},
     {"sim", "N", OPT_UINT, O(N), 0, 1, 64, 0, "4", "complex channel uses per message"},
     {"sim", "hidden", OPT_UINT, O(hidden), 0, 0, 65536, 0, "0", "hidden layer width (0: M)"},
-    {"sim", "rx-input", OPT_ENUM, O(rx_input), 0, 0, 0, s_rx_inputs, "scaled",
+    {"sim", "rx-input", OPT_ENUM, O(rx_input), 0, 0, 0, s_rx_input_names, "scaled",
      "rayleigh: the RX scales each received message to unit RMS before estimating h, or "
      "takes it as received (the SPEC's literal y / h_hat)"},
     {"sim", "train-snr", OPT_STRING, O(train_snr), 16, 0, 0, 0, "auto",
@@ -73,8 +78,8 @@ static const opt_desc s_table[] = {
     {"sim", "rx-steps", OPT_UINT, O(rx_steps), 0, 0, 1000, 0, "1", "RX steps per model-free iteration"},
     {"sim", "tx-steps", OPT_UINT, O(tx_steps), 0, 0, 1000, 0, "2", "TX steps per model-free iteration"},
     {"sim", "sigma2", OPT_DOUBLE, O(sigma2), 0, 1e-6, 0.5, 0, "0.02", "policy perturbation variance"},
-    {"sim", "baseline", OPT_ENUM, O(baseline), 0, 0, 0, s_baselines, "mean", "policy-gradient baseline"},
-    {"sim", "power", OPT_ENUM, O(power), 0, 0, 0, s_powers, "average", "TX power normalisation"},
+    {"sim", "baseline", OPT_ENUM, O(baseline), 0, 0, 0, tx_baseline_names, "mean", "policy-gradient baseline"},
+    {"sim", "power", OPT_ENUM, O(power), 0, 0, 0, al_power_mode_names, "average", "TX power normalisation"},
     {"sim", "lr-rx", OPT_DOUBLE, O(lr_rx), 0, 1e-7, 1, 0, "0.003", "RX Adam learning rate at the start"},
     {"sim", "lr-tx", OPT_DOUBLE, O(lr_tx), 0, 1e-7, 1, 0, "0.003", "TX Adam learning rate at the start"},
     {"sim", "lr-decay", OPT_DOUBLE, O(lr_decay), 0, 1e-4, 1, 0, "0.01",
@@ -132,7 +137,7 @@ static int s_parse_sweep(const char *text, sweep_t *s)
 
 /* Iterations that reach the documented quality with the defaults
  * (measured; see the README's sim section). */
-static unsigned s_default_iterations(int channel, sim_method m)
+static unsigned s_default_iterations(al_chan_kind channel, sim_method m)
 {
     (void)channel, (void)m;
     return 20000;
@@ -317,7 +322,7 @@ static int s_run(sim_opts *o)
     int rc = s_parse_sweep(o->sweep, &sw);
     if (rc < 0)
         return rc;
-    const al_chan_kind chan = o->channel == 1 ? AL_CHAN_RAYLEIGH_BLOCK : AL_CHAN_AWGN;
+    const al_chan_kind chan = o->channel;
     double train_snr = chan == AL_CHAN_RAYLEIGH_BLOCK ? 20.0 : 10.0;
     if (strcmp(o->train_snr, "auto") != 0) {
         char *end;
@@ -326,10 +331,10 @@ static int s_run(sim_opts *o)
             return AL_FAIL(AL_EINVAL, "--train-snr '%s': expected auto or a number of dB in [-30, 60]",
                            o->train_snr);
     }
-    if (o->rx_input == 1 && chan != AL_CHAN_RAYLEIGH_BLOCK)
+    if (o->rx_input == S_RX_UNSCALED && chan != AL_CHAN_RAYLEIGH_BLOCK)
         return AL_FAIL(AL_EINVAL, "--rx-input unscaled applies to the fading receiver "
                                   "(--channel rayleigh) only");
-    if (o->rx_steps == 0 && o->method != 0)
+    if (o->rx_steps == 0 && o->method != S_RUN_SUPERVISED)
         return AL_FAIL(AL_EINVAL, "--rx-steps must be >= 1 for the model-free method");
     rc = al_threads_set((int)o->threads);
     if (rc < 0)
@@ -340,9 +345,9 @@ static int s_run(sim_opts *o)
 
     run_t runs[2];
     unsigned n_runs = 0;
-    if (o->method == 0 || o->method == 2)
+    if (o->method == S_RUN_SUPERVISED || o->method == S_RUN_BOTH)
         runs[n_runs++] = (run_t){.method = SIM_SUPERVISED};
-    if (o->method == 1 || o->method == 2)
+    if (o->method == S_RUN_MODEL_FREE || o->method == S_RUN_BOTH)
         runs[n_runs++] = (run_t){.method = SIM_MODEL_FREE};
 
     FILE *training = s_open_out(o, "training.csv");
@@ -366,14 +371,14 @@ static int s_run(sim_opts *o)
     for (unsigned k = 0; k < n_runs; k++) {
         run_t *r = &runs[k];
         sim_train_config tc = {
-            .M = o->M, .N = o->N, .hidden = o->hidden, .rx_unscaled = o->rx_input == 1,
+            .M = o->M, .N = o->N, .hidden = o->hidden, .rx_unscaled = o->rx_input == S_RX_UNSCALED,
             .channel = chan,
-            .power = o->power ? AL_POWER_PER_MESSAGE : AL_POWER_AVERAGE,
+            .power = o->power,
             .train_snr_db = train_snr, .snr_ramp_db = o->snr_ramp,
             .iterations = o->iterations ? o->iterations : s_default_iterations(chan, r->method),
             .fine_tune = o->fine_tune, .batch = o->batch, .rx_steps = o->rx_steps,
             .tx_steps = o->tx_steps, .sigma2 = o->sigma2,
-            .baseline = o->baseline ? TX_BASELINE_MEAN : TX_BASELINE_NONE,
+            .baseline = o->baseline,
             .lr_rx = o->lr_rx, .lr_tx = o->lr_tx, .lr_decay = o->lr_decay, .seed = o->seed,
         };
         curves[k].label = sim_method_name(r->method);

@@ -14,8 +14,9 @@
 #define F(field) offsetof(daemon_config, field)
 #define STR(field) F(field), sizeof(((daemon_config *)0)->field)
 
-static const char *const s_receivers[] = {"awgn", "fading", NULL};
-static const char *const s_baselines[] = {"none", "mean", NULL};
+/* OPT_ENUM stores an int. */
+_Static_assert(sizeof(rx_kind) == sizeof(int) && sizeof(tx_baseline) == sizeof(int),
+               "enum settings are int-sized");
 
 const opt_desc daemon_table[] = {
     {"radio", "device", OPT_STRING, STR(device), 0, 0, NULL, "driver=airsim",
@@ -42,7 +43,7 @@ const opt_desc daemon_table[] = {
      "RX: preamble detector threshold (normalised correlation, 0..1)"},
     {"model", "M", OPT_UINT, F(M), 0, 2, 65536, NULL, "16", "messages (k = log2 M bits)"},
     {"model", "N", OPT_UINT, F(N), 0, 1, 64, NULL, "2", "complex channel uses per message"},
-    {"model", "receiver", OPT_ENUM, F(receiver), 0, 0, 0, s_receivers, "awgn",
+    {"model", "receiver", OPT_ENUM, F(receiver), 0, 0, 0, rx_kind_names, "awgn",
      "RX network: awgn (phase-corrected symbols) or fading (with the h estimator)"},
     {"model", "tx_hidden", OPT_UINT, F(tx_hidden), 0, 0, 65536, NULL, "0",
      "TX embedding width (0: M)"},
@@ -52,7 +53,7 @@ const opt_desc daemon_table[] = {
      "initial weights and the TX's perturbations"},
     {"training", "sigma2", OPT_DOUBLE, F(sigma2), 0, 1e-6, 0.5, NULL, "0.02",
      "TX: policy perturbation variance"},
-    {"training", "baseline", OPT_ENUM, F(baseline), 0, 0, 0, s_baselines, "mean",
+    {"training", "baseline", OPT_ENUM, F(baseline), 0, 0, 0, tx_baseline_names, "mean",
      "TX: policy-gradient baseline"},
     {"training", "lr_tx", OPT_DOUBLE, F(lr_tx), 0, 1e-6, 1, NULL, "0.005", "TX Adam learning rate"},
     {"training", "lr_rx", OPT_DOUBLE, F(lr_rx), 0, 1e-6, 1, NULL, "0.005", "RX Adam learning rate"},

@@ -10,6 +10,8 @@
 #define DAEMON_CONFIG_H
 
 #include "al_options.h"
+#include "rx_net.h"
+#include "tx_net.h"
 
 #include <stdint.h>
 
@@ -28,12 +30,12 @@ typedef struct {
     double threshold;
     /* [model] */
     unsigned M, N;
-    int receiver;             /* rx_kind */
+    rx_kind receiver;
     unsigned tx_hidden, rx_hidden;
     uint64_t seed;
     /* [training] */
     double sigma2;
-    int baseline;             /* tx_baseline */
+    tx_baseline baseline;
     double lr_tx, lr_rx;
     double lr_decay;          /* learning rates fall to lr * lr_decay at `rounds` */
     unsigned rx_frames, rx_steps, tx_frames;

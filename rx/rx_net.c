@@ -11,7 +11,8 @@
 /* Keeps z = y conj(h)/(|h|^2 + eps) finite while the estimator is poor. */
 static const float s_eq_eps = 1e-4f;
 
-static const char *const s_kind_names[] = {"awgn", "fading"}; /* index = rx_kind */
+const char *const rx_kind_names[] = {"awgn", "fading", NULL};
+enum { S_KINDS = sizeof rx_kind_names / sizeof rx_kind_names[0] - 1 };
 
 enum { L_DENSE1 = 0, L_DENSE2 = 1, L_EST1 = 2, L_EST2 = 3 };
 
@@ -37,12 +38,12 @@ struct rx_net {
 
 const char *rx_kind_name(rx_kind kind)
 {
-    return al_name_of(s_kind_names, 2, (int)kind);
+    return al_name_of(rx_kind_names, S_KINDS, (int)kind);
 }
 
 int rx_kind_parse(const char *text, rx_kind *kind)
 {
-    int i = al_name_lookup(s_kind_names, 2, text, "receiver kind");
+    int i = al_name_lookup(rx_kind_names, S_KINDS, text, "receiver kind");
     if (i < 0)
         return i;
     *kind = (rx_kind)i;

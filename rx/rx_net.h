@@ -28,7 +28,9 @@ typedef enum {
     RX_KIND_FADING = 1,
 } rx_kind;
 
-/* "awgn", "fading"; parse returns 0 or AL_EINVAL. */
+/* "awgn", "fading"; parse returns 0 or AL_EINVAL. The names, index =
+ * rx_kind, NULL-terminated (for option tables). */
+extern const char *const rx_kind_names[];
 const char *rx_kind_name(rx_kind kind);
 int rx_kind_parse(const char *text, rx_kind *kind);
 

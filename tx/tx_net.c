@@ -20,16 +20,17 @@ struct tx_net {
     uint32_t version;       /* updates since init */
 };
 
-static const char *const s_baseline_names[] = {"none", "mean"};
+const char *const tx_baseline_names[] = {"none", "mean", NULL};
+enum { S_BASELINES = sizeof tx_baseline_names / sizeof tx_baseline_names[0] - 1 };
 
 const char *tx_baseline_name(tx_baseline b)
 {
-    return al_name_of(s_baseline_names, 2, (int)b);
+    return al_name_of(tx_baseline_names, S_BASELINES, (int)b);
 }
 
 int tx_baseline_parse(const char *text, tx_baseline *b)
 {
-    int i = al_name_lookup(s_baseline_names, 2, text, "baseline");
+    int i = al_name_lookup(tx_baseline_names, S_BASELINES, text, "baseline");
     if (i < 0)
         return i;
     *b = (tx_baseline)i;

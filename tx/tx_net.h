@@ -32,6 +32,9 @@ typedef enum {
     TX_BASELINE_MEAN = 1,  /* subtract the batch-mean loss (less variance) */
 } tx_baseline;
 
+/* "none", "mean"; parse returns 0 or AL_EINVAL. The names, index =
+ * tx_baseline, NULL-terminated (for option tables). */
+extern const char *const tx_baseline_names[];
 const char *tx_baseline_name(tx_baseline b);
 int tx_baseline_parse(const char *text, tx_baseline *b);
 

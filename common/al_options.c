@@ -323,6 +323,28 @@ const char *opt_find_config(int argc, char **argv)
     return NULL;
 }
 
+int opt_load(const opt_desc *table, void *cfg, const char *default_section, int argc,
+             char **argv, opt_origin *origin)
+{
+    *origin = OPT_FROM_DEFAULTS;
+    int rc = opt_defaults(table, cfg);
+    if (rc < 0)
+        return rc;
+    *origin = OPT_FROM_FILE;
+    const char *config = opt_find_config(argc, argv);
+    if (config != NULL && (rc = opt_load_ini(table, cfg, config, default_section)) < 0)
+        return rc;
+    *origin = OPT_FROM_ARGS;
+    int unknown;
+    if ((rc = opt_parse_args(table, cfg, argc, argv, 1, &unknown)) < 0)
+        return rc;
+    if (unknown < argc) {
+        *origin = OPT_FROM_UNKNOWN;
+        return al_error_set(AL_EINVAL, NULL, "unknown option '%s'", argv[unknown]);
+    }
+    return AL_OK;
+}
+
 /* The shortest %g text that strtod reads back to exactly v: 0.35, not
  * 0.34999999999999998 (17 significant digits always read back). */
 static void s_format_double(double v, char *buf, size_t len)

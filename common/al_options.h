@@ -70,6 +70,22 @@ int opt_parse_args(const opt_desc *table, void *cfg, int argc, char **argv, int 
 /* Finds "--config FILE" or "--config=FILE" in argv; NULL if absent. */
 const char *opt_find_config(int argc, char **argv);
 
+/* Where opt_load stopped. */
+typedef enum {
+    OPT_FROM_DEFAULTS,   /* a default of the table (a programming error) */
+    OPT_FROM_FILE,       /* the file of --config */
+    OPT_FROM_ARGS,       /* a value on the command line */
+    OPT_FROM_UNKNOWN,    /* an argument that is no setting of the table */
+} opt_origin;
+
+/* cfg from the defaults of table, then the file of --config (keys before
+ * any [section] belong to default_section, may be NULL), then the
+ * settings in argv[1..argc-1]. Returns 0, or the first problem as
+ * AL_EINVAL or AL_EIO with its message, and *origin set to where it was
+ * (OPT_FROM_UNKNOWN: "unknown option '--x'"). */
+int opt_load(const opt_desc *table, void *cfg, const char *default_section, int argc,
+             char **argv, opt_origin *origin);
+
 /* One line per setting: name, default, range or choices, help. When
  * with_section is set the names are printed as --section.key. */
 void opt_print_help(const opt_desc *table, FILE *f, int with_section);

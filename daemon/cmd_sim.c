@@ -1,6 +1,7 @@
 /* `airlearn sim`: symbol-level training of both methods and SER sweeps. */
 #include "commands.h"
 #include "al_options.h"
+#include "daemon_config.h"
 #include "daemon_util.h"
 #include "plot.h"
 #include "sim.h"

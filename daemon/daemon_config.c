@@ -2,12 +2,15 @@
 
 #include "al_error.h"
 #include "al_frame.h"
-#include "daemon_util.h"
+#include "al_log.h"
+#include "al_threads.h"
 #include "fb_proto.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -154,4 +157,98 @@ uint64_t daemon_config_hash(const daemon_config *c)
     snprintf(text, sizeof text, "frame=%d M=%u N=%u P=%u sps=%u rolloff=%.4f", AL_FRAME_VERSION,
              c->M, c->N, c->messages, c->sps, c->rolloff);
     return fb_config_hash(text);
+}
+
+int daemon_load_options(const opt_desc *table, void *cfg, const char *cmd,
+                        const char *default_section, int bad_value_status, int argc,
+                        char **argv)
+{
+    opt_origin origin;
+    if (opt_load(table, cfg, default_section, argc, argv, &origin) == 0)
+        return 0;
+    switch (origin) {
+    case OPT_FROM_DEFAULTS:
+        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
+        return EX_SOFTWARE;
+    case OPT_FROM_FILE:
+        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
+        return EX_CONFIG;
+    case OPT_FROM_ARGS:
+        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
+        return bad_value_status;
+    case OPT_FROM_UNKNOWN:
+        break;
+    }
+    fprintf(stderr, "airlearn %s: %s (see airlearn %s --help)\n", cmd, al_error_message(), cmd);
+    return EX_USAGE;
+}
+
+al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
+{
+    al_radio_config rc = {c->device, direction, c->rate, c->frequency, c->gain, c->bandwidth,
+                          c->antenna};
+    al_radio_t *r = al_radio_create(&rc);
+    if (r == NULL && strstr(c->device, "driver=airsim") != NULL) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", al_error_message());
+        AL_FAIL(AL_EDEVICE, "%s (is the airsim module installed, or SOAPY_SDR_PLUGIN_PATH set "
+                            "to the build tree's common/airsim?)", why);
+    }
+    if (r == NULL || c->gains[0] == '\0')
+        return r;
+    char buf[sizeof c->gains];
+    memcpy(buf, c->gains, sizeof buf);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ";, ", &save); tok; tok = strtok_r(NULL, ";, ", &save)) {
+        char *eq = strchr(tok, '=');
+        char *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : NAN;
+        if (eq == NULL || end == eq + 1 || *end != '\0' || !isfinite(v)) {
+            AL_FAIL(AL_EINVAL, "[radio] gains: '%s' is not NAME=dB", tok);
+            al_radio_destroy(&r);
+            return NULL;
+        }
+        *eq = '\0';
+        if (al_radio_set_gain_element(r, tok, v) != 0) {
+            al_radio_destroy(&r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+fb_session_config daemon_fb_config(const daemon_config *c, int server, uint32_t session_id,
+                                   uint64_t session_seed)
+{
+    fb_session_config f = {
+        .endpoint = c->endpoint,
+        .config_hash = daemon_config_hash(c),
+        .heartbeat_ms = c->heartbeat_ms,
+        .peer_timeout_ms = c->peer_timeout_ms,
+        .session_id = session_id,
+        .session_seed = session_seed,
+        .curve_secret_file = c->curve_secret[0] ? c->curve_secret : NULL,
+        .fault_drop = c->fault_drop,
+        .fault_corrupt = c->fault_corrupt,
+        /* Different fault draws on the two ends of one link. */
+        .fault_seed = c->seed ^ (server ? 0x7au : 0x7bu),
+    };
+    if (server)
+        f.curve_allow_dir = c->curve_allow_dir[0] ? c->curve_allow_dir : NULL;
+    else
+        f.curve_server_public_file = c->curve_server_public[0] ? c->curve_server_public : NULL;
+    return f;
+}
+
+int daemon_apply_common(const daemon_config *c, const char *role)
+{
+    al_log_level level;
+    if (al_log_parse_level(c->log_level, &level) != 0) {
+        fprintf(stderr, "airlearn %s: [log] level: %s\n", role, al_error_message());
+        return EX_CONFIG;
+    }
+    al_log_set_level(level);
+    al_log_set_tag(role);
+    al_threads_set(c->blas_threads);
+    return 0;
 }

@@ -10,6 +10,8 @@
 #define DAEMON_CONFIG_H
 
 #include "al_options.h"
+#include "al_radio.h"
+#include "fb_session.h"
 #include "rx_net.h"
 #include "tx_net.h"
 
@@ -74,5 +76,25 @@ int daemon_config_write(const char *path, const daemon_config *c);
 /* Hash of the settings both ends must share (M, N, P, sps, rolloff, frame
  * version, receiver-independent), for the feedback handshake. */
 uint64_t daemon_config_hash(const daemon_config *c);
+
+/* opt_load for a command: 0, or the exit status after printing "airlearn
+ * CMD: why": EX_CONFIG for the file, bad_value_status for a bad value on
+ * the command line, EX_USAGE for an unknown option. */
+int daemon_load_options(const opt_desc *table, void *cfg, const char *cmd,
+                        const char *default_section, int bad_value_status, int argc,
+                        char **argv);
+
+/* Adapters from the settings to what the libraries take. */
+
+/* Opens the [radio] of c in one direction, applying per-element gains. */
+al_radio_t *daemon_radio_open(const daemon_config *c, int direction);
+
+/* The feedback session settings of c for one side (server: the TX, with
+ * its session; client: the RX). Strings point into c. */
+fb_session_config daemon_fb_config(const daemon_config *c, int server, uint32_t session_id,
+                                   uint64_t session_seed);
+
+/* Applies [log] level and [threads] blas. 0 or EX_CONFIG after printing. */
+int daemon_apply_common(const daemon_config *c, const char *role);
 
 #endif

@@ -1,18 +1,12 @@
 #include "daemon_util.h"
 
 #include "al_error.h"
-#include "al_log.h"
 #include "al_model.h"
-#include "al_threads.h"
 
-#include <SoapySDR/Device.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sysexits.h>
 #include <systemd/sd-daemon.h>
 
 static volatile sig_atomic_t s_stop;
@@ -37,32 +31,6 @@ void daemon_signals_install(void)
 int daemon_stop_requested(void)
 {
     return s_stop != 0;
-}
-
-int daemon_load_options(const opt_desc *table, void *cfg, const char *cmd,
-                        const char *default_section, int bad_value_status, int argc,
-                        char **argv)
-{
-    if (opt_defaults(table, cfg) < 0) {
-        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
-        return EX_SOFTWARE;
-    }
-    const char *config = opt_find_config(argc, argv);
-    if (config != NULL && opt_load_ini(table, cfg, config, default_section) < 0) {
-        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
-        return EX_CONFIG;
-    }
-    int unknown;
-    if (opt_parse_args(table, cfg, argc, argv, 1, &unknown) < 0) {
-        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
-        return bad_value_status;
-    }
-    if (unknown < argc) {
-        fprintf(stderr, "airlearn %s: unknown option '%s' (see airlearn %s --help)\n", cmd,
-                argv[unknown], cmd);
-        return EX_USAGE;
-    }
-    return 0;
 }
 
 int daemon_mkdir_p(const char *path)
@@ -93,63 +61,6 @@ void daemon_notify_status(const char *status)
     sd_notifyf(0, "STATUS=%s\nWATCHDOG=1", status);
 }
 
-al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
-{
-    al_radio_config rc = {c->device, direction, c->rate, c->frequency, c->gain, c->bandwidth,
-                          c->antenna};
-    al_radio_t *r = al_radio_create(&rc);
-    if (r == NULL && strstr(c->device, "driver=airsim") != NULL) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", al_error_message());
-        AL_FAIL(AL_EDEVICE, "%s (is the airsim module installed, or SOAPY_SDR_PLUGIN_PATH set "
-                            "to the build tree's common/airsim?)", why);
-    }
-    if (r == NULL || c->gains[0] == '\0')
-        return r;
-    char buf[sizeof c->gains];
-    memcpy(buf, c->gains, sizeof buf);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ";, ", &save); tok; tok = strtok_r(NULL, ";, ", &save)) {
-        char *eq = strchr(tok, '=');
-        char *end = NULL;
-        double v = eq ? strtod(eq + 1, &end) : NAN;
-        if (eq == NULL || end == eq + 1 || *end != '\0' || !isfinite(v)) {
-            AL_FAIL(AL_EINVAL, "[radio] gains: '%s' is not NAME=dB", tok);
-            al_radio_destroy(&r);
-            return NULL;
-        }
-        *eq = '\0';
-        if (al_radio_set_gain_element(r, tok, v) != 0) {
-            al_radio_destroy(&r);
-            return NULL;
-        }
-    }
-    return r;
-}
-
-fb_session_config daemon_fb_config(const daemon_config *c, int server, uint32_t session_id,
-                                   uint64_t session_seed)
-{
-    fb_session_config f = {
-        .endpoint = c->endpoint,
-        .config_hash = daemon_config_hash(c),
-        .heartbeat_ms = c->heartbeat_ms,
-        .peer_timeout_ms = c->peer_timeout_ms,
-        .session_id = session_id,
-        .session_seed = session_seed,
-        .curve_secret_file = c->curve_secret[0] ? c->curve_secret : NULL,
-        .fault_drop = c->fault_drop,
-        .fault_corrupt = c->fault_corrupt,
-        /* Different fault draws on the two ends of one link. */
-        .fault_seed = c->seed ^ (server ? 0x7au : 0x7bu),
-    };
-    if (server)
-        f.curve_allow_dir = c->curve_allow_dir[0] ? c->curve_allow_dir : NULL;
-    else
-        f.curve_server_public_file = c->curve_server_public[0] ? c->curve_server_public : NULL;
-    return f;
-}
-
 void daemon_fb_json(const fb_counters *c, char *buf, size_t len)
 {
     uint64_t received = 0, rejected = 0;
@@ -169,17 +80,4 @@ int daemon_write_state(const char *dir, const char *name, const char *text)
     char path[600];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return al_write_file_atomic(path, text, strlen(text));
-}
-
-int daemon_apply_common(const daemon_config *c, const char *role)
-{
-    al_log_level level;
-    if (al_log_parse_level(c->log_level, &level) != 0) {
-        fprintf(stderr, "airlearn %s: [log] level: %s\n", role, al_error_message());
-        return EX_CONFIG;
-    }
-    al_log_set_level(level);
-    al_log_set_tag(role);
-    al_threads_set(c->blas_threads);
-    return 0;
 }

@@ -147,6 +147,35 @@ static void test_options_written_ini_reads_back(void **state)
     unlink(s_path);
 }
 
+static void test_options_load_says_where_it_stopped(void **state)
+{
+    (void)state;
+    cfg_t c;
+    opt_origin origin;
+    char *good[] = {"x", "--sps=4", "--model.kind", "fading"};
+    assert_int_equal(opt_load(s_table, &c, NULL, 4, good, &origin), 0);
+    assert_int_equal(c.sps, 4);
+    assert_int_equal(c.kind, 1);
+    assert_float_equal(c.rate, 2e6, 0);
+    char *bad_value[] = {"x", "--sps=99"};
+    assert_int_equal(opt_load(s_table, &c, NULL, 2, bad_value, &origin), AL_EINVAL);
+    assert_int_equal(origin, OPT_FROM_ARGS);
+    char *unknown[] = {"x", "--sps=4", "--bogus"};
+    assert_int_equal(opt_load(s_table, &c, NULL, 3, unknown, &origin), AL_EINVAL);
+    assert_int_equal(origin, OPT_FROM_UNKNOWN);
+    assert_string_equal(al_error_message(), "unknown option '--bogus'");
+    char *missing[] = {"x", "--config", "/nonexistent/x.conf", "--sps=4"};
+    assert_int_equal(opt_load(s_table, &c, NULL, 4, missing, &origin), AL_EIO);
+    assert_int_equal(origin, OPT_FROM_FILE);
+    /* The file, then the command line over it. */
+    s_write("[phy]\nsps = 8\n[radio]\nrate = 1e6\n");
+    char *both[] = {"x", "--config", s_path, "--sps=3"};
+    assert_int_equal(opt_load(s_table, &c, NULL, 4, both, &origin), 0);
+    assert_int_equal(c.sps, 3);
+    assert_float_equal(c.rate, 1e6, 0);
+    unlink(s_path);
+}
+
 typedef struct {
     double v;
 } one_double;
@@ -236,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_options_missing_file_is_an_io_error),
         cmocka_unit_test(test_options_written_ini_reads_back),
         cmocka_unit_test(test_options_writes_the_shortest_double_that_reads_back),
+        cmocka_unit_test(test_options_load_says_where_it_stopped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Tests of the symbol-level simulation (daemon/sim): both methods learn,
+/* Tests of the symbol-level simulation (daemon/sim/sim): both methods learn,
  * the baselines agree with their closed forms, runs are reproducible. */
 #include <setjmp.h>
 #include <stdarg.h>

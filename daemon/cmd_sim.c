@@ -353,19 +353,21 @@ static int s_run(sim_opts *o)
 
     FILE *training = s_open_out(o, "training.csv");
     FILE *ser_csv = s_open_out(o, "ser.csv");
-    FILE *cons = s_open_out(o, "constellation.csv");
     FILE *cfg_out = s_open_out(o, "config.ini");
     FILE *grads = o->grad_every ? s_open_out(o, "gradients.csv") : NULL;
     plot_series curves[2] = {{0}};
+    const char *labels[2];
+    const float *tables[2];
+    char cons_path[640];
+    snprintf(cons_path, sizeof cons_path, "%s/constellation.csv", o->out);
     double *baseline_ser[2] = {NULL, NULL};
-    if (!training || !ser_csv || !cons || !cfg_out || (o->grad_every && !grads)) {
+    if (!training || !ser_csv || !cfg_out || (o->grad_every && !grads)) {
         rc = AL_EIO;
         goto out;
     }
     opt_write_ini(s_table, o, cfg_out);
     fprintf(training, "method,iteration,phase,loss,wall_s\n");
     fprintf(ser_csv, "method,channel,M,N,snr_db,messages,errors,ser\n");
-    fprintf(cons, "method,message,symbol,i,q\n");
     if (grads)
         fprintf(grads, "method,iteration,snr_supervised,snr_policy,cosine\n");
 
@@ -387,11 +389,12 @@ static int s_run(sim_opts *o)
         if (rc < 0)
             goto out;
         fflush(training);
-        const float *table = tx_net_table(r->tx);
-        for (unsigned m = 0; m < o->M; m++)
-            for (unsigned s = 0; s < o->N; s++)
-                fprintf(cons, "%s,%u,%u,%.7g,%.7g\n", sim_method_name(r->method), m, s,
-                        table[(m * o->N + s) * 2], table[(m * o->N + s) * 2 + 1]);
+        /* Rewritten with each trained method, the earlier ones first. */
+        labels[k] = sim_method_name(r->method);
+        tables[k] = tx_net_table(r->tx);
+        rc = plot_constellation_csv(cons_path, labels, tables, k + 1, o->M, o->N);
+        if (rc < 0)
+            goto out;
         const double t0 = al_now_s();
         rc = s_sweep(o, &sw, chan, sim_method_name(r->method), r->tx, sim_trainer_rx(r->trainer),
                      ser_csv, &r->ser);
@@ -565,8 +568,6 @@ out:
         fclose(grads);
     if (ser_csv)
         fclose(ser_csv);
-    if (cons)
-        fclose(cons);
     if (cfg_out)
         fclose(cfg_out);
     return rc;

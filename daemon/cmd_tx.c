@@ -230,16 +230,9 @@ static int s_checkpoint(tx_t *t)
     /* The learned constellation, for people and plots. */
     char path[600];
     snprintf(path, sizeof path, "%s/constellation.csv", t->cfg.state_dir);
-    FILE *f = fopen(path, "w");
-    if (f) {
-        const float *table = tx_net_table(t->net);
-        fprintf(f, "message,symbol,i,q\n");
-        for (unsigned m = 0; m < t->M; m++)
-            for (unsigned k = 0; k < t->N; k++)
-                fprintf(f, "%u,%u,%.6f,%.6f\n", m, k, table[(m * t->N + k) * 2],
-                        table[(m * t->N + k) * 2 + 1]);
-        fclose(f);
-    }
+    const float *table = tx_net_table(t->net);
+    if (plot_constellation_csv(path, NULL, &table, 1, t->M, t->N) < 0)
+        al_warn("checkpoint: %s", al_error_message());
     snprintf(path, sizeof path, "%s/constellation.svg", t->cfg.state_dir);
     plot_constellation(path, "learned constellation (airlearn tx)", tx_net_table(t->net), t->M,
                        t->N);

@@ -2,8 +2,10 @@
 
 #include "al_error.h"
 #include "al_log.h"
+#include "al_model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 int plot_series_add(plot_series *s, double x, double y)
@@ -181,3 +183,29 @@ int plot_constellation(const char *path, const char *title, const float *table, 
     return AL_OK;
 }
 #endif
+
+int plot_constellation_csv(const char *path, const char *const *labels,
+                           const float *const *tables, unsigned n, unsigned M, unsigned N)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return AL_FAIL(AL_ENOMEM, "no memory for %s", path);
+    fprintf(f, "%smessage,symbol,i,q\n", labels ? "method," : "");
+    for (unsigned t = 0; t < (labels ? n : 1); t++)
+        for (unsigned m = 0; m < M; m++)
+            for (unsigned s = 0; s < N; s++) {
+                const float *p = tables[t] + ((size_t)m * N + s) * 2;
+                if (labels)
+                    fprintf(f, "%s,", labels[t]);
+                fprintf(f, "%u,%u,%.7g,%.7g\n", m, s, p[0], p[1]);
+            }
+    if (fclose(f) != 0) {
+        free(text);
+        return AL_FAIL(AL_ENOMEM, "no memory for %s", path);
+    }
+    int rc = al_write_file_atomic(path, text, len);
+    free(text);
+    return rc;
+}

@@ -29,4 +29,12 @@ int plot_lines(const char *path, const char *title, const char *xlabel, const ch
 int plot_constellation(const char *path, const char *title, const float *table, unsigned M,
                        unsigned N);
 
+/* The constellations as CSV at path, written atomically (a reader never
+ * sees a partial file): with labels NULL, "message,symbol,i,q" rows of
+ * tables[0]; otherwise "method,message,symbol,i,q" rows of each of the n
+ * tables in turn, labelled. Each table is M x N complex [size: M*2N].
+ * 0, or AL_ENOMEM / AL_EIO with a message. */
+int plot_constellation_csv(const char *path, const char *const *labels,
+                           const float *const *tables, unsigned n, unsigned M, unsigned N);
+
 #endif

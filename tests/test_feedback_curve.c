@@ -78,16 +78,23 @@ static fb_session_config s_cfg(void)
                                .peer_timeout_ms = 2000, .session_id = 3, .session_seed = 4};
 }
 
-static void test_feedback_curve_allows_listed_key_and_refuses_others(void **state)
+/* A fresh directory with the server's key pair (tx) and, in its allow/
+ * directory, one receiver's (rx_name). */
+static void s_make_keys(const char *rx_name)
 {
-    (void)state;
     snprintf(s_dir, sizeof s_dir, "/tmp/al_test_curve.XXXXXX");
     assert_non_null(mkdtemp(s_dir));
     snprintf(s_allow, sizeof s_allow, "%s/allow", s_dir);
     assert_int_equal(mkdir(s_allow, 0700), 0);
     snprintf(s_ep, sizeof s_ep, "ipc://%s/fb", s_dir);
     assert_int_equal(fb_keygen(s_dir, "tx", 0), 0);
-    assert_int_equal(fb_keygen(s_allow, "rx1", 0), 0);
+    assert_int_equal(fb_keygen(s_allow, rx_name, 0), 0);
+}
+
+static void test_feedback_curve_allows_listed_key_and_refuses_others(void **state)
+{
+    (void)state;
+    s_make_keys("rx1");
     assert_int_equal(fb_keygen(s_dir, "rx2", 0), 0);
     assert_int_equal(fb_keygen(s_dir, "rx2", 0), AL_EIO); /* no silent overwrite */
     struct stat st;
@@ -145,19 +152,6 @@ static void test_feedback_curve_allows_listed_key_and_refuses_others(void **stat
     rmdir(s_dir);
 }
 
-/* Keys for a server and a client in a fresh directory (removed by
- * s_remove_keys). */
-static void s_make_keys(void)
-{
-    snprintf(s_dir, sizeof s_dir, "/tmp/al_test_curve.XXXXXX");
-    assert_non_null(mkdtemp(s_dir));
-    snprintf(s_allow, sizeof s_allow, "%s/allow", s_dir);
-    assert_int_equal(mkdir(s_allow, 0700), 0);
-    snprintf(s_ep, sizeof s_ep, "ipc://%s/fb", s_dir);
-    assert_int_equal(fb_keygen(s_dir, "tx", 0), 0);
-    assert_int_equal(fb_keygen(s_allow, "rx", 0), 0);
-}
-
 static void s_remove_keys(void)
 {
     char path[160];
@@ -189,7 +183,7 @@ static fb_session_config s_curve_cfg(int server, char *secret, char *public, siz
 static void test_feedback_curve_refuses_a_libzmq_without_curve(void **state)
 {
     (void)state;
-    s_make_keys();
+    s_make_keys("rx");
     char secret[160], public[160];
     s_no_curve = 1;
     fb_session_config sc = s_curve_cfg(1, secret, public, sizeof secret);
@@ -212,7 +206,7 @@ static void test_feedback_curve_refuses_a_libzmq_without_curve(void **state)
 static void test_feedback_curve_refuses_keys_the_socket_did_not_take(void **state)
 {
     (void)state;
-    s_make_keys();
+    s_make_keys("rx");
     char secret[160], public[160];
     const int server_options[] = {ZMQ_CURVE_SERVER, ZMQ_CURVE_SECRETKEY, ZMQ_ZAP_DOMAIN};
     for (size_t i = 0; i < sizeof server_options / sizeof server_options[0]; i++) {

@@ -208,21 +208,19 @@ static void test_feedback_curve_refuses_keys_the_socket_did_not_take(void **stat
     (void)state;
     s_make_keys("rx");
     char secret[160], public[160];
-    const int server_options[] = {ZMQ_CURVE_SERVER, ZMQ_CURVE_SECRETKEY, ZMQ_ZAP_DOMAIN};
-    for (size_t i = 0; i < sizeof server_options / sizeof server_options[0]; i++) {
-        s_refused_option = server_options[i];
-        fb_session_config sc = s_curve_cfg(1, secret, public, sizeof secret);
-        fb_server_t *s = fb_server_create(&sc);
-        assert_null(s);
+    /* Each CURVE option either end sets, refused in turn. */
+    const struct {
+        int server, option;
+    } cases[] = {{1, ZMQ_CURVE_SERVER}, {1, ZMQ_CURVE_SECRETKEY}, {1, ZMQ_ZAP_DOMAIN},
+                 {0, ZMQ_CURVE_SERVERKEY}, {0, ZMQ_CURVE_PUBLICKEY}, {0, ZMQ_CURVE_SECRETKEY}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        s_refused_option = cases[i].option;
+        fb_session_config c = s_curve_cfg(cases[i].server, secret, public, sizeof secret);
+        if (cases[i].server)
+            assert_null(fb_server_create(&c));
+        else
+            assert_null(fb_client_create(&c));
         assert_non_null(strstr(al_error_message(), "cannot set ZMQ_"));
-    }
-    const int client_options[] = {ZMQ_CURVE_SERVERKEY, ZMQ_CURVE_PUBLICKEY, ZMQ_CURVE_SECRETKEY};
-    for (size_t i = 0; i < sizeof client_options / sizeof client_options[0]; i++) {
-        s_refused_option = client_options[i];
-        fb_session_config cc = s_curve_cfg(0, secret, public, sizeof secret);
-        fb_client_t *c = fb_client_create(&cc);
-        assert_null(c);
-        assert_non_null(strstr(al_error_message(), "cannot set ZMQ_CURVE_"));
     }
     s_refused_option = 0;
     fb_session_config sc = s_curve_cfg(1, secret, public, sizeof secret);

@@ -4,7 +4,8 @@
 # transmitter underflowing (underflow_every), the receiver overflowing
 # (overflow_every) and the link going dead for two seconds every six. The run must still reach the loopback
 # threshold, and the counters must account for every injected fault: each
-# corrupted message is rejected by the other end, exactly.
+# corrupted message is rejected by the other end (the transmitter's
+# rejections up to the receiver's last messages after it stopped).
 set -eu
 airlearn=$1
 work=$(mktemp -d)
@@ -26,7 +27,13 @@ problems = []
 # the mean, 2x the worst.
 if not s["ser"] < 1e-2:
     problems.append("SER %g under faults is not below 1e-2" % s["ser"])
-if tx["fb_rejected"] != rx["fb_fault_corrupted"]:
+# The receiver outlives the transmitter (the demo stops it after the
+# transmitter's final status): what it corrupts in that last moment (a
+# heartbeat, a STATS) reaches no one, so its count may exceed the
+# transmitter's by the few messages sent then (1 of 7 runs: 26 against
+# 25), never fall short of it.
+late = rx["fb_fault_corrupted"] - tx["fb_rejected"]
+if not 0 <= late <= 2:
     problems.append("TX rejected %d messages, RX corrupted %d" % (tx["fb_rejected"], rx["fb_fault_corrupted"]))
 if rx["fb_rejected"] != tx["fb_fault_corrupted"]:
     problems.append("RX rejected %d messages, TX corrupted %d" % (rx["fb_rejected"], tx["fb_fault_corrupted"]))

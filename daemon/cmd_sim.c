@@ -317,176 +317,196 @@ static double s_reach(const plot_series *c, double level)
     return NAN;
 }
 
-static int s_run(sim_opts *o)
-{
+/* Everything one `airlearn sim` invocation holds between its phases. */
+typedef struct {
     sweep_t sw;
-    int rc = s_parse_sweep(o->sweep, &sw);
+    al_chan_kind chan;
+    double train_snr;
+    run_t runs[2];
+    unsigned n_runs;
+    plot_series curves[2];          /* learning curves, by run */
+    double *baseline_ser[2];        /* by sim_baseline_kind; NULL if it does not apply */
+    FILE *training, *ser_csv, *cfg_out, *grads;
+} sim_job;
+
+/* Checks what the option table cannot (combinations, the sweep, the
+ * training SNR) and fills the job's settings. */
+static int s_job_settings(const sim_opts *o, sim_job *j)
+{
+    int rc = s_parse_sweep(o->sweep, &j->sw);
     if (rc < 0)
         return rc;
-    const al_chan_kind chan = o->channel;
-    double train_snr = chan == AL_CHAN_RAYLEIGH_BLOCK ? 20.0 : 10.0;
+    j->chan = o->channel;
+    j->train_snr = j->chan == AL_CHAN_RAYLEIGH_BLOCK ? 20.0 : 10.0;
     if (strcmp(o->train_snr, "auto") != 0) {
         char *end;
-        train_snr = strtod(o->train_snr, &end);
-        if (*end != '\0' || !isfinite(train_snr) || train_snr < -30 || train_snr > 60)
+        j->train_snr = strtod(o->train_snr, &end);
+        if (*end != '\0' || !isfinite(j->train_snr) || j->train_snr < -30 || j->train_snr > 60)
             return AL_FAIL(AL_EINVAL, "--train-snr '%s': expected auto or a number of dB in [-30, 60]",
                            o->train_snr);
     }
-    if (o->rx_input == S_RX_UNSCALED && chan != AL_CHAN_RAYLEIGH_BLOCK)
+    if (o->rx_input == S_RX_UNSCALED && j->chan != AL_CHAN_RAYLEIGH_BLOCK)
         return AL_FAIL(AL_EINVAL, "--rx-input unscaled applies to the fading receiver "
                                   "(--channel rayleigh) only");
     if (o->rx_steps == 0 && o->method != S_RUN_SUPERVISED)
         return AL_FAIL(AL_EINVAL, "--rx-steps must be >= 1 for the model-free method");
-    rc = al_threads_set((int)o->threads);
-    if (rc < 0)
-        return rc;
-    rc = daemon_mkdir_p(o->out);
-    if (rc < 0)
-        return rc;
-
-    run_t runs[2];
-    unsigned n_runs = 0;
     if (o->method == S_RUN_SUPERVISED || o->method == S_RUN_BOTH)
-        runs[n_runs++] = (run_t){.method = SIM_SUPERVISED};
+        j->runs[j->n_runs++] = (run_t){.method = SIM_SUPERVISED};
     if (o->method == S_RUN_MODEL_FREE || o->method == S_RUN_BOTH)
-        runs[n_runs++] = (run_t){.method = SIM_MODEL_FREE};
+        j->runs[j->n_runs++] = (run_t){.method = SIM_MODEL_FREE};
+    return AL_OK;
+}
 
-    FILE *training = s_open_out(o, "training.csv");
-    FILE *ser_csv = s_open_out(o, "ser.csv");
-    FILE *cfg_out = s_open_out(o, "config.ini");
-    FILE *grads = o->grad_every ? s_open_out(o, "gradients.csv") : NULL;
-    plot_series curves[2] = {{0}};
+/* Opens the output files and writes their headers and config.ini. */
+static int s_job_open(const sim_opts *o, sim_job *j)
+{
+    int rc = daemon_mkdir_p(o->out);
+    if (rc < 0)
+        return rc;
+    j->training = s_open_out(o, "training.csv");
+    j->ser_csv = s_open_out(o, "ser.csv");
+    j->cfg_out = s_open_out(o, "config.ini");
+    j->grads = o->grad_every ? s_open_out(o, "gradients.csv") : NULL;
+    if (!j->training || !j->ser_csv || !j->cfg_out || (o->grad_every && !j->grads))
+        return AL_EIO;
+    opt_write_ini(s_table, o, j->cfg_out);
+    fprintf(j->training, "method,iteration,phase,loss,wall_s\n");
+    fprintf(j->ser_csv, "method,channel,M,N,snr_db,messages,errors,ser\n");
+    if (j->grads)
+        fprintf(j->grads, "method,iteration,snr_supervised,snr_policy,cosine\n");
+    return AL_OK;
+}
+
+/* Trains run k, rewrites constellation.csv with every run trained so far,
+ * and sweeps its SER (and, for AWGN, its constellation's ML SER). */
+static int s_job_train_run(const sim_opts *o, sim_job *j, unsigned k)
+{
+    run_t *r = &j->runs[k];
+    sim_train_config tc = {
+        .M = o->M, .N = o->N, .hidden = o->hidden, .rx_unscaled = o->rx_input == S_RX_UNSCALED,
+        .channel = j->chan,
+        .power = o->power,
+        .train_snr_db = j->train_snr, .snr_ramp_db = o->snr_ramp,
+        .iterations = o->iterations ? o->iterations : s_default_iterations(j->chan, r->method),
+        .fine_tune = o->fine_tune, .batch = o->batch, .rx_steps = o->rx_steps,
+        .tx_steps = o->tx_steps, .sigma2 = o->sigma2,
+        .baseline = o->baseline,
+        .lr_rx = o->lr_rx, .lr_tx = o->lr_tx, .lr_decay = o->lr_decay, .seed = o->seed,
+    };
+    j->curves[k].label = sim_method_name(r->method);
+    int rc = s_train(o, &tc, r, j->training, j->grads, &j->curves[k]);
+    if (rc < 0)
+        return rc;
+    fflush(j->training);
+    /* Rewritten with each trained method, the earlier ones first. */
     const char *labels[2];
     const float *tables[2];
+    for (unsigned i = 0; i <= k; i++) {
+        labels[i] = sim_method_name(j->runs[i].method);
+        tables[i] = tx_net_table(j->runs[i].tx);
+    }
     char cons_path[640];
     snprintf(cons_path, sizeof cons_path, "%s/constellation.csv", o->out);
-    double *baseline_ser[2] = {NULL, NULL};
-    if (!training || !ser_csv || !cfg_out || (o->grad_every && !grads)) {
-        rc = AL_EIO;
-        goto out;
+    rc = plot_constellation_csv(cons_path, labels, tables, k + 1, o->M, o->N);
+    if (rc < 0)
+        return rc;
+    const double t0 = al_now_s();
+    rc = s_sweep(o, &j->sw, j->chan, sim_method_name(r->method), r->tx,
+                 sim_trainer_rx(r->trainer), j->ser_csv, &r->ser);
+    if (rc < 0)
+        return rc;
+    /* The learned constellation alone, detected by maximum likelihood
+     * on the same noise: separates what the transmitter learned from
+     * how well the receiver network decides. */
+    if (j->chan == AL_CHAN_AWGN && (unsigned long)o->M * o->N <= SIM_ML_MAX_POINTS) {
+        snprintf(r->ml_name, sizeof r->ml_name, "%s-ml", sim_method_name(r->method));
+        rc = s_sweep(o, &j->sw, j->chan, r->ml_name, r->tx, NULL, j->ser_csv, &r->ser_ml);
+        if (rc < 0)
+            return rc;
     }
-    opt_write_ini(s_table, o, cfg_out);
-    fprintf(training, "method,iteration,phase,loss,wall_s\n");
-    fprintf(ser_csv, "method,channel,M,N,snr_db,messages,errors,ser\n");
-    if (grads)
-        fprintf(grads, "method,iteration,snr_supervised,snr_policy,cosine\n");
+    fprintf(stderr, "sim: %s evaluated %u SNR points in %.1f s\n", sim_method_name(r->method),
+            j->sw.count, al_now_s() - t0);
+    fflush(j->ser_csv);
+    return AL_OK;
+}
 
-    for (unsigned k = 0; k < n_runs; k++) {
-        run_t *r = &runs[k];
-        sim_train_config tc = {
-            .M = o->M, .N = o->N, .hidden = o->hidden, .rx_unscaled = o->rx_input == S_RX_UNSCALED,
-            .channel = chan,
-            .power = o->power,
-            .train_snr_db = train_snr, .snr_ramp_db = o->snr_ramp,
-            .iterations = o->iterations ? o->iterations : s_default_iterations(chan, r->method),
-            .fine_tune = o->fine_tune, .batch = o->batch, .rx_steps = o->rx_steps,
-            .tx_steps = o->tx_steps, .sigma2 = o->sigma2,
-            .baseline = o->baseline,
-            .lr_rx = o->lr_rx, .lr_tx = o->lr_tx, .lr_decay = o->lr_decay, .seed = o->seed,
-        };
-        curves[k].label = sim_method_name(r->method);
-        rc = s_train(o, &tc, r, training, grads, &curves[k]);
-        if (rc < 0)
-            goto out;
-        fflush(training);
-        /* Rewritten with each trained method, the earlier ones first. */
-        labels[k] = sim_method_name(r->method);
-        tables[k] = tx_net_table(r->tx);
-        rc = plot_constellation_csv(cons_path, labels, tables, k + 1, o->M, o->N);
-        if (rc < 0)
-            goto out;
-        const double t0 = al_now_s();
-        rc = s_sweep(o, &sw, chan, sim_method_name(r->method), r->tx, sim_trainer_rx(r->trainer),
-                     ser_csv, &r->ser);
-        if (rc < 0)
-            goto out;
-        /* The learned constellation alone, detected by maximum likelihood
-         * on the same noise: separates what the transmitter learned from
-         * how well the receiver network decides. */
-        if (chan == AL_CHAN_AWGN && (unsigned long)o->M * o->N <= SIM_ML_MAX_POINTS) {
-            snprintf(r->ml_name, sizeof r->ml_name, "%s-ml", sim_method_name(r->method));
-            rc = s_sweep(o, &sw, chan, r->ml_name, r->tx, NULL, ser_csv, &r->ser_ml);
-            if (rc < 0)
-                goto out;
-        }
-        fprintf(stderr, "sim: %s evaluated %u SNR points in %.1f s\n", sim_method_name(r->method),
-                sw.count, al_now_s() - t0);
-        fflush(ser_csv);
-    }
-
-    /* Baselines of the same rate, on the same grid. */
+/* Baselines of the same rate, on the same grid. */
+static int s_job_baselines(const sim_opts *o, sim_job *j)
+{
+    const sweep_t *sw = &j->sw;
     for (int b = 0; b < 2; b++) {
         if (!sim_baseline_applies((sim_baseline_kind)b, o->M, o->N))
             continue;
-        baseline_ser[b] = calloc(sw.count, sizeof(double));
-        if (baseline_ser[b] == NULL) {
-            rc = AL_FAIL(AL_ENOMEM, "no memory");
-            goto out;
-        }
-        for (unsigned i = 0; i < sw.count; i++) {
-            const double snr = sw.start + i * sw.step;
+        j->baseline_ser[b] = calloc(sw->count, sizeof(double));
+        if (j->baseline_ser[b] == NULL)
+            return AL_FAIL(AL_ENOMEM, "no memory");
+        for (unsigned i = 0; i < sw->count; i++) {
+            const double snr = sw->start + i * sw->step;
             uint64_t n = 0, e = 0;
-            if (chan == AL_CHAN_AWGN) {
+            if (j->chan == AL_CHAN_AWGN) {
                 /* Closed form: messages and errors 0 mark an analytical row. */
-                baseline_ser[b][i] = sim_baseline_ser_awgn((sim_baseline_kind)b, o->N, snr);
+                j->baseline_ser[b][i] = sim_baseline_ser_awgn((sim_baseline_kind)b, o->N, snr);
             } else {
-                sim_baseline_simulate((sim_baseline_kind)b, chan, o->N, snr, o->eval_messages,
+                sim_baseline_simulate((sim_baseline_kind)b, j->chan, o->N, snr, o->eval_messages,
                                       o->min_errors, o->seed, &n, &e);
-                baseline_ser[b][i] = (double)e / (double)n;
+                j->baseline_ser[b][i] = (double)e / (double)n;
             }
-            s_ser_row(ser_csv, sim_baseline_name((sim_baseline_kind)b), chan, o, snr, n, e,
-                      baseline_ser[b][i]);
+            s_ser_row(j->ser_csv, sim_baseline_name((sim_baseline_kind)b), j->chan, o, snr, n, e,
+                      j->baseline_ser[b][i]);
         }
     }
+    return AL_OK;
+}
 
-    /* Summary on stdout. */
-    printf("airlearn sim: channel %s, M=%u, N=%u, trained at %.1f dB, seed %llu\n",
-           al_chan_name(chan), o->M, o->N, train_snr, (unsigned long long)o->seed);
-    for (unsigned k = 0; k < n_runs; k++)
-        printf("  %-11s %u iterations in %.1f s (%.1f it/s)\n", sim_method_name(runs[k].method),
-               runs[k].iterations, runs[k].train_s, runs[k].iterations / runs[k].train_s);
+/* The SER table of the runs, their ML rows and the baselines. */
+static void s_print_ser_table(const sim_job *j)
+{
     printf("\n  snr_db");
-    for (unsigned k = 0; k < n_runs; k++)
-        printf(" %12s", sim_method_name(runs[k].method));
-    for (unsigned k = 0; k < n_runs; k++)
-        if (runs[k].ser_ml)
-            printf(" %15s", runs[k].ml_name);
+    for (unsigned k = 0; k < j->n_runs; k++)
+        printf(" %12s", sim_method_name(j->runs[k].method));
+    for (unsigned k = 0; k < j->n_runs; k++)
+        if (j->runs[k].ser_ml)
+            printf(" %15s", j->runs[k].ml_name);
     for (int b = 0; b < 2; b++)
-        if (baseline_ser[b])
+        if (j->baseline_ser[b])
             printf(" %12s", sim_baseline_name((sim_baseline_kind)b));
     printf("\n");
-    for (unsigned i = 0; i < sw.count; i++) {
-        printf("  %6.2f", sw.start + i * sw.step);
-        for (unsigned k = 0; k < n_runs; k++)
-            printf(" %12.3e", runs[k].ser[i]);
-        for (unsigned k = 0; k < n_runs; k++)
-            if (runs[k].ser_ml)
-                printf(" %15.3e", runs[k].ser_ml[i]);
+    for (unsigned i = 0; i < j->sw.count; i++) {
+        printf("  %6.2f", j->sw.start + i * j->sw.step);
+        for (unsigned k = 0; k < j->n_runs; k++)
+            printf(" %12.3e", j->runs[k].ser[i]);
+        for (unsigned k = 0; k < j->n_runs; k++)
+            if (j->runs[k].ser_ml)
+                printf(" %15.3e", j->runs[k].ser_ml[i]);
         for (int b = 0; b < 2; b++)
-            if (baseline_ser[b])
-                printf(" %12.3e", baseline_ser[b][i]);
+            if (j->baseline_ser[b])
+                printf(" %12.3e", j->baseline_ser[b][i]);
         printf("\n");
     }
-    /* Convergence: the first logged iteration at which the loss of the
-     * unperturbed system (RX-phase or joint cross-entropy), averaged over
-     * the last REACH_ROWS rows of training.csv, falls below each level;
-     * one batch's loss alone is too noisy to compare methods by. Levels
-     * that no run reaches are left out (fading stops near 0.25). */
+}
+
+/* Convergence: the first logged iteration at which the loss of the
+ * unperturbed system (RX-phase or joint cross-entropy), averaged over
+ * the last REACH_ROWS rows of training.csv, falls below each level;
+ * one batch's loss alone is too noisy to compare methods by. Levels
+ * that no run reaches are left out (fading stops near 0.25). */
+static void s_print_convergence(const sim_job *j)
+{
     const double levels[] = {2.0, 1.0, 0.5, 0.4, 0.35, 0.3, 0.25, 0.2, 0.1, 0.05, 0.02, 0.01};
     enum { N_LEVELS = sizeof levels / sizeof levels[0] };
     double reach[2][N_LEVELS];
     int shown[N_LEVELS] = {0};
-    for (unsigned k = 0; k < n_runs; k++)
+    for (unsigned k = 0; k < j->n_runs; k++)
         for (size_t l = 0; l < N_LEVELS; l++)
-            if (!isnan(reach[k][l] = s_reach(&curves[k], levels[l])))
+            if (!isnan(reach[k][l] = s_reach(&j->curves[k], levels[l])))
                 shown[l] = 1;
     printf("\n  iterations to reach loss:");
     for (size_t l = 0; l < N_LEVELS; l++)
         if (shown[l])
             printf(" %6.2f", levels[l]);
     printf("\n");
-    for (unsigned k = 0; k < n_runs; k++) {
-        printf("  %-24s", sim_method_name(runs[k].method));
+    for (unsigned k = 0; k < j->n_runs; k++) {
+        printf("  %-24s", sim_method_name(j->runs[k].method));
         for (size_t l = 0; l < N_LEVELS; l++) {
             if (!shown[l])
                 continue;
@@ -497,80 +517,116 @@ static int s_run(sim_opts *o)
         }
         printf("\n");
     }
+}
+
+/* SNR at SER 1e-3 and 1e-4 of every curve. */
+static void s_print_snr_at(const sim_job *j)
+{
     const double targets[] = {1e-3, 1e-4};
     for (size_t t = 0; t < 2; t++) {
         printf("\n  SNR at SER %.0e:", targets[t]);
-        for (unsigned k = 0; k < n_runs; k++)
-            printf("  %s %.2f dB", sim_method_name(runs[k].method), s_snr_at(&sw, runs[k].ser, targets[t]));
-        for (unsigned k = 0; k < n_runs; k++)
-            if (runs[k].ser_ml)
-                printf("  %s %.2f dB", runs[k].ml_name, s_snr_at(&sw, runs[k].ser_ml, targets[t]));
+        for (unsigned k = 0; k < j->n_runs; k++)
+            printf("  %s %.2f dB", sim_method_name(j->runs[k].method),
+                   s_snr_at(&j->sw, j->runs[k].ser, targets[t]));
+        for (unsigned k = 0; k < j->n_runs; k++)
+            if (j->runs[k].ser_ml)
+                printf("  %s %.2f dB", j->runs[k].ml_name,
+                       s_snr_at(&j->sw, j->runs[k].ser_ml, targets[t]));
         for (int b = 0; b < 2; b++)
-            if (baseline_ser[b])
+            if (j->baseline_ser[b])
                 printf("  %s %.2f dB", sim_baseline_name((sim_baseline_kind)b),
-                       s_snr_at(&sw, baseline_ser[b], targets[t]));
+                       s_snr_at(&j->sw, j->baseline_ser[b], targets[t]));
     }
     printf("\n");
+}
 
-    /* Plots. */
-    {
-        plot_series ser_lines[6] = {{0}};
-        unsigned n_lines = 0;
-        for (unsigned k = 0; k < n_runs; k++, n_lines++) {
-            ser_lines[n_lines].label = sim_method_name(runs[k].method);
-            for (unsigned i = 0; i < sw.count; i++)
-                plot_series_add(&ser_lines[n_lines], sw.start + i * sw.step, runs[k].ser[i]);
-        }
-        for (unsigned k = 0; k < n_runs; k++) {
-            if (!runs[k].ser_ml)
-                continue;
-            ser_lines[n_lines].label = runs[k].ml_name;
-            for (unsigned i = 0; i < sw.count; i++)
-                plot_series_add(&ser_lines[n_lines], sw.start + i * sw.step, runs[k].ser_ml[i]);
-            n_lines++;
-        }
-        for (int b = 0; b < 2; b++) {
-            if (!baseline_ser[b])
-                continue;
-            ser_lines[n_lines].label = sim_baseline_name((sim_baseline_kind)b);
-            for (unsigned i = 0; i < sw.count; i++)
-                plot_series_add(&ser_lines[n_lines], sw.start + i * sw.step, baseline_ser[b][i]);
-            n_lines++;
-        }
-        char path[640];
-        snprintf(path, sizeof path, "%s/ser.svg", o->out);
-        plot_lines(path, "Message error rate", "Es/N0 (dB)", "SER", ser_lines, n_lines, 1);
-        snprintf(path, sizeof path, "%s/training.svg", o->out);
-        plot_lines(path, "Learning curves (cross-entropy of the unperturbed system)", "iteration",
-                   "loss", curves, n_runs, 1);
-        for (unsigned k = 0; k < n_runs; k++) {
-            snprintf(path, sizeof path, "%s/constellation-%s.svg", o->out,
-                     sim_method_name(runs[k].method));
-            plot_constellation(path, sim_method_name(runs[k].method), tx_net_table(runs[k].tx),
-                               o->M, o->N);
-        }
-        for (unsigned i = 0; i < n_lines; i++)
-            plot_series_free(&ser_lines[i]);
+/* The summary on stdout. */
+static void s_job_summary(const sim_opts *o, const sim_job *j)
+{
+    printf("airlearn sim: channel %s, M=%u, N=%u, trained at %.1f dB, seed %llu\n",
+           al_chan_name(j->chan), o->M, o->N, j->train_snr, (unsigned long long)o->seed);
+    for (unsigned k = 0; k < j->n_runs; k++)
+        printf("  %-11s %u iterations in %.1f s (%.1f it/s)\n", sim_method_name(j->runs[k].method),
+               j->runs[k].iterations, j->runs[k].train_s,
+               j->runs[k].iterations / j->runs[k].train_s);
+    s_print_ser_table(j);
+    s_print_convergence(j);
+    s_print_snr_at(j);
+}
+
+/* One plotted line of an SER against the sweep's SNRs. */
+static void s_ser_line(plot_series *line, const char *label, const sweep_t *sw, const double *ser)
+{
+    line->label = label;
+    for (unsigned i = 0; i < sw->count; i++)
+        plot_series_add(line, sw->start + i * sw->step, ser[i]);
+}
+
+static void s_job_plots(const sim_opts *o, sim_job *j)
+{
+    plot_series ser_lines[6] = {{0}};
+    unsigned n_lines = 0;
+    for (unsigned k = 0; k < j->n_runs; k++)
+        s_ser_line(&ser_lines[n_lines++], sim_method_name(j->runs[k].method), &j->sw,
+                   j->runs[k].ser);
+    for (unsigned k = 0; k < j->n_runs; k++)
+        if (j->runs[k].ser_ml)
+            s_ser_line(&ser_lines[n_lines++], j->runs[k].ml_name, &j->sw, j->runs[k].ser_ml);
+    for (int b = 0; b < 2; b++)
+        if (j->baseline_ser[b])
+            s_ser_line(&ser_lines[n_lines++], sim_baseline_name((sim_baseline_kind)b), &j->sw,
+                       j->baseline_ser[b]);
+    char path[640];
+    snprintf(path, sizeof path, "%s/ser.svg", o->out);
+    plot_lines(path, "Message error rate", "Es/N0 (dB)", "SER", ser_lines, n_lines, 1);
+    snprintf(path, sizeof path, "%s/training.svg", o->out);
+    plot_lines(path, "Learning curves (cross-entropy of the unperturbed system)", "iteration",
+               "loss", j->curves, j->n_runs, 1);
+    for (unsigned k = 0; k < j->n_runs; k++) {
+        snprintf(path, sizeof path, "%s/constellation-%s.svg", o->out,
+                 sim_method_name(j->runs[k].method));
+        plot_constellation(path, sim_method_name(j->runs[k].method), tx_net_table(j->runs[k].tx),
+                           o->M, o->N);
     }
-    rc = AL_OK;
-out:
-    for (unsigned k = 0; k < n_runs; k++) {
-        sim_trainer_destroy(&runs[k].trainer);
-        free(runs[k].ser);
-        free(runs[k].ser_ml);
-        plot_series_free(&curves[k]);
+    for (unsigned i = 0; i < n_lines; i++)
+        plot_series_free(&ser_lines[i]);
+}
+
+static void s_job_free(sim_job *j)
+{
+    for (unsigned k = 0; k < j->n_runs; k++) {
+        sim_trainer_destroy(&j->runs[k].trainer);
+        free(j->runs[k].ser);
+        free(j->runs[k].ser_ml);
+        plot_series_free(&j->curves[k]);
     }
-    free(baseline_ser[0]);
-    free(baseline_ser[1]);
-    if (training)
-        fclose(training);
-    if (grads)
-        fclose(grads);
-    if (ser_csv)
-        fclose(ser_csv);
-    if (cfg_out)
-        fclose(cfg_out);
-    return rc;
+    free(j->baseline_ser[0]);
+    free(j->baseline_ser[1]);
+    FILE *files[] = {j->training, j->grads, j->ser_csv, j->cfg_out};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (files[i])
+            fclose(files[i]);
+}
+
+static int s_run(const sim_opts *o)
+{
+    sim_job j;
+    memset(&j, 0, sizeof j);
+    int rc = s_job_settings(o, &j);
+    if (rc == 0)
+        rc = al_threads_set((int)o->threads);
+    if (rc == 0)
+        rc = s_job_open(o, &j);
+    for (unsigned k = 0; rc == 0 && k < j.n_runs; k++)
+        rc = s_job_train_run(o, &j, k);
+    if (rc == 0)
+        rc = s_job_baselines(o, &j);
+    if (rc == 0) {
+        s_job_summary(o, &j);
+        s_job_plots(o, &j);
+    }
+    s_job_free(&j);
+    return rc < 0 ? rc : AL_OK;
 }
 
 int cmd_sim(int argc, char **argv)

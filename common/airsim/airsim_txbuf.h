@@ -68,12 +68,7 @@ int airsim_txbuf_status(airsim_txbuf_t *q, long timeout_us);
 /* Waits until no full buffer is queued: 0, or SOAPY_SDR_TIMEOUT. */
 int airsim_txbuf_wait_empty(airsim_txbuf_t *q, long timeout_us);
 
-/* Full buffers queued (not yet aired). */
-unsigned airsim_txbuf_queued(airsim_txbuf_t *q);
-
 void airsim_txbuf_set_gain(airsim_txbuf_t *q, double db);
 int airsim_txbuf_link_up(airsim_txbuf_t *q);
-/* Underflows counted here; messages and samples by the link. */
-uint64_t airsim_txbuf_underflows(airsim_txbuf_t *q);
 
 #endif

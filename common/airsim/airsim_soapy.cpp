@@ -291,8 +291,9 @@ class AirsimDevice : public SoapySDR::Device {
                             deadline - Clock::now()).count();
             int n = airsim_rx_read(s->rx, static_cast<uint8_t *>(buffs[0]) + bytes[s->format] * got,
                                    s->format, want - got, &ticks, left > 0 ? left : 0);
-            if (n == SOAPY_SDR_OVERFLOW) {
-                flags |= SOAPY_SDR_END_ABRUPT;   // acquireReadBuffer on overflow
+            if (n == SOAPY_SDR_OVERFLOW) {   // acquireReadBuffer on overflow
+                flags |= SOAPY_SDR_END_ABRUPT;
+                SoapySDR::log(SOAPY_SDR_SSI, "O");
                 return n;
             }
             if (n <= 0)
@@ -333,8 +334,12 @@ class AirsimDevice : public SoapySDR::Device {
             return SOAPY_SDR_NOT_SUPPORTED;
         if (int rc = unplugged(timeoutUs))
             return rc == SOAPY_SDR_STREAM_ERROR ? rc : SOAPY_SDR_TIMEOUT;
-        if (s->txb)   // the underflow flag only; nothing else is filled in
-            return airsim_txbuf_status(s->txb, timeoutUs);
+        if (s->txb) {   // the underflow flag only; nothing else is filled in
+            int rc = airsim_txbuf_status(s->txb, timeoutUs);
+            if (rc == SOAPY_SDR_UNDERFLOW)
+                SoapySDR::log(SOAPY_SDR_SSI, "U");   // as SoapyHackRF's readStreamStatus
+            return rc;
+        }
         int end = 0;
         int64_t ticks = 0;
         int rc = airsim_tx_status(s->tx, &end, &ticks, timeoutUs);

@@ -31,14 +31,13 @@
 #define AIRSIM_LINK_H
 
 #include "airsim_config.h"
+#include "airsim_front.h"
 
 #include <complex.h>
 #include <stdint.h>
 
 #define AIRSIM_TX_LEAD_S 0.02
 #define AIRSIM_AIR_LATENCY_S 0.005
-
-typedef enum { AIRSIM_CF32 = 0, AIRSIM_CS16 = 1 } airsim_format;
 
 typedef struct {
     uint64_t messages;         /* burst messages sent / placed */
@@ -82,6 +81,10 @@ void airsim_tx_set_time(airsim_tx_t *q, int64_t ticks);
 /* Amplitude gain in dB applied to every sample written (the device's
  * TX gain); 0 dB by default. */
 void airsim_tx_set_gain(airsim_tx_t *q, double db);
+/* realtime: how far ahead of its clock the TX may send (default
+ * AIRSIM_TX_LEAD_S); a device that decides early (airsim_txbuf) needs
+ * more. */
+void airsim_tx_set_lead(airsim_tx_t *q, double seconds);
 int airsim_tx_link_up(airsim_tx_t *q);
 const airsim_counters *airsim_tx_counters(const airsim_tx_t *q);
 
@@ -103,8 +106,9 @@ int airsim_rx_read(airsim_rx_t *q, void *buf, airsim_format fmt, unsigned n, int
 
 int64_t airsim_rx_time(const airsim_rx_t *q);
 void airsim_rx_set_time(airsim_rx_t *q, int64_t ticks);
-/* Gain in dB on everything delivered, signal and noise alike (the
- * device's RX gain: it moves the level, not the SNR). */
+/* The device's RX gain in dB: ideal, on everything delivered, signal
+ * and noise alike (it moves the level, not the SNR); hackrf and b2x0,
+ * through the receiver model of airsim_front.h. */
 void airsim_rx_set_gain(airsim_rx_t *q, double db);
 int airsim_rx_link_up(airsim_rx_t *q);
 const airsim_counters *airsim_rx_counters(const airsim_rx_t *q);

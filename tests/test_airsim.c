@@ -87,7 +87,7 @@ static void test_airsim_config_parses_taps(void **state)
 
 static size_t s_message(uint8_t *buf, unsigned count)
 {
-    airsim_wire_header h = {AIRSIM_FLAG_START, 42, 7, 1000, 990, count};
+    airsim_wire_header h = {AIRSIM_FLAG_START, 42, 7, 1000, 990, count, -12.5, 2.4e9};
     airsim_wire_pack(&h, buf);
     for (unsigned i = 0; i < 2 * count; i++)
         al_put_f32(buf + AIRSIM_WIRE_HEADER + 4 * i, 0.25f * (float)i);
@@ -107,6 +107,8 @@ static void test_airsim_wire_round_trip(void **state)
     assert_int_equal(h.time, 1000);
     assert_int_equal(h.tx_now, 990);
     assert_int_equal(h.count, 16);
+    assert_true(h.ppm == -12.5);
+    assert_true(h.freq == 2.4e9);
 }
 
 static void test_airsim_wire_rejects_malformed(void **state)
@@ -119,12 +121,14 @@ static void test_airsim_wire_rejects_malformed(void **state)
     assert_int_equal(airsim_wire_parse(buf, 10, &h), AL_EFORMAT);          /* no header */
     struct { size_t at; uint8_t value; } bad[] = {
         {0, 'X'},            /* magic */
-        {4, 2},              /* version */
+        {4, 1},              /* version: 1 had no oscillator fields */
         {5, 0x80},           /* unknown flag */
         {6, 1},              /* reserved */
         {40, 17},            /* count does not match the length */
         {44, 1},             /* reserved */
         {31, 0x80},          /* negative time */
+        {55, 0x7f},          /* ppm: exponent field 0x7f.. is huge or NaN */
+        {63, 0xff},          /* freq negative */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         s_message(buf, 16);

@@ -48,6 +48,17 @@ const opt_desc airsim_config_table[] = {
      "fault injection, RX: seconds between link outages (0: never)"},
     {S, "outage_for", OPT_DOUBLE, F(outage_for), 0, 0, 1e6, NULL, "1",
      "fault injection, RX: seconds each outage lasts"},
+    {S, "ppm", OPT_DOUBLE, F(ppm), 0, -AIRSIM_PPM_MAX, AIRSIM_PPM_MAX, NULL, "0",
+     "oscillator error of this device, ppm: carrier offset ppm x frequency and sample-clock "
+     "offset (TX and RX: the link sees the difference)"},
+    {S, "dc_dbc", OPT_DOUBLE, F(dc_dbc), 0, -200, 0, NULL, "-200",
+     "RX: DC offset / LO leakage, dB relative to a unit-power signal (default: none)"},
+    {S, "iq_gain_db", OPT_DOUBLE, F(iq_gain_db), 0, -6, 6, NULL, "0",
+     "RX: IQ imbalance, gain of the Q branch relative to I, dB"},
+    {S, "iq_phase_deg", OPT_DOUBLE, F(iq_phase_deg), 0, -45, 45, NULL, "0",
+     "RX: IQ imbalance, phase error of the Q branch, degrees"},
+    {S, "phase_noise", OPT_DOUBLE, F(phase_noise_hz), 0, 0, 1e6, NULL, "0",
+     "RX: Wiener phase noise of this linewidth (Lorentzian, Hz; 0: none)"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -71,6 +82,8 @@ int airsim_config_set(airsim_config *c, const char *key, const char *value)
         c->have_noise |= 1;
     else if (strcmp(key, "noise_dbfs") == 0)
         c->have_noise |= 2;
+    else if (strcmp(key, "dc_dbc") == 0)
+        c->have_dc = 1;
     return AL_OK;
 }
 

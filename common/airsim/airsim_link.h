@@ -82,6 +82,9 @@ void airsim_tx_set_time(airsim_tx_t *q, int64_t ticks);
 /* Amplitude gain in dB applied to every sample written (the device's
  * TX gain); 0 dB by default. */
 void airsim_tx_set_gain(airsim_tx_t *q, double db);
+/* The tuned frequency (Hz), sent with the samples: with `ppm`, the TX's
+ * carrier offset. 0 until set; AL_EINVAL outside 0 .. AIRSIM_FREQ_MAX. */
+int airsim_tx_set_frequency(airsim_tx_t *q, double freq);
 int airsim_tx_link_up(airsim_tx_t *q);
 const airsim_counters *airsim_tx_counters(const airsim_tx_t *q);
 
@@ -106,6 +109,8 @@ void airsim_rx_set_time(airsim_rx_t *q, int64_t ticks);
 /* Gain in dB on everything delivered, signal and noise alike (the
  * device's RX gain: it moves the level, not the SNR). */
 void airsim_rx_set_gain(airsim_rx_t *q, double db);
+/* The tuned frequency (Hz): with `ppm`, the RX's carrier offset. */
+int airsim_rx_set_frequency(airsim_rx_t *q, double freq);
 int airsim_rx_link_up(airsim_rx_t *q);
 const airsim_counters *airsim_rx_counters(const airsim_rx_t *q);
 

@@ -106,6 +106,11 @@ class AirsimDevice : public SoapySDR::Device {
             delete s;
             throw std::runtime_error(why);
         }
+        // The oscillator's carrier offset follows the tuned frequency.
+        if (s->tx)
+            airsim_tx_set_frequency(s->tx, freq_[SOAPY_SDR_TX]);
+        else
+            airsim_rx_set_frequency(s->rx, freq_[SOAPY_SDR_RX]);
         slot = s;
         return reinterpret_cast<SoapySDR::Stream *>(s);
     }
@@ -244,6 +249,16 @@ class AirsimDevice : public SoapySDR::Device {
     }
     void setFrequency(const int direction, const size_t, const double f, const SoapySDR::Kwargs &) override
     {
+        std::lock_guard<std::mutex> lock(mutex_);
+        int rc = 0;
+        if (direction == SOAPY_SDR_TX && tx_)
+            rc = airsim_tx_set_frequency(tx_->tx, f);
+        else if (direction != SOAPY_SDR_TX && rx_)
+            rc = airsim_rx_set_frequency(rx_->rx, f);
+        else if (!(f >= 0.0 && f <= AIRSIM_FREQ_MAX))
+            rc = AL_FAIL(AL_EINVAL, "airsim frequency %g Hz out of range", f);
+        if (rc != 0)
+            throw std::runtime_error(al_error_message());
         freq_[direction == SOAPY_SDR_TX ? SOAPY_SDR_TX : SOAPY_SDR_RX] = f;
     }
     void setFrequency(const int d, const size_t c, const std::string &, const double f,

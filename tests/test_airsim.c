@@ -281,15 +281,17 @@ static void test_airsim_burst_arrives_intact_at_its_time(void **state)
     free(y1); free(y2); free(x1); free(x2);
 }
 
-/* Received copy of burst (seed, L) sent at T through an RX device with
- * extra arguments; y holds labels [T, T + L + 64). */
-static float complex *s_receive_impaired(const char *name, const char *extra, uint64_t seed,
-                                         int64_t T, size_t L)
+/* Received copy of burst (seed, L) sent at T by a TX device with
+ * tx_extra arguments (or none) through an RX device with rx_extra ones;
+ * y holds labels [T, T + L + 64). */
+static float complex *s_receive_pair(const char *name, const char *tx_extra,
+                                     const char *rx_extra, uint64_t seed, int64_t T, size_t L)
 {
-    char link[128], tx[256], rx[512];
+    char link[128], base[256], tx[512], rx[512];
     s_link(link, sizeof link, name);
-    snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
-    snprintf(rx, sizeof rx, "%s,%s", tx, extra);
+    snprintf(base, sizeof base, "driver=airsim,clock=fast,link=%s", link);
+    snprintf(tx, sizeof tx, "%s%s%s", base, tx_extra ? "," : "", tx_extra ? tx_extra : "");
+    snprintf(rx, sizeof rx, "%s,%s", base, rx_extra);
     pid_t w = s_spawn_writer(tx, seed, L, T);
     al_radio_t *r = s_open(rx, AL_RADIO_RX);
     assert_non_null(r);
@@ -302,6 +304,14 @@ static float complex *s_receive_impaired(const char *name, const char *extra, ui
     memcpy(y, all + T, (L + 64) * sizeof *y);
     free(all);
     return y;
+}
+
+/* Received copy of burst (seed, L) sent at T through an RX device with
+ * extra arguments; y holds labels [T, T + L + 64). */
+static float complex *s_receive_impaired(const char *name, const char *extra, uint64_t seed,
+                                         int64_t T, size_t L)
+{
+    return s_receive_pair(name, NULL, extra, seed, T, L);
 }
 
 static void test_airsim_snr_matches_configuration(void **state)
@@ -335,6 +345,27 @@ static void test_airsim_cfo_matches_configuration(void **state)
         acc += (y[i + LAG] * conjf(x[i + LAG])) * conj(y[i] * conjf(x[i]));
     double est = carg(acc) / (2 * M_PI * LAG) * RATE;
     printf("airsim measured CFO %.2f Hz (configured %.0f)\n", est, cfo);
+    assert_true(fabs(est - cfo) < 0.01 * cfo);
+    free(x);
+    free(y);
+}
+
+static void test_airsim_tx_ppm_reaches_the_receiver(void **state)
+{
+    (void)state;
+    /* The TX device's oscillator travels in the wire header: a TX at
+     * +20 ppm tuned to 915 MHz (s_open) arrives 20 ppm x 915 MHz off at an
+     * RX device without ppm of its own. 10000 samples drift 0.2 samples
+     * apart, too little to decorrelate the product below. */
+    enum { L = 10000, T = 1000, LAG = 20 };
+    const double cfo = 20e-6 * 915e6;
+    float complex *y = s_receive_pair("txppm", "ppm=20", "snr_db=30", 34, T, L);
+    float complex *x = s_burst(34, L);
+    double complex acc = 0;
+    for (int i = 0; i + LAG < L; i++)
+        acc += (y[i + LAG] * conjf(x[i + LAG])) * conj(y[i] * conjf(x[i]));
+    double est = carg(acc) / (2 * M_PI * LAG) * RATE;
+    printf("airsim measured CFO %.1f Hz from the TX's ppm=20 (expected %.1f)\n", est, cfo);
     assert_true(fabs(est - cfo) < 0.01 * cfo);
     free(x);
     free(y);
@@ -641,6 +672,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_airsim_snr_matches_configuration),
         cmocka_unit_test(test_airsim_cfo_matches_configuration),
         cmocka_unit_test(test_airsim_delay_matches_configuration),
+        cmocka_unit_test(test_airsim_tx_ppm_reaches_the_receiver),
         cmocka_unit_test(test_airsim_reader_reports_gone_writer_and_recovers),
         cmocka_unit_test(test_airsim_writer_reports_gone_reader_and_recovers),
     };

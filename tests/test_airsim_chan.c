@@ -26,12 +26,19 @@
 
 enum { RATE = 1000000 };
 
-static void s_config(airsim_config *c, const char *const *kv)
+static void s_config_more(airsim_config *c, const char *const *kv, const char *const *more)
 {
     airsim_config_default(c);
     for (; kv && kv[0]; kv += 2)
         assert_int_equal(airsim_config_set(c, kv[0], kv[1]), 0);
+    for (; more && more[0]; more += 2)
+        assert_int_equal(airsim_config_set(c, more[0], more[1]), 0);
     assert_int_equal(airsim_config_finish(c), 0);
+}
+
+static void s_config(airsim_config *c, const char *const *kv)
+{
+    s_config_more(c, kv, NULL);
 }
 
 static float complex *s_noise(uint64_t seed, size_t n)
@@ -55,20 +62,28 @@ typedef struct {
     airsim_rx_t *rx;
 } s_pair;
 
-static s_pair s_open_pair(const char *name, const char *tx_ppm, const char *rx_ppm, double f_tx,
-                          double f_rx)
+/* tx_kv, rx_kv: further device arguments of each end. */
+static s_pair s_open_pair_args(const char *name, const char *const *tx_kv,
+                               const char *const *rx_kv, double f_tx, double f_rx)
 {
     char link[128];
     snprintf(link, sizeof link, "ipc://@airlearn-test-chan-%s-%ld", name, (long)getpid());
     airsim_config ct, cr;
-    s_config(&ct, (const char *const[]){"link", link, "clock", "fast", "ppm", tx_ppm, NULL});
-    s_config(&cr, (const char *const[]){"link", link, "clock", "fast", "ppm", rx_ppm, NULL});
+    s_config_more(&ct, (const char *const[]){"link", link, "clock", "fast", NULL}, tx_kv);
+    s_config_more(&cr, (const char *const[]){"link", link, "clock", "fast", NULL}, rx_kv);
     s_pair p = {airsim_tx_create(&ct, RATE), airsim_rx_create(&cr, RATE)};
     assert_non_null(p.tx);
     assert_non_null(p.rx);
     assert_int_equal(airsim_tx_set_frequency(p.tx, f_tx), 0);
     assert_int_equal(airsim_rx_set_frequency(p.rx, f_rx), 0);
     return p;
+}
+
+static s_pair s_open_pair(const char *name, const char *tx_ppm, const char *rx_ppm, double f_tx,
+                          double f_rx)
+{
+    return s_open_pair_args(name, (const char *const[]){"ppm", tx_ppm, NULL},
+                            (const char *const[]){"ppm", rx_ppm, NULL}, f_tx, f_rx);
 }
 
 static void s_close_pair(s_pair *p)
@@ -125,10 +140,9 @@ static double s_tone_hz(const float complex *y, size_t n)
     return carg(acc) / (2.0 * M_PI * LAG) * RATE;
 }
 
-static double s_cfo_through(const char *name, const char *tx_ppm, const char *rx_ppm, double f)
+static double s_cfo_of(s_pair p)
 {
     enum { L = 50000, T = 1000 };
-    s_pair p = s_open_pair(name, tx_ppm, rx_ppm, f, f);
     float complex *x = malloc(L * sizeof *x), *y = malloc((L + 64) * sizeof *y);
     for (int i = 0; i < L; i++)
         x[i] = 1.0f;   /* the carrier alone */
@@ -139,6 +153,11 @@ static double s_cfo_through(const char *name, const char *tx_ppm, const char *rx
     free(x);
     free(y);
     return hz;
+}
+
+static double s_cfo_through(const char *name, const char *tx_ppm, const char *rx_ppm, double f)
+{
+    return s_cfo_of(s_open_pair(name, tx_ppm, rx_ppm, f, f));
 }
 
 static void test_airsim_chan_cfo_is_ppm_difference_times_frequency(void **state)
@@ -157,6 +176,33 @@ static void test_airsim_chan_cfo_is_ppm_difference_times_frequency(void **state)
     double hz0 = s_cfo_through("cfo0", "7", "7", f1);
     printf("ppm 7 vs 7: CFO %.3f Hz\n", hz0);
     assert_true(fabs(hz0) < 1.0);
+}
+
+static void test_airsim_chan_profiles_default_to_a_typical_pair(void **state)
+{
+    (void)state;
+    /* Both ends with the same profile and no ppm of their own: a HackRF
+     * pair sits 20 ppm apart (TX +10, RX -10), a B2x0 pair 2 ppm; an
+     * explicit ppm overrides the profile's. */
+    const double f = 915e6;
+    static const struct {
+        const char *name, *profile, *rx_ppm;
+        double want_ppm;
+    } cases[] = {
+        {"hackrf", "hackrf", NULL, 20.0},
+        {"b2x0", "b2x0", NULL, 2.0},
+        {"override", "hackrf", "10", 0.0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const tx[] = {"profile", cases[i].profile, NULL};
+        const char *const rx[] = {"profile", cases[i].profile, cases[i].rx_ppm ? "ppm" : NULL,
+                                  cases[i].rx_ppm, NULL};
+        double hz = s_cfo_of(s_open_pair_args(cases[i].name, tx, rx, f, f));
+        double want = cases[i].want_ppm * 1e-6 * f;
+        printf("profile %s%s: CFO %.1f Hz (want %.1f)\n", cases[i].profile,
+               cases[i].rx_ppm ? ", RX ppm=10" : "", hz, want);
+        assert_true(fabs(hz - want) < 0.01 * want + 5.0);
+    }
 }
 
 /* Delay (samples, fractional) of x in y: y[i] ~ x[i - d], |d| < 64.
@@ -365,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_airsim_chan_iq_imbalance_measured_from_the_image),
         cmocka_unit_test(test_airsim_chan_phase_noise_grows_with_linewidth),
         cmocka_unit_test(test_airsim_chan_cfo_is_ppm_difference_times_frequency),
+        cmocka_unit_test(test_airsim_chan_profiles_default_to_a_typical_pair),
         cmocka_unit_test(test_airsim_chan_sample_clock_drifts_by_ppm),
         cmocka_unit_test(test_airsim_chan_resampling_is_continuous_across_messages),
     };

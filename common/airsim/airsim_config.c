@@ -95,6 +95,27 @@ const airsim_profile_default airsim_profile_defaults[] = {
     {"b2x0", "nf_db", "8"},
     {"b2x0", "fs_dbm", "-10"},
     {"b2x0", "tx_dbm", "10"},
+    /* RF front end (README, "The simulated radio"). ppm: a pair whose
+     * boards sit half the per-board tolerance off in opposite directions
+     * (TX +ppm, RX -ppm): HackRF crystal +-20 ppm (SPEC section 9), whose
+     * LO and sample clock share the reference (greatscottgadgets/hackrf
+     * issue 1416); B2x0 TCXO +-2 ppm. b2x0 IQ imbalance: AD9361 quadrature
+     * gain error 0.2 % and phase error 0.2 deg typical (Analog Devices
+     * EngineerZone, "AD9361 MDS sensitivity and EVM"). No public figure
+     * found for the HackRF's LO leakage and IQ imbalance (MAX2837, no DC
+     * correction: hasDCOffsetMode false), the B2x0's DC residue after
+     * UHD's correction, or either LO as a Wiener linewidth: conservative
+     * choices, stated in the README. */
+    {"hackrf", "ppm", "10"},
+    {"hackrf", "dc_dbc", "-30"},
+    {"hackrf", "iq_gain_db", "0.5"},
+    {"hackrf", "iq_phase_deg", "3"},
+    {"hackrf", "phase_noise", "1"},
+    {"b2x0", "ppm", "1"},
+    {"b2x0", "dc_dbc", "-50"},
+    {"b2x0", "iq_gain_db", "0.017"},
+    {"b2x0", "iq_phase_deg", "0.2"},
+    {"b2x0", "phase_noise", "0.1"},
     {NULL, NULL, NULL},
 };
 
@@ -114,6 +135,7 @@ int airsim_config_set_profile(airsim_config *c, const char *name)
         if (strcmp(d->profile, name) == 0 && airsim_config_set(c, d->key, d->value) != 0)
             return AL_FAIL(AL_EINVAL, "airsim profile %s: default %s=%s: %s", name, d->key,
                            d->value, al_error_message());
+    c->ppm_given = 0;   /* the profile's ppm is a pair's: see airsim_config.h */
     return AL_OK;
 }
 
@@ -195,6 +217,8 @@ int airsim_config_set(airsim_config *c, const char *key, const char *value)
         c->have_noise |= 2;
     else if (strcmp(key, "dc_dbc") == 0)
         c->have_dc = 1;
+    else if (strcmp(key, "ppm") == 0)
+        c->ppm_given = 1;
     return AL_OK;
 }
 

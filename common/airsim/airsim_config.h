@@ -78,7 +78,9 @@ typedef struct {
     /* RF front end of this device. ppm: its oscillator error, for both
      * the carrier (CFO = ppm x tuned frequency) and the sample clock; a TX
      * device sends its own ppm and frequency to the RX, which applies the
-     * pair's difference. The others act on the RX device's stream. */
+     * pair's difference. A profile's ppm describes a typical pair: a TX
+     * device runs at +ppm, an RX device at -ppm, unless `ppm` is given
+     * (ppm_given). The others act on the RX device's stream. */
     double ppm;
     double dc_dbc;               /* LO leakage, dB below a unit-power (0 dBFS) signal */
     double iq_gain_db;           /* Q branch gain relative to I */
@@ -88,6 +90,7 @@ typedef struct {
     /* Derived by airsim_config_finish(); not device arguments. */
     int have_noise;
     int have_dc;                 /* dc_dbc given */
+    int ppm_given;               /* ppm given as a device argument, not by a profile */
     double noise_power;          /* linear, relative to full scale */
     unsigned ntaps;
     float taps[2 * AIRSIM_MAX_TAPS];   /* interleaved re, im */

@@ -474,15 +474,17 @@ airsim_rx_t *airsim_rx_create(const airsim_config *cfg, double rate)
         return NULL;
     }
     q->cfg = *cfg;
+    if (!cfg->ppm_given)
+        q->cfg.ppm = -cfg->ppm;   /* a profile's typical pair: see airsim_config.h */
     q->rate = rate;
-    q->chan = airsim_chan_create(cfg, rate);
+    q->chan = airsim_chan_create(&q->cfg, rate);
     if (q->chan == NULL) {
         free(q);
         return NULL;
     }
     q->latency = airsim_chan_latency(q->chan);
     q->gain = 1.0f;
-    q->tick_rate = rate * (1.0 + cfg->ppm * 1e-6);
+    q->tick_rate = rate * (1.0 + q->cfg.ppm * 1e-6);
     /* Room for the realtime TX lead and air latency four times over. */
     double need = 4.0 * (AIRSIM_TX_LEAD_S + AIRSIM_AIR_LATENCY_S) * rate;
     q->size = 1 << 20;

@@ -4,7 +4,10 @@
  * this process reads them through an RX device on the same link and
  * counts samples per second:
  *   airsim_fast      clock=fast, CF32 and CS16, no impairments, AWGN only,
- *                    and every impairment at once (the channel's cost);
+ *                    the RF front end alone (oscillators 20 ppm apart, so
+ *                    the RX resamples every burst; DC, IQ imbalance, phase
+ *                    noise), and every impairment at once (the channel's
+ *                    cost);
  *   airsim_realtime  clock=realtime at 1 and 10 Msps: samples delivered
  *                    per second of wall time against the configured rate.
  * The module must be loadable: installed, or SOAPY_SDR_PLUGIN_PATH
@@ -52,11 +55,11 @@ static void s_stop(pid_t pid)
 }
 
 /* Samples per second read from an RX device on args, with a writer on
- * the same link, over `seconds` after a short warm-up. */
-static int s_measure(const char *args, const char *format, double rate, double seconds,
-                     double *sps)
+ * tx_args (the same link), over `seconds` after a short warm-up. */
+static int s_measure(const char *args, const char *tx_args, const char *format, double rate,
+                     double seconds, double *sps)
 {
-    pid_t child = s_spawn_writer(args, rate);
+    pid_t child = s_spawn_writer(tx_args, rate);
     SoapySDRDevice *dev = SoapySDRDevice_makeStrArgs(args);
     if (dev == NULL) {
         s_stop(child);
@@ -108,24 +111,31 @@ static int s_measure(const char *args, const char *format, double rate, double s
 
 int bench_airsim(const bench_opts *opts, FILE *out)
 {
+    /* extra: the RX device's arguments; tx_extra: the TX device's. */
     static const struct {
-        const char *label, *extra, *format;
+        const char *label, *extra, *tx_extra, *format;
     } fast[] = {
-        {"none", "", SOAPY_SDR_CF32},
-        {"none", "", SOAPY_SDR_CS16},
-        {"awgn", ",snr_db=10", SOAPY_SDR_CF32},
-        {"all", ",snr_db=10,cfo=1000,phase=0.3,delay=2.5,gain_db=-3,multipath=1;0.2+0.1j,"
-                "fading=rayleigh,doppler=10",
+        {"none", "", "", SOAPY_SDR_CF32},
+        {"none", "", "", SOAPY_SDR_CS16},
+        {"awgn", ",snr_db=10", "", SOAPY_SDR_CF32},
+        {"rf", ",ppm=-10,dc_dbc=-30,iq_gain_db=0.5,iq_phase_deg=3,phase_noise=1", ",ppm=10",
          SOAPY_SDR_CF32},
+        {"all", ",snr_db=10,cfo=1000,phase=0.3,delay=2.5,gain_db=-3,multipath=1;0.2+0.1j,"
+                "fading=rayleigh,doppler=10,ppm=-10,dc_dbc=-30,iq_gain_db=0.5,iq_phase_deg=3,"
+                "phase_noise=1",
+         ",ppm=10", SOAPY_SDR_CF32},
     };
-    char args[512];
+    char args[512], tx_args[512];
     for (size_t i = 0; i < sizeof fast / sizeof fast[0]; i++) {
         if (opts->quick && i > 0)
             break;
         snprintf(args, sizeof args, "driver=airsim,clock=fast,link=ipc://@airlearn-bench-%ld%s",
                  (long)getpid(), fast[i].extra);
+        snprintf(tx_args, sizeof tx_args,
+                 "driver=airsim,clock=fast,link=ipc://@airlearn-bench-%ld%s", (long)getpid(),
+                 fast[i].tx_extra);
         double sps = 0;
-        int rc = s_measure(args, fast[i].format, 10e6, opts->seconds, &sps);
+        int rc = s_measure(args, tx_args, fast[i].format, 10e6, opts->seconds, &sps);
         if (rc != 0)
             return rc;
         fprintf(out, "{\"bench\":\"airsim_fast\",\"format\":\"%s\",\"impairments\":\"%s\","
@@ -140,7 +150,7 @@ int bench_airsim(const bench_opts *opts, FILE *out)
                  (long)getpid());
         double sps = 0;
         double seconds = opts->seconds < 1.0 && !opts->quick ? 1.0 : opts->seconds;
-        int rc = s_measure(args, SOAPY_SDR_CF32, rates[i], seconds, &sps);
+        int rc = s_measure(args, args, SOAPY_SDR_CF32, rates[i], seconds, &sps);
         if (rc != 0)
             return rc;
         fprintf(out, "{\"bench\":\"airsim_realtime\",\"rate_msps\":%.3f,\"measured_msps\":%.4f,"

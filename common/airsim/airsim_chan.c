@@ -15,6 +15,7 @@ enum {
     FADE_STEP = 16,       /* fading evaluated every 16 samples, linear between */
     RESAMP_M = AIRSIM_CHAN_RESAMP_M,
     RESAMP_P = 1024,      /* kernel phases: positions rounded to 1/1024 sample */
+    PN_CHUNK = 256,
 };
 
 /* Kaiser window shape: about 60 dB of stopband for 16 taps. */
@@ -42,6 +43,7 @@ struct airsim_chan_s {
     double lo_phase;
     double pn_std;             /* rad per sample: Wiener phase-noise step */
     al_rng_t pn_rng;
+    float pn_steps[PN_CHUNK];  /* phase-noise steps, drawn PN_CHUNK at a time */
     int iq;
     float complex iq_mu, iq_nu;
     float complex dc;
@@ -277,15 +279,25 @@ void airsim_chan_stream(airsim_chan_t *q, const float complex *x, float complex 
     if (q->noise_std > 0.0f)
         al_rng_add_normalf(&q->noise_rng, (float *)y, 2 * n, q->noise_std);
     if (q->lo_w != 0.0 || q->pn_std > 0.0) {
-        for (unsigned i = 0; i < n; i++) {
-            q->lo_phase += q->lo_w;
-            if (q->pn_std > 0.0)
-                q->lo_phase += q->pn_std * al_rng_normal(&q->pn_rng);
-            if (q->lo_phase > M_PI)
-                q->lo_phase -= 2.0 * M_PI;
-            else if (q->lo_phase < -M_PI)
-                q->lo_phase += 2.0 * M_PI;
-            y[i] *= (float complex)cexp(I * q->lo_phase);
+        for (unsigned done = 0; done < n;) {
+            unsigned m = n - done < PN_CHUNK ? n - done : PN_CHUNK;
+            if (q->pn_std > 0.0) {   /* the project's bulk float normals */
+                memset(q->pn_steps, 0, m * sizeof q->pn_steps[0]);
+                al_rng_add_normalf(&q->pn_rng, q->pn_steps, m, (float)q->pn_std);
+            }
+            for (unsigned i = 0; i < m; i++) {
+                /* The phase accumulates in double: a float would lose the
+                 * slow CFO's increments next to pi. */
+                q->lo_phase += q->lo_w + (q->pn_std > 0.0 ? q->pn_steps[i] : 0.0f);
+                if (q->lo_phase > M_PI)
+                    q->lo_phase -= 2.0 * M_PI;
+                else if (q->lo_phase < -M_PI)
+                    q->lo_phase += 2.0 * M_PI;
+                float s, c;
+                sincosf((float)q->lo_phase, &s, &c);
+                y[done + i] *= c + I * s;
+            }
+            done += m;
         }
     }
     if (q->iq)
@@ -333,9 +345,16 @@ void airsim_chan_scatter(const airsim_chan_t *q, const float complex *x, unsigne
     for (unsigned i = 0; i < n; i++) {
         double u = frac + (double)i * ratio;
         double j = floor(u);
-        long p = lrint((u - j) * RESAMP_P);
+        long p = (long)((u - j) * RESAMP_P + 0.5);   /* u - j >= 0: rounds */
         const float *row = q->kernel + (size_t)p * 2 * RESAMP_M;
         int64_t base = k0 + (int64_t)j - RESAMP_M + 1;
+        if (base >= k_min && (base & mask) + 2 * RESAMP_M <= mask + 1) {
+            /* The common case, contiguous: a loop the compiler vectorizes. */
+            float complex *out = ring + (base & mask);
+            for (int m = 0; m < 2 * RESAMP_M; m++)
+                out[m] += x[i] * row[m];
+            continue;
+        }
         int m0 = base >= k_min ? 0 : k_min - base < 2 * RESAMP_M ? (int)(k_min - base) : 2 * RESAMP_M;
         for (int m = m0; m < 2 * RESAMP_M; m++)
             ring[(base + m) & mask] += x[i] * row[m];

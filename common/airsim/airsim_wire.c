@@ -62,8 +62,9 @@ int airsim_wire_parse(const uint8_t *msg, size_t len, airsim_wire_header *h)
     h->freq = s_get_f64(msg + 56);
     /* NaN fails both comparisons. */
     if (!(fabs(h->ppm) <= AIRSIM_PPM_MAX) || !(h->freq >= 0.0 && h->freq <= AIRSIM_FREQ_MAX))
-        return AL_FAIL(AL_EFORMAT, "burst message oscillator (ppm %g, frequency %g Hz) out of range",
-                       h->ppm, h->freq);
+        return AL_FAIL(AL_EFORMAT,
+                       "burst message oscillator (ppm %g, frequency %g Hz) out of range", h->ppm,
+                       h->freq);
     if (h->count == 0 || h->count > AIRSIM_WIRE_MAX_SAMPLES)
         return AL_FAIL(AL_EFORMAT, "burst message count %u outside 1..%d", h->count,
                        AIRSIM_WIRE_MAX_SAMPLES);

@@ -50,7 +50,8 @@ void airsim_wire_pack(const airsim_wire_header *h, uint8_t out[AIRSIM_WIRE_HEADE
 
 /* Validates magic, version, flags, reserved fields, count <= MTU, ppm and
  * freq within airsim_config's bounds, that the message is exactly
- * header + count samples, and that every sample is finite. 0, or AL_EFORMAT with the reason in al_error_message(). */
+ * header + count samples, and that every sample is finite. 0, or
+ * AL_EFORMAT with the reason in al_error_message(). */
 int airsim_wire_parse(const uint8_t *msg, size_t len, airsim_wire_header *h);
 
 #endif

@@ -333,6 +333,16 @@ static void test_airsim_snr_matches_configuration(void **state)
     free(y);
 }
 
+/* Carrier offset (Hz) of y against the known x it carries, from the
+ * phase advance of y x* over lag samples. */
+static double s_cfo_estimate(const float complex *x, const float complex *y, int n, int lag)
+{
+    double complex acc = 0;
+    for (int i = 0; i + lag < n; i++)
+        acc += (y[i + lag] * conjf(x[i + lag])) * conj(y[i] * conjf(x[i]));
+    return carg(acc) / (2 * M_PI * lag) * RATE;
+}
+
 static void test_airsim_cfo_matches_configuration(void **state)
 {
     (void)state;
@@ -340,10 +350,7 @@ static void test_airsim_cfo_matches_configuration(void **state)
     const double cfo = 1234.0;
     float complex *y = s_receive_impaired("cfo", "cfo=1234,phase=0.5,snr_db=30", 32, T, L);
     float complex *x = s_burst(32, L);
-    double complex acc = 0;
-    for (int i = 0; i + LAG < L; i++)
-        acc += (y[i + LAG] * conjf(x[i + LAG])) * conj(y[i] * conjf(x[i]));
-    double est = carg(acc) / (2 * M_PI * LAG) * RATE;
+    double est = s_cfo_estimate(x, y, L, LAG);
     printf("airsim measured CFO %.2f Hz (configured %.0f)\n", est, cfo);
     assert_true(fabs(est - cfo) < 0.01 * cfo);
     free(x);
@@ -361,10 +368,7 @@ static void test_airsim_tx_ppm_reaches_the_receiver(void **state)
     const double cfo = 20e-6 * 915e6;
     float complex *y = s_receive_pair("txppm", "ppm=20", "snr_db=30", 34, T, L);
     float complex *x = s_burst(34, L);
-    double complex acc = 0;
-    for (int i = 0; i + LAG < L; i++)
-        acc += (y[i + LAG] * conjf(x[i + LAG])) * conj(y[i] * conjf(x[i]));
-    double est = carg(acc) / (2 * M_PI * LAG) * RATE;
+    double est = s_cfo_estimate(x, y, L, LAG);
     printf("airsim measured CFO %.1f Hz from the TX's ppm=20 (expected %.1f)\n", est, cfo);
     assert_true(fabs(est - cfo) < 0.01 * cfo);
     free(x);

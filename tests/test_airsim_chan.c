@@ -92,12 +92,13 @@ static void s_close_pair(s_pair *p)
     airsim_rx_destroy(&p->rx);
 }
 
-/* Sends x (n samples) as one burst at TX time t, then a short burst of
+/* Sends x (n samples) as a burst at TX time t, except samples [gap_from,
+ * gap_to), which are left out (two bursts then), then a short burst of
  * silence well after it so that the fast-clock RX sees past its end;
  * y gets the RX labels [t, t + n + 64). Writes and reads alternate: one
  * thread drives both ends. */
-static void s_send_receive(s_pair *p, const float complex *x, size_t n, int64_t t,
-                           float complex *y)
+static void s_send_bursts(s_pair *p, const float complex *x, size_t n, int64_t t, size_t gap_from,
+                          size_t gap_to, float complex *y)
 {
     enum { MTU = AIRSIM_WIRE_MAX_SAMPLES, QUIET = 4096 };
     static float complex buf[MTU], silence[QUIET];
@@ -110,11 +111,15 @@ static void s_send_receive(s_pair *p, const float complex *x, size_t n, int64_t 
         if (al_now_ms() > deadline)
             fail_msg("stream stopped at %lld of %lld", (long long)have, (long long)upto);
         if (sent < n) {
-            unsigned m = n - sent > MTU ? MTU : (unsigned)(n - sent);
-            int w = airsim_tx_write(p->tx, x + sent, AIRSIM_CF32, m, sent == 0, t, sent + m == n,
-                                    1000);
+            size_t stop = sent < gap_from ? gap_from : n;
+            unsigned m = stop - sent > MTU ? MTU : (unsigned)(stop - sent);
+            int first = sent == 0 || sent == gap_to;
+            int w = airsim_tx_write(p->tx, x + sent, AIRSIM_CF32, m, first, t + (int64_t)sent,
+                                    sent + m == stop, 1000);
             if (w > 0)
                 sent += (size_t)w;
+            if (sent == gap_from)
+                sent = gap_to;
         } else if (!tail_sent) {
             tail_sent = airsim_tx_write(p->tx, silence, AIRSIM_CF32, QUIET, 1, upto + 20000, 1,
                                         1000) == QUIET;
@@ -128,6 +133,12 @@ static void s_send_receive(s_pair *p, const float complex *x, size_t n, int64_t 
                 y[k + i - t] = buf[i];
         have = k + r;
     }
+}
+
+static void s_send_receive(s_pair *p, const float complex *x, size_t n, int64_t t,
+                           float complex *y)
+{
+    s_send_bursts(p, x, n, t, n, n, y);
 }
 
 /* Frequency of y in Hz at RATE, from the phase advance over LAG samples. */
@@ -247,22 +258,26 @@ static void test_airsim_chan_sample_clock_drifts_by_ppm(void **state)
 {
     (void)state;
     /* TX +12 ppm, RX -8 ppm, no carrier (frequency 0): over 10^6 samples
-     * the TX's samples arrive 10^6 (r - 1) ~ -20 RX samples early. */
+     * the TX's samples arrive 10^6 (r - 1) ~ -20 RX samples early. Two
+     * bursts 10^6 samples apart, as one and then in two pieces: the
+     * drift runs on through the silence between bursts. */
     enum { SPAN = 1000000, W = 4096, L = SPAN + W, T = 1000 };
-    s_pair p = s_open_pair("drift", "12", "-8", 0.0, 0.0);
+    double r = (1.0 - 8e-6) / (1.0 + 12e-6), want = SPAN * (r - 1.0);
     float complex *x = s_noise(41, L), *y = malloc((L + 64) * sizeof *y);
-    s_send_receive(&p, x, L, T, y);
-    double d0 = s_delay(x, y, W);
-    double d1 = s_delay(x + SPAN, y + SPAN, W);
-    double r = (1.0 - 8e-6) / (1.0 + 12e-6);
-    double want = SPAN * (r - 1.0), got = d1 - d0;
-    printf("drift over %d samples: %.3f (start %.3f, end %.3f; want %.3f)\n", SPAN, got, d0, d1,
-           want);
-    /* The timeline starts at the first sample: the window's middle has
-     * drifted by W/2 (r - 1) already. */
-    assert_true(fabs(d0 - W / 2 * (r - 1.0)) < 0.02);
-    assert_true(fabs(got - want) < 0.05 * fabs(want));
-    s_close_pair(&p);
+    for (int split = 0; split < 2; split++) {
+        s_pair p = s_open_pair(split ? "drift2" : "drift1", "12", "-8", 0.0, 0.0);
+        s_send_bursts(&p, x, L, T, split ? W : L, split ? SPAN : L, y);
+        s_close_pair(&p);
+        double d0 = s_delay(x, y, W);
+        double d1 = s_delay(x + SPAN, y + SPAN, W);
+        double got = d1 - d0;
+        printf("drift over %d samples%s: %.3f (start %.3f, end %.3f; want %.3f)\n", SPAN,
+               split ? ", two bursts" : "", got, d0, d1, want);
+        /* The timeline starts at the first sample: the window's middle
+         * has drifted by W/2 (r - 1) already. */
+        assert_true(fabs(d0 - W / 2 * (r - 1.0)) < 0.02);
+        assert_true(fabs(got - want) < 0.05 * fabs(want));
+    }
     free(x);
     free(y);
 }

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <SoapySDR/Device.h>
 #include <SoapySDR/Errors.h>
+#include <SoapySDR/Formats.h>
 #include <complex.h>
 #include <math.h>
 #include <signal.h>
@@ -375,6 +377,58 @@ static void test_airsim_tx_ppm_reaches_the_receiver(void **state)
     free(y);
 }
 
+static void test_airsim_retuned_receiver_follows_its_frequency(void **state)
+{
+    (void)state;
+    /* An RX device at ppm=10 retuned from 915 MHz to 2.4 GHz after its
+     * stream is set up (SoapySDR setFrequency on a running device): the
+     * carrier arrives -10 ppm x 2.4 GHz off, not x 915 MHz. */
+    enum { L = 10000, T = 1000, LAG = 10 };
+    const double cfo = -10e-6 * 2.4e9;
+    char link[128], tx[256], rx[300];
+    s_link(link, sizeof link, "retune");
+    snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
+    snprintf(rx, sizeof rx, "%s,ppm=10", tx);
+    SoapySDRDevice *dev = SoapySDRDevice_makeStrArgs(rx);
+    assert_non_null(dev);
+    size_t ch = 0;
+    assert_int_equal(SoapySDRDevice_setSampleRate(dev, SOAPY_SDR_RX, 0, RATE), 0);
+    assert_int_equal(SoapySDRDevice_setFrequency(dev, SOAPY_SDR_RX, 0, 915e6, NULL), 0);
+    SoapySDRStream *st = SoapySDRDevice_setupStream(dev, SOAPY_SDR_RX, SOAPY_SDR_CF32, &ch, 1, NULL);
+    assert_non_null(st);
+    assert_int_equal(SoapySDRDevice_setFrequency(dev, SOAPY_SDR_RX, 0, 2.4e9, NULL), 0);
+    assert_int_equal(SoapySDRDevice_activateStream(dev, st, 0, 0, 0), 0);
+    pid_t w = s_spawn_writer(tx, 35, L, T);
+    float complex *y = calloc(T + L, sizeof *y), *buf = malloc(4096 * sizeof *buf);
+    void *buffs[1] = {buf};
+    int64_t have = 0;
+    uint64_t deadline = al_now_ms() + 20000;
+    while (have < T + L && al_now_ms() < deadline) {
+        int flags = 0;
+        long long t_ns = 0;
+        int n = SoapySDRDevice_readStream(dev, st, buffs, 4096, &flags, &t_ns, 100000);
+        if (n <= 0)
+            continue;
+        int64_t t = t_ns / 1000;
+        for (int i = 0; i < n; i++)
+            if (t + i >= 0 && t + i < T + L)
+                y[t + i] = buf[i];
+        have = t + n;
+    }
+    assert_true(have >= T + L);
+    s_wait_ok(w);
+    SoapySDRDevice_deactivateStream(dev, st, 0, 0);
+    SoapySDRDevice_closeStream(dev, st);
+    SoapySDRDevice_unmake(dev);
+    float complex *x = s_burst(35, L);
+    double est = s_cfo_estimate(x, y + T, L, LAG);
+    printf("airsim measured CFO %.1f Hz after retuning to 2.4 GHz (expected %.1f)\n", est, cfo);
+    assert_true(fabs(est - cfo) < 0.01 * fabs(cfo));
+    free(x);
+    free(y);
+    free(buf);
+}
+
 static void test_airsim_delay_matches_configuration(void **state)
 {
     (void)state;
@@ -677,6 +731,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_airsim_cfo_matches_configuration),
         cmocka_unit_test(test_airsim_delay_matches_configuration),
         cmocka_unit_test(test_airsim_tx_ppm_reaches_the_receiver),
+        cmocka_unit_test(test_airsim_retuned_receiver_follows_its_frequency),
         cmocka_unit_test(test_airsim_reader_reports_gone_writer_and_recovers),
         cmocka_unit_test(test_airsim_writer_reports_gone_reader_and_recovers),
     };

@@ -389,6 +389,7 @@ static void test_airsim_retuned_receiver_follows_its_frequency(void **state)
     s_link(link, sizeof link, "retune");
     snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
     snprintf(rx, sizeof rx, "%s,ppm=10", tx);
+    al_radio_route_logs();   /* the module's messages at this test's log level */
     SoapySDRDevice *dev = SoapySDRDevice_makeStrArgs(rx);
     assert_non_null(dev);
     size_t ch = 0;

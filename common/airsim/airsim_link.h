@@ -18,6 +18,10 @@
  *             between bursts included) at once and waits only for the TX.
  *             Backpressure (ZeroMQ high-water marks) keeps the TX from
  *             running ahead, so nothing is ever dropped.
+ * A device's `ppm` makes its sample clock rate (1 + ppm 1e-6): realtime
+ * pacing follows it, and the RX places a TX's samples (1 + e_rx)/(1 + e_tx)
+ * of its own samples apart (airsim_chan.h), counted from the first
+ * message of the TX's timeline.
  *
  * Return values follow SoapySDR (the module forwards them): a count of
  * samples, or SOAPY_SDR_TIMEOUT, SOAPY_SDR_STREAM_ERROR (peer gone: the

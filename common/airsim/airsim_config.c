@@ -68,7 +68,8 @@ const opt_desc airsim_config_table[] = {
      "fault injection, RX: seconds each outage lasts"},
     {S, "ppm", OPT_DOUBLE, F(ppm), 0, -AIRSIM_PPM_MAX, AIRSIM_PPM_MAX, NULL, "0",
      "oscillator error of this device, ppm: carrier offset ppm x frequency and sample-clock "
-     "offset (TX and RX: the link sees the difference)"},
+     "offset (TX and RX: the link sees the difference; a profile's default is a pair's, "
+     "+ppm on a TX device, -ppm on an RX device)"},
     {S, "dc_dbc", OPT_DOUBLE, F(dc_dbc), 0, -200, 0, NULL, "-200",
      "RX: DC offset / LO leakage, dB relative to a unit-power signal (default: none)"},
     {S, "iq_gain_db", OPT_DOUBLE, F(iq_gain_db), 0, -6, 6, NULL, "0",

@@ -71,7 +71,8 @@ const opt_desc airsim_config_table[] = {
      "offset (TX and RX: the link sees the difference; a profile's default is a pair's, "
      "+ppm on a TX device, -ppm on an RX device)"},
     {S, "dc_dbc", OPT_DOUBLE, F(dc_dbc), 0, -200, 0, NULL, "-200",
-     "RX: DC offset / LO leakage, dB relative to a unit-power signal (default: none)"},
+     "RX: DC offset / LO leakage, dB relative to a unit-power channel signal (ideal: full "
+     "scale; hackrf/b2x0: tx_dbm at the antenna, so the RX gain scales it) (default: none)"},
     {S, "iq_gain_db", OPT_DOUBLE, F(iq_gain_db), 0, -6, 6, NULL, "0",
      "RX: IQ imbalance, gain of the Q branch relative to I, dB"},
     {S, "iq_phase_deg", OPT_DOUBLE, F(iq_phase_deg), 0, -45, 45, NULL, "0",
@@ -106,14 +107,18 @@ const airsim_profile_default airsim_profile_defaults[] = {
      * found for the HackRF's LO leakage and IQ imbalance (MAX2837, no DC
      * correction: hasDCOffsetMode false), the B2x0's DC residue after
      * UHD's correction, or either LO as a Wiener linewidth: conservative
-     * choices, stated in the README. */
+     * choices, stated in the README. dc_dbc is relative to the channel's
+     * unit-power signal, tx_dbm (10 dBm) at the antenna in these
+     * profiles: the leakage is input-referred (-80 / -100 dBm), below an
+     * LSB at 0 dB RX gain and a spike at high gain, as self-mixing DC
+     * grows with the receiver's gain. */
     {"hackrf", "ppm", "10"},
-    {"hackrf", "dc_dbc", "-30"},
+    {"hackrf", "dc_dbc", "-90"},
     {"hackrf", "iq_gain_db", "0.5"},
     {"hackrf", "iq_phase_deg", "3"},
     {"hackrf", "phase_noise", "1"},
     {"b2x0", "ppm", "1"},
-    {"b2x0", "dc_dbc", "-50"},
+    {"b2x0", "dc_dbc", "-110"},
     {"b2x0", "iq_gain_db", "0.017"},
     {"b2x0", "iq_phase_deg", "0.2"},
     {"b2x0", "phase_noise", "0.1"},
@@ -221,6 +226,19 @@ int airsim_config_set(airsim_config *c, const char *key, const char *value)
     else if (strcmp(key, "ppm") == 0)
         c->ppm_given = 1;
     return AL_OK;
+}
+
+int airsim_config_parse(airsim_config *c, const char *const *keys, const char *const *values,
+                        size_t n)
+{
+    airsim_config_default(c);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], "profile") == 0 && airsim_config_set_profile(c, values[i]) != 0)
+            return AL_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], "profile") != 0 && airsim_config_set(c, keys[i], values[i]) != 0)
+            return AL_EINVAL;
+    return airsim_config_finish(c);
 }
 
 /* One tap: "a", "a+bj", "a-bj", "bj". */

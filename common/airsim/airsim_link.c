@@ -398,6 +398,11 @@ int airsim_tx_set_frequency(airsim_tx_t *q, double freq)
     return rc;
 }
 
+void airsim_tx_set_lead(airsim_tx_t *q, double seconds)
+{
+    q->lead = (int64_t)(seconds * q->rate) + 1;
+}
+
 int airsim_tx_link_up(airsim_tx_t *q)
 {
     s_monitor_poll(&q->mon, &q->cnt, q->cfg.link);

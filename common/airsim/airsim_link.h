@@ -88,6 +88,10 @@ void airsim_tx_set_gain(airsim_tx_t *q, double db);
 /* The tuned frequency (Hz), sent with the samples: with `ppm`, the TX's
  * carrier offset. 0 until set; AL_EINVAL outside 0 .. AIRSIM_FREQ_MAX. */
 int airsim_tx_set_frequency(airsim_tx_t *q, double freq);
+/* realtime: how far ahead of its clock the TX may send (default
+ * AIRSIM_TX_LEAD_S); a device that decides early (airsim_txbuf) needs
+ * more. */
+void airsim_tx_set_lead(airsim_tx_t *q, double seconds);
 int airsim_tx_link_up(airsim_tx_t *q);
 const airsim_counters *airsim_tx_counters(const airsim_tx_t *q);
 

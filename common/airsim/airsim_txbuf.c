@@ -111,12 +111,18 @@ void airsim_txbuf_destroy(airsim_txbuf_t **self_p)
 }
 
 /* Sends samples [from, AIRSIM_HACKRF_BUFLEN) of buffer x as air time
- * tick * BUFLEN + from..., in link messages. Returns how far it got.
- * Caller holds send_mu. */
+ * tick * BUFLEN + from..., in link messages, within timeout_us in all.
+ * Returns how far it got. Caller holds send_mu. */
 static unsigned s_send(airsim_txbuf_t *q, const float complex *x, int64_t tick, unsigned from,
                        long timeout_us)
 {
+    struct timespec deadline = s_deadline(timeout_us);
     while (from < AIRSIM_HACKRF_BUFLEN) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left_ns = (int64_t)(deadline.tv_sec - now.tv_sec) * 1000000000 +
+                          (deadline.tv_nsec - now.tv_nsec);
+        timeout_us = left_ns > 0 ? (long)(left_ns / 1000) : 0;
         unsigned n = AIRSIM_HACKRF_BUFLEN - from;
         if (n > AIRSIM_WIRE_MAX_SAMPLES)
             n = AIRSIM_WIRE_MAX_SAMPLES;

@@ -1003,6 +1003,56 @@ static void test_airsim_hackrf_tx_underflows_when_idle(void **state)
     SoapySDRDevice_unmake(dev);
 }
 
+static void test_airsim_hackrf_fast_clock_airs_full_buffers_back_to_back(void **state)
+{
+    (void)state;
+    airsim_config c;
+    s_link_config(&c, "hackrf-fast", "fast");
+    airsim_rx_t *rx = airsim_rx_create(&c, HACKRF_RATE);
+    airsim_txbuf_t *tx = airsim_txbuf_create(&c, HACKRF_RATE, 4);
+    assert_non_null(rx);
+    assert_non_null(tx);
+    assert_int_equal(airsim_txbuf_activate(tx), 0);
+    float complex *x = calloc(HACKRF_BUF, sizeof *x), *y = calloc(2 * HACKRF_BUF, sizeof *y);
+    for (int i = 0; i < 1000; i++)
+        x[i] = 0.5f;
+    int64_t t;
+    /* A short burst stays in its buffer: nothing reaches the receiver. */
+    assert_int_equal(airsim_txbuf_write(tx, x, AIRSIM_CF32, 1000, 100000), 1000);
+    assert_int_equal(airsim_rx_read(rx, y, AIRSIM_CF32, 4096, &t, 50000), SOAPY_SDR_TIMEOUT);
+    /* Filled, it airs as TX samples [0, 131072); the next full buffer
+     * right after it, whenever it was written. */
+    assert_int_equal(airsim_txbuf_write(tx, x + 1000, AIRSIM_CF32, HACKRF_BUF - 1000, 100000),
+                     HACKRF_BUF - 1000);
+    memset(x, 0, HACKRF_BUF * sizeof *x);
+    x[0] = -0.5f;
+    assert_int_equal(airsim_txbuf_write(tx, x, AIRSIM_CF32, HACKRF_BUF, 100000), HACKRF_BUF);
+    int64_t have = 0, first = -1;
+    uint64_t deadline = al_now_ms() + 10000;
+    while (have < 2 * HACKRF_BUF && al_now_ms() < deadline) {
+        int n = airsim_rx_read(rx, y + have, AIRSIM_CF32, 16384, &t, 10000);
+        if (n > 0) {
+            if (first < 0)
+                first = t;
+            have += n;
+        }
+        airsim_txbuf_write(tx, NULL, AIRSIM_CF32, 0, 10000);   /* lets it send the rest */
+    }
+    assert_int_equal(have, 2 * HACKRF_BUF);
+    /* The stream's labels run from the channel's latency before 0. */
+    int64_t at0 = -first;
+    for (int64_t i = 0; i < 2 * HACKRF_BUF - at0; i++) {
+        /* (int8_t)(x * 127.0) / 127: truncated toward zero */
+        float want = i < 1000 ? 63.0f / 127.0f : i == HACKRF_BUF ? -63.0f / 127.0f : 0.0f;
+        if (fabsf(crealf(y[at0 + i]) - want) > 1e-6f)
+            fail_msg("TX sample %lld: %g, want %g", (long long)i, crealf(y[at0 + i]), want);
+    }
+    free(x);
+    free(y);
+    airsim_txbuf_destroy(&tx);
+    airsim_rx_destroy(&rx);
+}
+
 /* Reads `count` samples of a hackrf RX in clock=fast (no timestamps: the
  * stream starts at 0, as the TX timeline of a fresh pair). */
 static float complex *s_hackrf_receive(const char *name, double gain, size_t count)
@@ -1191,6 +1241,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_airsim_accepts_wrapper_keys_and_refuses_typos),
         cmocka_unit_test(test_airsim_hackrf_tx_underflows_when_idle),
         cmocka_unit_test(test_airsim_hackrf_is_half_duplex),
+        cmocka_unit_test(test_airsim_hackrf_fast_clock_airs_full_buffers_back_to_back),
         cmocka_unit_test(test_airsim_hackrf_rx_quantizes_to_8_bits),
         cmocka_unit_test(test_airsim_hackrf_tx_airs_full_buffers_after_the_queue),
         cmocka_unit_test(test_airsim_unplug_and_replug_per_profile),

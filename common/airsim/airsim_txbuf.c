@@ -22,7 +22,6 @@ struct airsim_txbuf_s {
     int have_partial;          /* the buffer at (tail + count) % nbuf is being filled */
     unsigned fill;             /* samples in it */
     int underflow;
-    uint64_t underflows;
     /* fast: the next buffer's tick and how much of it was sent */
     int64_t next_tick;
     unsigned sent;
@@ -136,7 +135,7 @@ static unsigned s_send(airsim_txbuf_t *q, const float complex *x, int64_t tick, 
     return from;
 }
 
-/* Takes the oldest queued buffer off the queue once it is aired. */
+/* Frees the oldest queued buffer's slot (it is aired, or copied for airing). */
 static void s_pop(airsim_txbuf_t *q)
 {
     q->tail = (q->tail + 1) % q->nbuf;
@@ -158,7 +157,6 @@ static void *s_thread(void *arg)
             break;
         if (q->count == 0) {
             q->underflow = 1;   /* the board sends zeros: nothing on the link */
-            q->underflows++;
             continue;
         }
         /* The callback copies the buffer into a USB transfer and frees it. */
@@ -310,14 +308,6 @@ int airsim_txbuf_wait_empty(airsim_txbuf_t *q, long timeout_us)
     return rc;
 }
 
-unsigned airsim_txbuf_queued(airsim_txbuf_t *q)
-{
-    pthread_mutex_lock(&q->mu);
-    unsigned n = q->count;
-    pthread_mutex_unlock(&q->mu);
-    return n;
-}
-
 void airsim_txbuf_set_gain(airsim_txbuf_t *q, double db)
 {
     pthread_mutex_lock(&q->send_mu);
@@ -339,12 +329,4 @@ int airsim_txbuf_link_up(airsim_txbuf_t *q)
     int up = airsim_tx_link_up(q->tx);
     pthread_mutex_unlock(&q->send_mu);
     return up;
-}
-
-uint64_t airsim_txbuf_underflows(airsim_txbuf_t *q)
-{
-    pthread_mutex_lock(&q->mu);
-    uint64_t n = q->underflows;
-    pthread_mutex_unlock(&q->mu);
-    return n;
 }

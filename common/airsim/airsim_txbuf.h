@@ -68,14 +68,9 @@ int airsim_txbuf_status(airsim_txbuf_t *q, long timeout_us);
 /* Waits until no full buffer is queued: 0, or SOAPY_SDR_TIMEOUT. */
 int airsim_txbuf_wait_empty(airsim_txbuf_t *q, long timeout_us);
 
-/* Full buffers queued (not yet aired). */
-unsigned airsim_txbuf_queued(airsim_txbuf_t *q);
-
 void airsim_txbuf_set_gain(airsim_txbuf_t *q, double db);
 /* airsim_tx_set_frequency of the link underneath. */
 int airsim_txbuf_set_frequency(airsim_txbuf_t *q, double freq);
 int airsim_txbuf_link_up(airsim_txbuf_t *q);
-/* Underflows counted here; messages and samples by the link. */
-uint64_t airsim_txbuf_underflows(airsim_txbuf_t *q);
 
 #endif

@@ -4,10 +4,13 @@
  * this process reads them through an RX device on the same link and
  * counts samples per second:
  *   airsim_fast      clock=fast, CF32 and CS16, no impairments, AWGN only,
- *                    and every impairment at once (the channel's cost);
- *                    profile=hackrf at both ends (TX buffers of 131072,
- *                    8-bit conversions, the receiver's thermal noise), in
- *                    CS8 and CF32, without and with impairments;
+ *                    the RF front end alone (oscillators 20 ppm apart, so
+ *                    the RX resamples every burst; DC, IQ imbalance, phase
+ *                    noise), and every impairment at once (the channel's
+ *                    cost); profile=hackrf at both ends (TX buffers of
+ *                    131072, 8-bit conversions, the receiver's thermal
+ *                    noise, the profile's RF front end), in CS8 and CF32,
+ *                    with its defaults and with every channel impairment;
  *   airsim_realtime  clock=realtime at 1 and 10 Msps: samples delivered
  *                    per second of wall time against the configured rate.
  * The module must be loadable: installed, or SOAPY_SDR_PLUGIN_PATH
@@ -55,11 +58,11 @@ static void s_stop(pid_t pid)
 }
 
 /* Samples per second read from an RX device on args, with a writer on
- * the same link, over `seconds` after a short warm-up. */
-static int s_measure(const char *args, const char *format, double rate, double seconds,
-                     double *sps)
+ * tx_args (the same link), over `seconds` after a short warm-up. */
+static int s_measure(const char *args, const char *tx_args, const char *format, double rate,
+                     double seconds, double *sps)
 {
-    pid_t child = s_spawn_writer(args, rate);
+    pid_t child = s_spawn_writer(tx_args, rate);
     SoapySDRDevice *dev = SoapySDRDevice_makeStrArgs(args);
     if (dev == NULL) {
         s_stop(child);
@@ -113,27 +116,33 @@ int bench_airsim(const bench_opts *opts, FILE *out)
 {
 #define ALL_CHANNEL ",snr_db=10,cfo=1000,phase=0.3,delay=2.5,gain_db=-3,multipath=1;0.2+0.1j," \
                     "fading=rayleigh,doppler=10"
+#define RX_RF ",ppm=-10,dc_dbc=-30,iq_gain_db=0.5,iq_phase_deg=3,phase_noise=1"
+    /* extra: the RX device's arguments; tx_extra: the TX device's. The
+     * hackrf profile's defaults include its RF front end (a pair 20 ppm
+     * apart, DC, IQ imbalance, phase noise). */
     static const struct {
-        const char *label, *extra, *format, *profile;
+        const char *label, *extra, *tx_extra, *format, *profile;
     } fast[] = {
-        {"none", "", SOAPY_SDR_CF32, NULL},
-        {"none", "", SOAPY_SDR_CS16, NULL},
-        {"awgn", ",snr_db=10", SOAPY_SDR_CF32, NULL},
-        {"all", ALL_CHANNEL, SOAPY_SDR_CF32, NULL},
-        {"none", ",profile=hackrf", SOAPY_SDR_CS8, "hackrf"},
-        {"none", ",profile=hackrf", SOAPY_SDR_CF32, "hackrf"},
-        /* The RF front-end impairments (ppm, dc_dbc, iq_gain_db,
-         * iq_phase_deg, phase_noise) belong here too once they exist. */
-        {"all", ",profile=hackrf" ALL_CHANNEL, SOAPY_SDR_CS8, "hackrf"},
+        {"none", "", "", SOAPY_SDR_CF32, NULL},
+        {"none", "", "", SOAPY_SDR_CS16, NULL},
+        {"awgn", ",snr_db=10", "", SOAPY_SDR_CF32, NULL},
+        {"rf", RX_RF, ",ppm=10", SOAPY_SDR_CF32, NULL},
+        {"all", ALL_CHANNEL RX_RF, ",ppm=10", SOAPY_SDR_CF32, NULL},
+        {"defaults", ",profile=hackrf", ",profile=hackrf", SOAPY_SDR_CS8, "hackrf"},
+        {"defaults", ",profile=hackrf", ",profile=hackrf", SOAPY_SDR_CF32, "hackrf"},
+        {"all", ",profile=hackrf" ALL_CHANNEL, ",profile=hackrf", SOAPY_SDR_CS8, "hackrf"},
     };
-    char args[512];
+    char args[512], tx_args[512];
     for (size_t i = 0; i < sizeof fast / sizeof fast[0]; i++) {
         if (opts->quick && i > 0)
             break;
         snprintf(args, sizeof args, "driver=airsim,clock=fast,link=ipc://@airlearn-bench-%ld%s",
                  (long)getpid(), fast[i].extra);
+        snprintf(tx_args, sizeof tx_args,
+                 "driver=airsim,clock=fast,link=ipc://@airlearn-bench-%ld%s", (long)getpid(),
+                 fast[i].tx_extra);
         double sps = 0;
-        int rc = s_measure(args, fast[i].format, 10e6, opts->seconds, &sps);
+        int rc = s_measure(args, tx_args, fast[i].format, 10e6, opts->seconds, &sps);
         if (rc != 0)
             return rc;
         if (fast[i].profile)
@@ -153,7 +162,7 @@ int bench_airsim(const bench_opts *opts, FILE *out)
                  (long)getpid());
         double sps = 0;
         double seconds = opts->seconds < 1.0 && !opts->quick ? 1.0 : opts->seconds;
-        int rc = s_measure(args, SOAPY_SDR_CF32, rates[i], seconds, &sps);
+        int rc = s_measure(args, args, SOAPY_SDR_CF32, rates[i], seconds, &sps);
         if (rc != 0)
             return rc;
         fprintf(out, "{\"bench\":\"airsim_realtime\",\"rate_msps\":%.3f,\"measured_msps\":%.4f,"

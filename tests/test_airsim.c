@@ -91,7 +91,7 @@ static void test_airsim_config_parses_taps(void **state)
 
 static size_t s_message(uint8_t *buf, unsigned count)
 {
-    airsim_wire_header h = {AIRSIM_FLAG_START, 42, 7, 1000, 990, count};
+    airsim_wire_header h = {AIRSIM_FLAG_START, 42, 7, 1000, 990, count, -12.5, 2.4e9};
     airsim_wire_pack(&h, buf);
     for (unsigned i = 0; i < 2 * count; i++)
         al_put_f32(buf + AIRSIM_WIRE_HEADER + 4 * i, 0.25f * (float)i);
@@ -111,6 +111,8 @@ static void test_airsim_wire_round_trip(void **state)
     assert_int_equal(h.time, 1000);
     assert_int_equal(h.tx_now, 990);
     assert_int_equal(h.count, 16);
+    assert_true(h.ppm == -12.5);
+    assert_true(h.freq == 2.4e9);
 }
 
 static void test_airsim_wire_rejects_malformed(void **state)
@@ -123,12 +125,14 @@ static void test_airsim_wire_rejects_malformed(void **state)
     assert_int_equal(airsim_wire_parse(buf, 10, &h), AL_EFORMAT);          /* no header */
     struct { size_t at; uint8_t value; } bad[] = {
         {0, 'X'},            /* magic */
-        {4, 2},              /* version */
+        {4, 1},              /* version: 1 had no oscillator fields */
         {5, 0x80},           /* unknown flag */
         {6, 1},              /* reserved */
         {40, 17},            /* count does not match the length */
         {44, 1},             /* reserved */
         {31, 0x80},          /* negative time */
+        {55, 0x7f},          /* ppm: exponent field 0x7f.. is huge or NaN */
+        {63, 0xff},          /* freq negative */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         s_message(buf, 16);
@@ -281,15 +285,17 @@ static void test_airsim_burst_arrives_intact_at_its_time(void **state)
     free(y1); free(y2); free(x1); free(x2);
 }
 
-/* Received copy of burst (seed, L) sent at T through an RX device with
- * extra arguments; y holds labels [T, T + L + 64). */
-static float complex *s_receive_impaired(const char *name, const char *extra, uint64_t seed,
-                                         int64_t T, size_t L)
+/* Received copy of burst (seed, L) sent at T by a TX device with
+ * tx_extra arguments (or none) through an RX device with rx_extra ones;
+ * y holds labels [T, T + L + 64). */
+static float complex *s_receive_pair(const char *name, const char *tx_extra,
+                                     const char *rx_extra, uint64_t seed, int64_t T, size_t L)
 {
-    char link[128], tx[256], rx[512];
+    char link[128], base[256], tx[512], rx[512];
     s_link(link, sizeof link, name);
-    snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
-    snprintf(rx, sizeof rx, "%s,%s", tx, extra);
+    snprintf(base, sizeof base, "driver=airsim,clock=fast,link=%s", link);
+    snprintf(tx, sizeof tx, "%s%s%s", base, tx_extra ? "," : "", tx_extra ? tx_extra : "");
+    snprintf(rx, sizeof rx, "%s,%s", base, rx_extra);
     pid_t w = s_spawn_writer(tx, seed, L, T);
     al_radio_t *r = s_open(rx, AL_RADIO_RX);
     assert_non_null(r);
@@ -302,6 +308,14 @@ static float complex *s_receive_impaired(const char *name, const char *extra, ui
     memcpy(y, all + T, (L + 64) * sizeof *y);
     free(all);
     return y;
+}
+
+/* Received copy of burst (seed, L) sent at T through an RX device with
+ * extra arguments; y holds labels [T, T + L + 64). */
+static float complex *s_receive_impaired(const char *name, const char *extra, uint64_t seed,
+                                         int64_t T, size_t L)
+{
+    return s_receive_pair(name, NULL, extra, seed, T, L);
 }
 
 static void test_airsim_snr_matches_configuration(void **state)
@@ -323,21 +337,99 @@ static void test_airsim_snr_matches_configuration(void **state)
     free(y);
 }
 
+/* Carrier offset (Hz) of y against the known x it carries, from the
+ * phase advance of y x* over lag samples. */
+static double s_cfo_estimate(const float complex *x, const float complex *y, int n, int lag)
+{
+    double complex acc = 0;
+    for (int i = 0; i + lag < n; i++)
+        acc += (y[i + lag] * conjf(x[i + lag])) * conj(y[i] * conjf(x[i]));
+    return carg(acc) / (2 * M_PI * lag) * RATE;
+}
+
+/* Sends burst (seed, n) at time 1000 from a TX device with tx_extra
+ * arguments to an RX device with rx_extra ones; the carrier offset
+ * measured over `lag` is within 1 % of want. */
+static void s_check_cfo(const char *name, const char *tx_extra, const char *rx_extra,
+                        uint64_t seed, int n, int lag, double want)
+{
+    float complex *y = s_receive_pair(name, tx_extra, rx_extra, seed, 1000, (size_t)n);
+    float complex *x = s_burst(seed, (size_t)n);
+    double est = s_cfo_estimate(x, y, n, lag);
+    printf("airsim measured CFO %.2f Hz (expected %.2f; TX %s, RX %s)\n", est, want,
+           tx_extra ? tx_extra : "-", rx_extra);
+    assert_true(fabs(est - want) < 0.01 * fabs(want));
+    free(x);
+    free(y);
+}
+
 static void test_airsim_cfo_matches_configuration(void **state)
 {
     (void)state;
-    enum { L = 60000, T = 1000, LAG = 100 };
-    const double cfo = 1234.0;
-    float complex *y = s_receive_impaired("cfo", "cfo=1234,phase=0.5,snr_db=30", 32, T, L);
-    float complex *x = s_burst(32, L);
-    double complex acc = 0;
-    for (int i = 0; i + LAG < L; i++)
-        acc += (y[i + LAG] * conjf(x[i + LAG])) * conj(y[i] * conjf(x[i]));
-    double est = carg(acc) / (2 * M_PI * LAG) * RATE;
-    printf("airsim measured CFO %.2f Hz (configured %.0f)\n", est, cfo);
-    assert_true(fabs(est - cfo) < 0.01 * cfo);
+    s_check_cfo("cfo", NULL, "cfo=1234,phase=0.5,snr_db=30", 32, 60000, 100, 1234.0);
+}
+
+static void test_airsim_tx_ppm_reaches_the_receiver(void **state)
+{
+    (void)state;
+    /* The TX device's oscillator travels in the wire header: a TX at
+     * +20 ppm tuned to 915 MHz (s_open) arrives 20 ppm x 915 MHz off at an
+     * RX device without ppm of its own. 10000 samples drift 0.2 samples
+     * apart, too little to decorrelate the estimator's products. */
+    s_check_cfo("txppm", "ppm=20", "snr_db=30", 34, 10000, 20, 20e-6 * 915e6);
+}
+
+static void test_airsim_retuned_receiver_follows_its_frequency(void **state)
+{
+    (void)state;
+    /* An RX device at ppm=10 retuned from 915 MHz to 2.4 GHz after its
+     * stream is set up (SoapySDR setFrequency on a running device): the
+     * carrier arrives -10 ppm x 2.4 GHz off, not x 915 MHz. */
+    enum { L = 10000, T = 1000, LAG = 10 };
+    const double cfo = -10e-6 * 2.4e9;
+    char link[128], tx[256], rx[300];
+    s_link(link, sizeof link, "retune");
+    snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
+    snprintf(rx, sizeof rx, "%s,ppm=10", tx);
+    al_radio_route_logs();   /* the module's messages at this test's log level */
+    SoapySDRDevice *dev = SoapySDRDevice_makeStrArgs(rx);
+    assert_non_null(dev);
+    size_t ch = 0;
+    assert_int_equal(SoapySDRDevice_setSampleRate(dev, SOAPY_SDR_RX, 0, RATE), 0);
+    assert_int_equal(SoapySDRDevice_setFrequency(dev, SOAPY_SDR_RX, 0, 915e6, NULL), 0);
+    SoapySDRStream *st = SoapySDRDevice_setupStream(dev, SOAPY_SDR_RX, SOAPY_SDR_CF32, &ch, 1, NULL);
+    assert_non_null(st);
+    assert_int_equal(SoapySDRDevice_setFrequency(dev, SOAPY_SDR_RX, 0, 2.4e9, NULL), 0);
+    assert_int_equal(SoapySDRDevice_activateStream(dev, st, 0, 0, 0), 0);
+    pid_t w = s_spawn_writer(tx, 35, L, T);
+    float complex *y = calloc(T + L, sizeof *y), *buf = malloc(4096 * sizeof *buf);
+    void *buffs[1] = {buf};
+    int64_t have = 0;
+    uint64_t deadline = al_now_ms() + 20000;
+    while (have < T + L && al_now_ms() < deadline) {
+        int flags = 0;
+        long long t_ns = 0;
+        int n = SoapySDRDevice_readStream(dev, st, buffs, 4096, &flags, &t_ns, 100000);
+        if (n <= 0)
+            continue;
+        int64_t t = t_ns / 1000;
+        for (int i = 0; i < n; i++)
+            if (t + i >= 0 && t + i < T + L)
+                y[t + i] = buf[i];
+        have = t + n;
+    }
+    assert_true(have >= T + L);
+    s_wait_ok(w);
+    SoapySDRDevice_deactivateStream(dev, st, 0, 0);
+    SoapySDRDevice_closeStream(dev, st);
+    SoapySDRDevice_unmake(dev);
+    float complex *x = s_burst(35, L);
+    double est = s_cfo_estimate(x, y + T, L, LAG);
+    printf("airsim measured CFO %.1f Hz after retuning to 2.4 GHz (expected %.1f)\n", est, cfo);
+    assert_true(fabs(est - cfo) < 0.01 * fabs(cfo));
     free(x);
     free(y);
+    free(buf);
 }
 
 static void test_airsim_delay_matches_configuration(void **state)
@@ -789,7 +881,9 @@ static int s_hackrf_tx_run(int attempt, const char **why)
     char link[128], tx[256], rx[256], name[32];
     snprintf(name, sizeof name, "hackrf-tx%d", attempt);
     s_link(link, sizeof link, name);
-    snprintf(tx, sizeof tx, "driver=airsim,profile=hackrf,link=%s", link);
+    /* ppm=0: the real part of the markers would turn with the profile's
+     * oscillator offset. */
+    snprintf(tx, sizeof tx, "driver=airsim,profile=hackrf,ppm=0,link=%s", link);
     snprintf(rx, sizeof rx, "driver=airsim,link=%s", link);   /* ideal: no noise */
     al_radio_config rc = {rx, AL_RADIO_RX, HACKRF_RATE, 0, NAN, 0, NULL};
     al_radio_t *r = al_radio_create(&rc);
@@ -1139,6 +1233,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_airsim_snr_matches_configuration),
         cmocka_unit_test(test_airsim_cfo_matches_configuration),
         cmocka_unit_test(test_airsim_delay_matches_configuration),
+        cmocka_unit_test(test_airsim_tx_ppm_reaches_the_receiver),
+        cmocka_unit_test(test_airsim_retuned_receiver_follows_its_frequency),
         cmocka_unit_test(test_airsim_reader_reports_gone_writer_and_recovers),
         cmocka_unit_test(test_airsim_writer_reports_gone_reader_and_recovers),
         cmocka_unit_test(test_airsim_profile_defaults_yield_to_user_keys),

@@ -66,6 +66,19 @@ const opt_desc airsim_config_table[] = {
      "fault injection, RX: seconds between link outages (0: never)"},
     {S, "outage_for", OPT_DOUBLE, F(outage_for), 0, 0, 1e6, NULL, "1",
      "fault injection, RX: seconds each outage lasts"},
+    {S, "ppm", OPT_DOUBLE, F(ppm), 0, -AIRSIM_PPM_MAX, AIRSIM_PPM_MAX, NULL, "0",
+     "oscillator error of this device, ppm: carrier offset ppm x frequency and sample-clock "
+     "offset (TX and RX: the link sees the difference; a profile's default is a pair's, "
+     "+ppm on a TX device, -ppm on an RX device)"},
+    {S, "dc_dbc", OPT_DOUBLE, F(dc_dbc), 0, -200, 0, NULL, "-200",
+     "RX: DC offset / LO leakage, dB relative to a unit-power channel signal (ideal: full "
+     "scale; hackrf/b2x0: tx_dbm at the antenna, so the RX gain scales it) (default: none)"},
+    {S, "iq_gain_db", OPT_DOUBLE, F(iq_gain_db), 0, -6, 6, NULL, "0",
+     "RX: IQ imbalance, gain of the Q branch relative to I, dB"},
+    {S, "iq_phase_deg", OPT_DOUBLE, F(iq_phase_deg), 0, -45, 45, NULL, "0",
+     "RX: IQ imbalance, phase error of the Q branch, degrees"},
+    {S, "phase_noise", OPT_DOUBLE, F(phase_noise_hz), 0, 0, 1e6, NULL, "0",
+     "RX: Wiener phase noise of this linewidth (Lorentzian, Hz; 0: none)"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -84,6 +97,31 @@ const airsim_profile_default airsim_profile_defaults[] = {
     {"b2x0", "nf_db", "8"},
     {"b2x0", "fs_dbm", "-10"},
     {"b2x0", "tx_dbm", "10"},
+    /* RF front end (README, "The simulated radio"). ppm: a pair whose
+     * boards sit half the per-board tolerance off in opposite directions
+     * (TX +ppm, RX -ppm): HackRF crystal +-20 ppm (SPEC section 9), whose
+     * LO and sample clock share the reference (greatscottgadgets/hackrf
+     * issue 1416); B2x0 TCXO +-2 ppm. b2x0 IQ imbalance: AD9361 quadrature
+     * gain error 0.2 % and phase error 0.2 deg typical (Analog Devices
+     * EngineerZone, "AD9361 MDS sensitivity and EVM"). No public figure
+     * found for the HackRF's LO leakage and IQ imbalance (MAX2837, no DC
+     * correction: hasDCOffsetMode false), the B2x0's DC residue after
+     * UHD's correction, or either LO as a Wiener linewidth: conservative
+     * choices, stated in the README. dc_dbc is relative to the channel's
+     * unit-power signal, tx_dbm (10 dBm) at the antenna in these
+     * profiles: the leakage is input-referred (-80 / -100 dBm), below an
+     * LSB at 0 dB RX gain and a spike at high gain, as self-mixing DC
+     * grows with the receiver's gain. */
+    {"hackrf", "ppm", "10"},
+    {"hackrf", "dc_dbc", "-90"},
+    {"hackrf", "iq_gain_db", "0.5"},
+    {"hackrf", "iq_phase_deg", "3"},
+    {"hackrf", "phase_noise", "1"},
+    {"b2x0", "ppm", "1"},
+    {"b2x0", "dc_dbc", "-110"},
+    {"b2x0", "iq_gain_db", "0.017"},
+    {"b2x0", "iq_phase_deg", "0.2"},
+    {"b2x0", "phase_noise", "0.1"},
     {NULL, NULL, NULL},
 };
 
@@ -103,6 +141,7 @@ int airsim_config_set_profile(airsim_config *c, const char *name)
         if (strcmp(d->profile, name) == 0 && airsim_config_set(c, d->key, d->value) != 0)
             return AL_FAIL(AL_EINVAL, "airsim profile %s: default %s=%s: %s", name, d->key,
                            d->value, al_error_message());
+    c->ppm_given = 0;   /* the profile's ppm is a pair's: see airsim_config.h */
     return AL_OK;
 }
 
@@ -182,6 +221,10 @@ int airsim_config_set(airsim_config *c, const char *key, const char *value)
         c->have_noise |= 1;
     else if (strcmp(key, "noise_dbfs") == 0)
         c->have_noise |= 2;
+    else if (strcmp(key, "dc_dbc") == 0)
+        c->have_dc = 1;
+    else if (strcmp(key, "ppm") == 0)
+        c->ppm_given = 1;
     return AL_OK;
 }
 

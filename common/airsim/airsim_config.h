@@ -22,6 +22,11 @@ enum {
     AIRSIM_MAX_TAPS = 32,
 };
 
+/* Bounds of `ppm` and of a tuned frequency, here because the wire format
+ * validates the TX's values against them too. */
+#define AIRSIM_PPM_MAX 1000.0
+#define AIRSIM_FREQ_MAX 1e12
+
 typedef enum { AIRSIM_CLOCK_REALTIME = 0, AIRSIM_CLOCK_FAST = 1 } airsim_clock;
 
 /* Which real radio the device imitates through the SoapySDR API (stream
@@ -71,9 +76,22 @@ typedef struct {
     /* RX: the link goes dead for outage_for seconds every outage_every
      * seconds (0: never): bursts in between are lost. */
     double outage_every, outage_for;
+    /* RF front end of this device. ppm: its oscillator error, for both
+     * the carrier (CFO = ppm x tuned frequency) and the sample clock; a TX
+     * device sends its own ppm and frequency to the RX, which applies the
+     * pair's difference. A profile's ppm describes a typical pair: a TX
+     * device runs at +ppm, an RX device at -ppm, unless `ppm` is given
+     * (ppm_given). The others act on the RX device's stream. */
+    double ppm;
+    double dc_dbc;               /* LO leakage, dB below a unit-power (0 dBFS) signal */
+    double iq_gain_db;           /* Q branch gain relative to I */
+    double iq_phase_deg;         /* Q branch phase error */
+    double phase_noise_hz;       /* Wiener phase noise, Lorentzian linewidth */
 
     /* Derived by airsim_config_finish(); not device arguments. */
     int have_noise;
+    int have_dc;                 /* dc_dbc given */
+    int ppm_given;               /* ppm given as a device argument, not by a profile */
     double noise_power;          /* linear, relative to full scale */
     unsigned ntaps;
     float taps[2 * AIRSIM_MAX_TAPS];   /* interleaved re, im */

@@ -139,6 +139,8 @@ struct airsim_tx_s {
     int64_t time_offset;       /* setHardwareTime */
     int64_t lead;              /* realtime: samples allowed ahead of the clock */
     float gain;
+    double tick_rate;          /* realtime: the sample clock, rate (1 + ppm 1e-6) */
+    double freq;               /* tuned frequency, sent with the samples */
     s_event events[EVENT_QUEUE];
     unsigned ev_head, ev_count;
     airsim_counters cnt;
@@ -149,7 +151,7 @@ static int64_t s_tx_now(const airsim_tx_t *q)
 {
     if (q->cfg.clock == AIRSIM_CLOCK_FAST)
         return q->cursor;
-    return s_ticks(q->rate, s_mono_ns() - q->t0_ns) + q->time_offset;
+    return s_ticks(q->tick_rate, s_mono_ns() - q->t0_ns) + q->time_offset;
 }
 
 static void s_tx_event(airsim_tx_t *q, int code, int end_burst, int64_t time)
@@ -180,6 +182,7 @@ airsim_tx_t *airsim_tx_create(const airsim_config *cfg, double rate)
     q->rate = rate;
     q->lead = (int64_t)(AIRSIM_TX_LEAD_S * rate) + 1;
     q->gain = 1.0f;
+    q->tick_rate = rate * (1.0 + cfg->ppm * 1e-6);
     q->ctx = zmq_ctx_new();
     q->sock = q->ctx ? zmq_socket(q->ctx, ZMQ_PUSH) : NULL;
     if (q->sock == NULL) {
@@ -285,6 +288,8 @@ int airsim_tx_write(airsim_tx_t *q, const void *buf, airsim_format fmt, unsigned
         .time = t,
         .tx_now = s_tx_now(q),
         .count = n,
+        .ppm = q->cfg.ppm,
+        .freq = q->freq,
     };
     int send = n > 0;
     if (send && q->cfg.drop_every > 0 && (q->seq + 1) % q->cfg.drop_every == 0) {
@@ -368,7 +373,7 @@ void airsim_tx_set_time(airsim_tx_t *q, int64_t ticks)
     if (q->cfg.clock == AIRSIM_CLOCK_FAST) {
         q->cursor = ticks;
     } else {
-        q->time_offset = ticks - s_ticks(q->rate, s_mono_ns() - q->t0_ns);
+        q->time_offset = ticks - s_ticks(q->tick_rate, s_mono_ns() - q->t0_ns);
         q->cursor = ticks;
     }
 }
@@ -376,6 +381,21 @@ void airsim_tx_set_time(airsim_tx_t *q, int64_t ticks)
 void airsim_tx_set_gain(airsim_tx_t *q, double db)
 {
     q->gain = (float)pow(10.0, db / 20.0);
+}
+
+static int s_check_frequency(double freq)
+{
+    if (!(freq >= 0.0 && freq <= AIRSIM_FREQ_MAX))
+        return AL_FAIL(AL_EINVAL, "airsim frequency %g Hz outside 0 .. %g", freq, AIRSIM_FREQ_MAX);
+    return AL_OK;
+}
+
+int airsim_tx_set_frequency(airsim_tx_t *q, double freq)
+{
+    int rc = s_check_frequency(freq);
+    if (rc == AL_OK)
+        q->freq = freq;
+    return rc;
 }
 
 void airsim_tx_set_lead(airsim_tx_t *q, double seconds)
@@ -413,16 +433,20 @@ struct airsim_rx_s {
     int64_t time_offset;       /* label of stream index k: k - latency + time_offset
                                 * (the first `latency` labels are negative) */
     unsigned latency;
+    double tick_rate;          /* realtime: the sample clock, rate (1 + ppm 1e-6) */
     /* the TX timeline being received */
     int have_instance;
     uint64_t instance, next_seq;
     int64_t offset;            /* stream index = TX time + offset (+ integer delay) */
+    int64_t anchor_t;          /* TX time where the clock drift starts counting */
     uint64_t last_msg_ms;
     /* one received message waiting for room in the ring */
     zmq_msg_t pending;
     int has_pending;
     airsim_wire_header ph;
     int64_t pp;                /* its stream index */
+    double pfrac, pratio;      /* clocks apart: its position is pp + pfrac, then
+                                * pratio RX samples per TX sample */
     float complex *scratch;    /* MTU samples */
     uint64_t reads;
     long outage_seen;
@@ -437,13 +461,16 @@ airsim_rx_t *airsim_rx_create(const airsim_config *cfg, double rate)
         return NULL;
     }
     q->cfg = *cfg;
+    if (!cfg->ppm_given)
+        q->cfg.ppm = -cfg->ppm;   /* a profile's typical pair: see airsim_config.h */
     q->rate = rate;
-    q->chan = airsim_chan_create(cfg, rate);
+    q->chan = airsim_chan_create(&q->cfg, rate);
     if (q->chan == NULL) {
         free(q);
         return NULL;
     }
     q->latency = airsim_chan_latency(q->chan);
+    q->tick_rate = rate * (1.0 + q->cfg.ppm * 1e-6);
     q->front = airsim_front_create(cfg, rate);
     if (q->front == NULL) {
         airsim_chan_destroy(&q->chan);
@@ -521,7 +548,7 @@ void airsim_rx_activate(airsim_rx_t *q)
 
 static int64_t s_rx_now(const airsim_rx_t *q)
 {
-    return s_ticks(q->rate, s_mono_ns() - q->t0_ns);
+    return s_ticks(q->tick_rate, s_mono_ns() - q->t0_ns);
 }
 
 /* Decides where a freshly received message lands; 0 to place it, -1 to
@@ -542,6 +569,7 @@ static int s_rx_anchor(airsim_rx_t *q)
         q->have_instance = 1;
         q->instance = h->instance;
         q->next_seq = h->seq;
+        q->anchor_t = h->time;
         if (fast) {
             /* Keep the TX's times when they are ahead of us (a fresh pair
              * starts both at 0); otherwise continue from our present. */
@@ -560,6 +588,14 @@ static int s_rx_anchor(airsim_rx_t *q)
     q->next_seq = h->seq + 1;
     q->last_msg_ms = now_ms;
     q->pp = h->time + q->offset + idelay;
+    q->pfrac = 0.0;
+    q->pratio = airsim_chan_clock_ratio(q->chan, h->ppm);
+    if (q->pratio != 1.0) {
+        /* The two sample clocks drift apart from the timeline's start. */
+        double drift = (double)(h->time - q->anchor_t) * (q->pratio - 1.0);
+        q->pp += (int64_t)floor(drift);
+        q->pfrac = drift - floor(drift);
+    }
     int64_t floor_k = fast ? q->in_end : q->pos;
     if (q->pp < floor_k) {
         /* The TX clock stepped back (setHardwareTime) or the message is
@@ -578,20 +614,34 @@ static int s_rx_anchor(airsim_rx_t *q)
 static int s_rx_place(airsim_rx_t *q)
 {
     const airsim_wire_header *h = &q->ph;
-    int64_t end = q->pp + h->count;
+    /* Touches [lo, end); complete below `done` once this is placed. */
+    int64_t lo = q->pp, end = q->pp + h->count, done = end;
+    if (q->pratio != 1.0) {
+        const int64_t m = AIRSIM_CHAN_RESAMP_M;
+        double next = q->pfrac + h->count * q->pratio;   /* where the next sample would go */
+        lo = q->pp - m + 1;
+        end = q->pp + (int64_t)floor(next - q->pratio) + m + 1;
+        done = q->pp + (int64_t)floor(next) - m + 1;
+    }
     if (end > q->pos + q->size) {
-        if (q->cfg.clock == AIRSIM_CLOCK_FAST && q->pp > q->in_end)
-            q->in_end = q->pp > q->pos + q->size ? q->pos + q->size : q->pp;
+        if (q->cfg.clock == AIRSIM_CLOCK_FAST && lo > q->in_end)
+            q->in_end = lo > q->pos + q->size ? q->pos + q->size : lo;
         return 0;
     }
     memcpy(q->scratch, (const uint8_t *)zmq_msg_data(&q->pending) + AIRSIM_WIRE_HEADER,
            (size_t)h->count * 8);
     airsim_chan_burst(q->chan, q->scratch, h->count, q->pp, (h->flags & AIRSIM_FLAG_START) != 0);
-    unsigned skip = q->pp < q->pos ? (unsigned)(q->pos - q->pp) : 0;   /* realtime, late */
-    for (unsigned i = skip; i < h->count; i++)
-        q->ring[(q->pp + i) & q->mask] += q->scratch[i];
-    if (end > q->in_end)
-        q->in_end = end;
+    airsim_chan_tx_carrier(q->chan, q->scratch, h->count, h->time, h->ppm, h->freq);
+    if (q->pratio != 1.0) {
+        airsim_chan_scatter(q->chan, q->scratch, h->count, q->pp, q->pfrac, q->pratio, q->ring,
+                            q->mask, q->pos);
+    } else {
+        unsigned skip = q->pp < q->pos ? (unsigned)(q->pos - q->pp) : 0;   /* realtime, late */
+        for (unsigned i = skip; i < h->count; i++)
+            q->ring[(q->pp + i) & q->mask] += q->scratch[i];
+    }
+    if (done > q->in_end)
+        q->in_end = done;
     q->cnt.messages++;
     return 1;
 }
@@ -743,6 +793,14 @@ void airsim_rx_set_time(airsim_rx_t *q, int64_t ticks)
 void airsim_rx_set_gain(airsim_rx_t *q, double db)
 {
     airsim_front_set_gain(q->front, db);
+}
+
+int airsim_rx_set_frequency(airsim_rx_t *q, double freq)
+{
+    int rc = s_check_frequency(freq);
+    if (rc == AL_OK)
+        airsim_chan_set_frequency(q->chan, freq);
+    return rc;
 }
 
 int airsim_rx_link_up(airsim_rx_t *q)

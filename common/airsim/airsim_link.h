@@ -18,6 +18,10 @@
  *             between bursts included) at once and waits only for the TX.
  *             Backpressure (ZeroMQ high-water marks) keeps the TX from
  *             running ahead, so nothing is ever dropped.
+ * A device's `ppm` makes its sample clock rate (1 + ppm 1e-6): realtime
+ * pacing follows it, and the RX places a TX's samples (1 + e_rx)/(1 + e_tx)
+ * of its own samples apart (airsim_chan.h), counted from the first
+ * message of the TX's timeline.
  *
  * Return values follow SoapySDR (the module forwards them): a count of
  * samples, or SOAPY_SDR_TIMEOUT, SOAPY_SDR_STREAM_ERROR (peer gone: the
@@ -81,6 +85,9 @@ void airsim_tx_set_time(airsim_tx_t *q, int64_t ticks);
 /* Amplitude gain in dB applied to every sample written (the device's
  * TX gain); 0 dB by default. */
 void airsim_tx_set_gain(airsim_tx_t *q, double db);
+/* The tuned frequency (Hz), sent with the samples: with `ppm`, the TX's
+ * carrier offset. 0 until set; AL_EINVAL outside 0 .. AIRSIM_FREQ_MAX. */
+int airsim_tx_set_frequency(airsim_tx_t *q, double freq);
 /* realtime: how far ahead of its clock the TX may send (default
  * AIRSIM_TX_LEAD_S); a device that decides early (airsim_txbuf) needs
  * more. */
@@ -110,6 +117,8 @@ void airsim_rx_set_time(airsim_rx_t *q, int64_t ticks);
  * and noise alike (it moves the level, not the SNR); hackrf and b2x0,
  * through the receiver model of airsim_front.h. */
 void airsim_rx_set_gain(airsim_rx_t *q, double db);
+/* The tuned frequency (Hz): with `ppm`, the RX's carrier offset. */
+int airsim_rx_set_frequency(airsim_rx_t *q, double freq);
 int airsim_rx_link_up(airsim_rx_t *q);
 const airsim_counters *airsim_rx_counters(const airsim_rx_t *q);
 

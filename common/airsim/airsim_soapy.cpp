@@ -215,6 +215,13 @@ class AirsimDevice : public SoapySDR::Device {
             delete s;
             throw std::runtime_error(why);
         }
+        // The oscillator's carrier offset follows the tuned frequency.
+        if (s->tx)
+            airsim_tx_set_frequency(s->tx, freq_[SOAPY_SDR_TX]);
+        else if (s->txb)
+            airsim_txbuf_set_frequency(s->txb, freq_[SOAPY_SDR_TX]);
+        else
+            airsim_rx_set_frequency(s->rx, freq_[SOAPY_SDR_RX]);
         slot = s;
         return reinterpret_cast<SoapySDR::Stream *>(s);
     }
@@ -506,7 +513,20 @@ class AirsimDevice : public SoapySDR::Device {
     }
     void setFrequency(const int direction, const size_t, const double f, const SoapySDR::Kwargs &) override
     {
-        freq_[dir(direction)] = f;
+        std::lock_guard<std::mutex> lock(mutex_);
+        int d = dir(direction), rc = 0;
+        Stream *s = d == SOAPY_SDR_TX ? tx_ : rx_;
+        if (s && s->tx)
+            rc = airsim_tx_set_frequency(s->tx, f);
+        else if (s && s->txb)
+            rc = airsim_txbuf_set_frequency(s->txb, f);
+        else if (s && s->rx)
+            rc = airsim_rx_set_frequency(s->rx, f);
+        else if (!(f >= 0.0 && f <= AIRSIM_FREQ_MAX))
+            rc = AL_FAIL(AL_EINVAL, "airsim frequency %g Hz out of range", f);
+        if (rc != 0)
+            throw std::runtime_error(al_error_message());
+        freq_[d] = f;
     }
     void setFrequency(const int d, const size_t c, const std::string &, const double f,
                       const SoapySDR::Kwargs &a) override

@@ -315,6 +315,14 @@ void airsim_txbuf_set_gain(airsim_txbuf_t *q, double db)
     pthread_mutex_unlock(&q->send_mu);
 }
 
+int airsim_txbuf_set_frequency(airsim_txbuf_t *q, double freq)
+{
+    pthread_mutex_lock(&q->send_mu);
+    int rc = airsim_tx_set_frequency(q->tx, freq);
+    pthread_mutex_unlock(&q->send_mu);
+    return rc;
+}
+
 int airsim_txbuf_link_up(airsim_txbuf_t *q)
 {
     pthread_mutex_lock(&q->send_mu);

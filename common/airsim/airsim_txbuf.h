@@ -69,6 +69,8 @@ int airsim_txbuf_status(airsim_txbuf_t *q, long timeout_us);
 int airsim_txbuf_wait_empty(airsim_txbuf_t *q, long timeout_us);
 
 void airsim_txbuf_set_gain(airsim_txbuf_t *q, double db);
+/* airsim_tx_set_frequency of the link underneath. */
+int airsim_txbuf_set_frequency(airsim_txbuf_t *q, double freq);
 int airsim_txbuf_link_up(airsim_txbuf_t *q);
 
 #endif

@@ -1,5 +1,6 @@
 #include "airsim_wire.h"
 
+#include "airsim_config.h"
 #include "al_bytes.h"
 #include "al_error.h"
 
@@ -7,6 +8,21 @@
 #include <string.h>
 
 static const uint8_t s_magic[4] = {'A', 'S', 'I', 'M'};
+
+static void s_put_f64(uint8_t *p, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    al_put_le64(p, bits);
+}
+
+static double s_get_f64(const uint8_t *p)
+{
+    uint64_t bits = al_get_le64(p);
+    double v;
+    memcpy(&v, &bits, 8);
+    return v;
+}
 
 void airsim_wire_pack(const airsim_wire_header *h, uint8_t out[AIRSIM_WIRE_HEADER])
 {
@@ -20,6 +36,8 @@ void airsim_wire_pack(const airsim_wire_header *h, uint8_t out[AIRSIM_WIRE_HEADE
     al_put_le64(out + 32, (uint64_t)h->tx_now);
     al_put_le32(out + 40, h->count);
     al_put_le32(out + 44, 0);
+    s_put_f64(out + 48, h->ppm);
+    s_put_f64(out + 56, h->freq);
 }
 
 int airsim_wire_parse(const uint8_t *msg, size_t len, airsim_wire_header *h)
@@ -40,6 +58,13 @@ int airsim_wire_parse(const uint8_t *msg, size_t len, airsim_wire_header *h)
     h->time = (int64_t)al_get_le64(msg + 24);
     h->tx_now = (int64_t)al_get_le64(msg + 32);
     h->count = al_get_le32(msg + 40);
+    h->ppm = s_get_f64(msg + 48);
+    h->freq = s_get_f64(msg + 56);
+    /* NaN fails both comparisons. */
+    if (!(fabs(h->ppm) <= AIRSIM_PPM_MAX) || !(h->freq >= 0.0 && h->freq <= AIRSIM_FREQ_MAX))
+        return AL_FAIL(AL_EFORMAT,
+                       "burst message oscillator (ppm %g, frequency %g Hz) out of range", h->ppm,
+                       h->freq);
     if (h->count == 0 || h->count > AIRSIM_WIRE_MAX_SAMPLES)
         return AL_FAIL(AL_EFORMAT, "burst message count %u outside 1..%d", h->count,
                        AIRSIM_WIRE_MAX_SAMPLES);

@@ -103,16 +103,23 @@ static int s_monitor_poll(s_monitor *m, airsim_counters *cnt, const char *link)
     }
 }
 
-/* linger_ms: how long closing may wait to flush what was sent. */
-static int s_socket_options(void *sock, int hwm_option, int linger_ms)
+/* linger_ms: how long closing may wait to flush what was sent.
+ * ZMTP heartbeats only on tcp:// links, where they tell a vanished host
+ * from a quiet one; on ipc:// the kernel reports a dead peer at once.
+ * libzmq 4.3.4 (Debian 12) aborts with "Assertion failed: !_io_error
+ * (stream_engine_base.cpp:331)" when a heartbeat times out on a
+ * connection whose reader stopped at its high-water mark (libzmq issues
+ * 4364, 4767): a slow test process under load hit it twice. */
+static int s_socket_options(void *sock, const char *link, int hwm_option, int linger_ms)
 {
     int hwm = HWM_MESSAGES, hb = 1000, hbt = 3000;
     int64_t max_msg = AIRSIM_WIRE_HEADER + (int64_t)AIRSIM_WIRE_MAX_SAMPLES * 8;
+    int tcp = strncmp(link, "tcp://", 6) == 0;
     if (zmq_setsockopt(sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms) != 0 ||
         zmq_setsockopt(sock, hwm_option, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) != 0 ||
-        zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
-        zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt) != 0)
+        (tcp && (zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
+                 zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt) != 0)))
         return AL_FAIL(AL_ENET, "airsim socket options: %s", zmq_strerror(errno));
     return AL_OK;
 }
@@ -192,7 +199,7 @@ airsim_tx_t *airsim_tx_create(const airsim_config *cfg, double rate)
     }
     /* Closing flushes what was written, as a radio transmits its buffer. */
     int one = 1;
-    if (s_socket_options(q->sock, ZMQ_SNDHWM, 500) != 0 ||
+    if (s_socket_options(q->sock, cfg->link, ZMQ_SNDHWM, 500) != 0 ||
         s_monitor_open(&q->mon, q->ctx, q->sock, q) != 0) {
         airsim_tx_destroy(&q);
         return NULL;
@@ -500,7 +507,7 @@ airsim_rx_t *airsim_rx_create(const airsim_config *cfg, double rate)
     }
     q->ctx = zmq_ctx_new();
     q->sock = q->ctx ? zmq_socket(q->ctx, ZMQ_PULL) : NULL;
-    if (q->sock == NULL || s_socket_options(q->sock, ZMQ_RCVHWM, 0) != 0 ||
+    if (q->sock == NULL || s_socket_options(q->sock, cfg->link, ZMQ_RCVHWM, 0) != 0 ||
         s_monitor_open(&q->mon, q->ctx, q->sock, q) != 0) {
         airsim_rx_destroy(&q);
         return NULL;

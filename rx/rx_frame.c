@@ -12,8 +12,8 @@
  * timing (1/64 sample cost 15 dB of EVM at 60 dB SNR), so use many.
  * SCO_BLOCK: symbols per timing measurement along the frame. DC_BLOCK:
  * samples per step of the DC estimate, which forgets by 1/DC_BLOCKS per
- * block (time constant 2^19 samples of gaps between frames). The blocks are counted in stream samples, so
- * the output does not depend on how the stream is cut. */
+ * block (time constant 2^19 samples). The blocks are counted in stream
+ * samples, so the output does not depend on how the stream is cut. */
 enum { NPFB = 256, ALIGN_SLACK = 2, SCO_BLOCK = 64, DC_BLOCK = 512, DC_BLOCKS = 1024 };
 
 /* The largest sample-clock offset corrected: two crystals of +-50 ppm
@@ -69,12 +69,6 @@ struct rx_frame {
     double dc_w;                  /* DC estimate: sum of weights */
     double complex dc_wm;         /* and of weighted block means */
     float complex dc;             /* DC estimate */
-    int block_busy;               /* a frame was collected in the current DC block */
-    double complex *pend;         /* means of the last blocks, not yet in dc [n_pend] */
-    double *pend_var;             /* their variances [n_pend] */
-    uint64_t *pend_block;         /* their block numbers [n_pend] */
-    unsigned n_pend, pend_head, pend_count;
-    float complex dc_apply;       /* the estimate as of the last block's end: subtracted */
     float complex dc_at_detect;
     rx_frame_counters counters;
 };
@@ -98,9 +92,6 @@ void rx_frame_destroy(rx_frame_t **self_p)
     free(q->spill);
     free(q->blk);
     free(q->cond);
-    free(q->pend);
-    free(q->pend_block);
-    free(q->pend_var);
     free(q);
     *self_p = NULL;
 }
@@ -174,16 +165,10 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
         q->spill = malloc(sizeof *q->spill * rx_detect_max_result(q->detector));
     q->blk = malloc(sizeof *q->blk * SCO_BLOCK);
     q->cond = malloc(sizeof *q->cond * DC_BLOCK);
-    if (q->detector) {
-        q->n_pend = (rx_detect_max_result(q->detector) + DC_BLOCK - 1) / DC_BLOCK + 1;
-        q->pend = malloc(sizeof *q->pend * q->n_pend);
-        q->pend_block = malloc(sizeof *q->pend_block * q->n_pend);
-        q->pend_var = malloc(sizeof *q->pend_var * q->n_pend);
-    }
     q->remove_dc = 1;
     q->if_rot = 1.0;
     q->if_phasor = 1.0;
-    if (!q->detector || !q->spill || !q->blk || !q->cond || !q->pend || !q->pend_block || !q->pend_var || !q->bank || !q->header_modem || !q->sym || !q->mf_out || !q->mixed || !q->payload ||
+    if (!q->detector || !q->spill || !q->blk || !q->cond || !q->bank || !q->header_modem || !q->sym || !q->mf_out || !q->mixed || !q->payload ||
         !q->ref || !q->hdr) {
         rx_frame_destroy(&q);
         AL_FAIL(AL_ENOMEM, "cannot create the receiver");
@@ -222,9 +207,6 @@ void rx_frame_reset(rx_frame_t *q)
     q->dc_w = 0.0;
     q->dc_wm = 0.0;
     q->dc = 0.0f;
-    q->dc_apply = 0.0f;
-    q->block_busy = 0;
-    q->pend_count = 0;
 }
 
 /* Mix down and keep one input sample of a frame; filtering waits for
@@ -238,37 +220,8 @@ static inline void s_step(rx_frame_t *q, float complex x)
         q->phasor /= cabsf(q->phasor);
 }
 
-/* The oldest waiting block mean goes into the DC estimate: a mean of
- * the block means weighted by their precision (the inverse of the
- * block's variance), forgetting by 1/DC_BLOCKS per block. A quiet block
- * then counts for more than a noisy one: the noise floor can change by
- * 40 dB from one frame's channel to the next. */
-static void s_dc_commit(rx_frame_t *q)
-{
-    const double complex mean = q->pend[q->pend_head];
-    const double var = q->pend_var[q->pend_head], w = 1.0 / (var > 1e-12 ? var : 1e-12);
-    const double keep = 1.0 - 1.0 / DC_BLOCKS;
-    q->dc_w = keep * q->dc_w + w;
-    q->dc_wm = keep * q->dc_wm + w * mean;
-    q->dc = (float complex)(q->dc_wm / q->dc_w);
-    /* Exact zeros after a DC would decay it into denormals. */
-    if (crealf(q->dc * conjf(q->dc)) < 1e-30f)
-        q->dc = 0.0f;
-    q->pend_count--;
-    q->pend_head = (q->pend_head + 1) % q->n_pend;
-}
-
 static void s_start(rx_frame_t *q, const rx_detect_result *d, uint64_t at)
 {
-    /* Frames stay out of the DC estimate: the preamble's mean, the same
-     * in every frame, added up to -38 dBc of DC, and a strong frame's
-     * mean matters to a weaker one that follows. Block means wait
-     * (q->pend) as long as the detector may hold a frame's first samples
-     * before reporting it; those of blocks that reach into this frame are
-     * dropped. */
-    while (q->pend_count > 0 && (q->pend_block[q->pend_head] + 1) * DC_BLOCK <= at)
-        s_dc_commit(q);
-    q->pend_count = 0;
     /* Filter phase = the fractional delay, rounded; a negative delay is
      * the same phase a sample later, which the alignment search finds. */
     long idx = lroundf(d->tau * NPFB);
@@ -282,11 +235,10 @@ static void s_start(rx_frame_t *q, const rx_detect_result *d, uint64_t at)
      * angle. */
     q->phasor = cexpf(-I * d->phi);
     q->collecting = 1;
-    q->block_busy = 1;
     q->n_sym = 0;
     q->counters.detected++;
     q->detected_at = at;
-    q->dc_at_detect = q->dc_apply;
+    q->dc_at_detect = q->dc;
 }
 
 /* Correlation of y [size: n] with the known symbols ref. */
@@ -649,7 +601,7 @@ static void s_execute(rx_frame_t *q, const float complex *x, size_t n, uint64_t 
 /* DC removal and IF shift of x [size: n <= DC_BLOCK] into q->cond. */
 static void s_condition(rx_frame_t *q, const float complex *x, size_t n)
 {
-    const float complex dc = q->remove_dc ? q->dc_apply : 0.0f;
+    const float complex dc = q->remove_dc ? q->dc : 0.0f;
     if (q->if_offset == 0.0f) {
         for (size_t i = 0; i < n; i++)
             q->cond[i] = x[i] - dc;
@@ -661,23 +613,25 @@ static void s_condition(rx_frame_t *q, const float complex *x, size_t n)
     }
 }
 
-/* At the end of a DC block: the DC estimate moves only by the blocks
- * without a frame, then the next blocks are conditioned with it. */
+/* At the end of a DC block, the DC estimate takes in the block's mean,
+ * weighted by its precision (the inverse of the block's variance), and
+ * forgets by 1/DC_BLOCKS per block. Quiet blocks between frames then
+ * count for far more than the frames, whose own mean (the preamble's is
+ * the same in every frame) would otherwise leak in, and than loud ones:
+ * the level can change by 40 dB from one frame's channel to the next. */
 static void s_block_end(rx_frame_t *q)
 {
-    if (!q->block_busy) {
-        if (q->pend_count == q->n_pend)
-            s_dc_commit(q);
-        const unsigned at = (q->pend_head + q->pend_count++) % q->n_pend;
-        const double complex mean = q->dc_sum / DC_BLOCK;
-        q->pend[at] = mean;
-        q->pend_var[at] = q->dc_sum2 / DC_BLOCK - creal(mean * conj(mean));
-        q->pend_block[at] = q->stream_index / DC_BLOCK - 1;
-    }
+    const double complex mean = q->dc_sum / DC_BLOCK;
+    const double var = q->dc_sum2 / DC_BLOCK - creal(mean * conj(mean));
+    const double w = 1.0 / (var > 1e-12 ? var : 1e-12), keep = 1.0 - 1.0 / DC_BLOCKS;
+    q->dc_w = keep * q->dc_w + w;
+    q->dc_wm = keep * q->dc_wm + w * mean;
+    q->dc = (float complex)(q->dc_wm / q->dc_w);
+    /* Exact zeros after a DC would decay it into denormals. */
+    if (crealf(q->dc * conjf(q->dc)) < 1e-30f)
+        q->dc = 0.0f;
     q->dc_sum = 0.0;
     q->dc_sum2 = 0.0;
-    q->block_busy = q->collecting;
-    q->dc_apply = q->dc;
     q->if_phasor /= cabs(q->if_phasor);
 }
 
@@ -701,9 +655,7 @@ int rx_frame_execute(rx_frame_t *q, const float complex *x, size_t n)
             s_condition(q, p, len);
             p = q->cond;
         }
-        q->block_busy |= q->collecting;
         s_execute(q, p, len, q->stream_index);
-        q->block_busy |= q->collecting;
         q->stream_index += len;
         at += len;
         if (q->stream_index % DC_BLOCK == 0)

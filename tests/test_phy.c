@@ -35,6 +35,7 @@ typedef struct {
     double sco_sum, sco_sq;    /* measured sample-clock offsets, ppm */
     unsigned levels;           /* frames seen by the level figures */
     double level_min, level_max, noise_min, noise_max, dc_min, dc_max, cfo_min, cfo_max;
+    double dc_late;            /* mean DC power over the second half of the frames */
 } sink_t;
 
 static void s_sink(void *user, const rx_frame_result *r)
@@ -71,6 +72,8 @@ static void s_sink(void *user, const rx_frame_result *r)
     s->dc_max = first || r->dc_dbfs > s->dc_max ? r->dc_dbfs : s->dc_max;
     s->cfo_min = first || r->cfo < s->cfo_min ? r->cfo : s->cfo_min;
     s->cfo_max = first || r->cfo > s->cfo_max ? r->cfo : s->cfo_max;
+    if (seq >= s->n_sent / 2)
+        s->dc_late += pow(10.0, r->dc_dbfs / 10.0) / (s->n_sent - s->n_sent / 2);
 }
 
 typedef struct {
@@ -381,6 +384,19 @@ static void test_phy_reports_levels_offsets_and_dc(void **state)
     assert_true(s.dc_max < -22.0 + 0.5 && s.dc_min > -22.0 - 0.5);
     assert_true(s.cfo_min > 0.03 * 2.0 * M_PI - 2e-4 && s.cfo_max < 0.03 * 2.0 * M_PI + 2e-4);
     assert_true(fabs(sco - 20.0) < 5.0);
+    rx_frame_destroy(&rx);
+    s_free_stream(&st);
+    /* Without DC, at 30 dB Es/N0, the estimate must not find the
+     * frames' own mean (the preamble's is the same in every frame). */
+    const chan_t none = {.cfo = 0.03};
+    s_make_stream(&st, 200, 2, 30.0, &none, 29);
+    sink_t z = {.sent = st.sent, .n_sent = st.n};
+    rx = s_rx(2, &z, 1);
+    s_feed_random_blocks(rx, &st, 3);
+    print_message("no DC: estimate %.1f..%.1f dBFS, %.1f dBFS over the last 100 frames\n",
+                  z.dc_min, z.dc_max, 10.0 * log10(z.dc_late));
+    assert_int_equal(z.correct, st.n);
+    assert_true(10.0 * log10(z.dc_late) < -70.0);
     rx_frame_destroy(&rx);
     s_free_stream(&st);
     P = 64;

@@ -179,11 +179,9 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
 
 int rx_frame_set_if_offset(rx_frame_t *q, float if_offset)
 {
-    /* The shifted frame must not wrap around the sampled band. */
-    const float half_band = (1.0f + q->cfg.frame.rolloff) / (2.0f * (float)q->cfg.frame.sps);
-    if (!(fabsf(if_offset) + half_band <= 0.5f))
-        return AL_FAIL(AL_EINVAL, "if_offset=%g: the frame (+-%g cycles/sample) leaves the band",
-                       if_offset, half_band);
+    const int rc = al_frame_if_offset_check(&q->cfg.frame, if_offset);
+    if (rc < 0)
+        return rc;
     q->if_offset = if_offset;
     q->if_rot = cexp(-I * 2.0 * M_PI * (double)if_offset);
     q->if_phasor = 1.0;

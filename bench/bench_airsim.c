@@ -80,13 +80,16 @@ static int s_measure(const char *args, const char *tx_args, const char *format, 
     SoapySDRDevice_activateStream(dev, st, 0, 0, 0);
     void *buf = malloc(BLOCK * 8);
     void *buffs[1] = {buf};
+    /* The warm-up starts with the first sample: the writer is a process
+     * that has to start and load the module first, which on a loaded
+     * machine can take longer than a short measurement (0.00 Msps). */
     double warm = seconds < 1.0 ? 0.1 : 0.3;
-    double t_start = 0.0, t0 = al_now_s();
+    double t_start = 0.0, t0 = al_now_s(), t_first = 0.0;
     uint64_t count = 0;
     int rc = 0, measuring = 0;
     for (;;) {
         double now = al_now_s();
-        if (!measuring && now - t0 >= warm) {
+        if (!measuring && count > 0 && now - t_first >= warm) {
             measuring = 1;
             t_start = now;
             count = 0;
@@ -100,8 +103,11 @@ static int s_measure(const char *args, const char *tx_args, const char *format, 
         int flags = 0;
         long long t_ns = 0;
         int n = SoapySDRDevice_readStream(dev, st, buffs, BLOCK, &flags, &t_ns, 100000);
-        if (n > 0)
+        if (n > 0) {
+            if (count == 0 && !measuring)
+                t_first = al_now_s();
             count += (uint64_t)n;
+        }
     }
     *sps = (double)count / (al_now_s() - t_start);
     free(buf);

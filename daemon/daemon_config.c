@@ -16,6 +16,7 @@
 
 static const char *const s_receivers[] = {"awgn", "fading", NULL};
 static const char *const s_baselines[] = {"none", "mean", NULL};
+static const char *const s_tx_streams[] = {"auto", "burst", "continuous", NULL};
 
 const opt_desc daemon_table[] = {
     {"radio", "device", OPT_STRING, STR(device), 0, 0, NULL, "driver=airsim",
@@ -31,6 +32,18 @@ const opt_desc daemon_table[] = {
      "analog filter bandwidth, Hz (0: leave the device's)"},
     {"radio", "antenna", OPT_STRING, STR(antenna), 0, 0, NULL, "",
      "antenna name (empty: the device's default)"},
+    {"radio", "stream_args", OPT_STRING, STR(stream_args), 0, 0, NULL, "",
+     "SoapySDR stream arguments, e.g. buffers=4 (HackRF: TX buffers queued in the driver)"},
+    {"radio", "tx_stream", OPT_ENUM, F(tx_stream), 0, 0, 0, s_tx_streams, "auto",
+     "TX: burst (one burst per frame), continuous (frames packed into full MTU buffers, "
+     "flushed before every wait), auto (continuous on devices without hardware time)"},
+    {"radio", "stall_timeout_s", OPT_DOUBLE, F(stall_timeout_s), 0, 0, 3600, NULL, "5",
+     "no samples received (RX) or writes accepted (TX) for this long: reopen the radio "
+     "(0: never)"},
+    {"radio", "reopen_timeout_s", OPT_DOUBLE, F(reopen_timeout_s), 0, 1, 86400, NULL, "30",
+     "reopening failing for this long: exit with status 69 for systemd to restart us"},
+    {"radio", "rx_queue_s", OPT_DOUBLE, F(rx_queue_s), 0, 0.01, 60, NULL, "0.5",
+     "RX: samples queued between the radio thread and the receiver, seconds"},
     {"phy", "sps", OPT_UINT, F(sps), 0, 2, 16, NULL, "2", "samples per symbol"},
     {"phy", "rolloff", OPT_DOUBLE, F(rolloff), 0, 0.05, 1, NULL, "0.35", "RRC excess bandwidth"},
     {"phy", "messages", OPT_UINT, F(messages), 0, 1, 4096, NULL, "64", "messages per frame (P)"},
@@ -75,7 +88,8 @@ const opt_desc daemon_table[] = {
     {"training", "eval_frames", OPT_UINT, F(eval_frames), 0, 1, 100000, NULL, "8",
      "TX: EVAL frames per evaluation"},
     {"training", "loss_timeout_ms", OPT_UINT, F(loss_timeout_ms), 0, 10, 600000, NULL, "2000",
-     "TX: a TX_TRAIN frame's losses are given up after this"},
+     "TX: a TX_TRAIN frame's losses are given up after this, or after twice the longest "
+     "measured frame round trip if that is longer (a floor)"},
     {"training", "max_staleness", OPT_UINT, F(max_staleness), 0, 0, 1000, NULL, "0",
      "TX: accept losses of frames up to this many model updates old"},
     {"training", "final_eval_messages", OPT_UINT, F(final_eval_messages), 0, 0, 1000000000, NULL,

@@ -13,12 +13,22 @@
 
 #include <stdint.h>
 
+/* How the TX hands frames to the radio: auto picks continuous on devices
+ * without hardware time (they cannot schedule a burst: HackRF), bursts
+ * otherwise. */
+typedef enum { TX_STREAM_AUTO = 0, TX_STREAM_BURST = 1, TX_STREAM_CONTINUOUS = 2 } daemon_tx_stream;
+
 typedef struct {
     /* [radio] */
     char device[512];
     double rate, frequency, gain, bandwidth;
     char gains[128];          /* per element: "LNA=32;VGA=20" */
     char antenna[32];
+    char stream_args[256];    /* SoapySDR stream arguments, e.g. "buffers=4" */
+    int tx_stream;            /* daemon_tx_stream */
+    double stall_timeout_s;   /* no samples / accepted writes this long: reopen */
+    double reopen_timeout_s;  /* reopening failing this long: exit EX_UNAVAILABLE */
+    double rx_queue_s;        /* RX sample queue, seconds of samples */
     /* [phy] */
     unsigned sps;
     double rolloff;

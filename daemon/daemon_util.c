@@ -88,15 +88,15 @@ void daemon_notify_ready(const char *status)
     sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 }
 
-void daemon_notify_status(const char *status)
+void daemon_notify_status(const char *status, int radio_alive)
 {
-    sd_notifyf(0, "STATUS=%s\nWATCHDOG=1", status);
+    sd_notifyf(0, radio_alive ? "STATUS=%s\nWATCHDOG=1" : "STATUS=%s", status);
 }
 
 al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
 {
     al_radio_config rc = {c->device, direction, c->rate, c->frequency, c->gain, c->bandwidth,
-                          c->antenna};
+                          c->antenna, c->stream_args};
     al_radio_t *r = al_radio_create(&rc);
     if (r == NULL && strstr(c->device, "driver=airsim") != NULL) {
         char why[512];

@@ -149,7 +149,7 @@ static void s_link(char *out, size_t len, const char *name)
 
 static al_radio_t *s_open(const char *args, int direction)
 {
-    al_radio_config c = {args, direction, RATE, 915e6, NAN, 0, NULL};
+    al_radio_config c = {args, direction, RATE, 915e6, NAN, 0, NULL, NULL};
     al_radio_t *r = al_radio_create(&c);
     if (r == NULL)
         fprintf(stderr, "%s\n", al_error_message());
@@ -606,7 +606,7 @@ static void test_airsim_realtime_reader_too_slow_overflows(void **state)
 static void test_airsim_rejects_bad_device_arguments(void **state)
 {
     (void)state;
-    al_radio_config c = {"driver=airsim,snr_db=ten", AL_RADIO_RX, RATE, 0, NAN, 0, NULL};
+    al_radio_config c = {"driver=airsim,snr_db=ten", AL_RADIO_RX, RATE, 0, NAN, 0, NULL, NULL};
     assert_null(al_radio_create(&c));
     assert_non_null(strstr(al_error_message(), "snr_db"));
     c.args = "driver=airsim,clock=fast,link=ipc://@airlearn-test-cfo,cfo=600000";

@@ -8,7 +8,11 @@
  * directory (tx.log, rx.log): their lines would interleave on one terminal,
  * and the receiver's view of the end (the transmitter gone from the link)
  * is a warning in a daemon's terms but the normal end of a demo. A daemon
- * that fails has the end of its log shown. */
+ * that fails has the end of its log shown.
+ *
+ * --profile makes both airsim devices imitate a real radio (hackrf, b2x0)
+ * through the SoapySDR API; --tx-device and --rx-device replace them with
+ * any device strings, e.g. two real radios on this host. */
 #include "commands.h"
 
 #include "al_error.h"
@@ -35,7 +39,9 @@ typedef struct {
     double snr_db, cfo, delay, rate, max_seconds, target_ser, sigma2, lr_tx, lr_rx, lr_decay;
     double fb_drop, fb_corrupt;
     char tx_radio[128], rx_radio[128];
-    int fading;
+    char tx_device[256], rx_device[256], tx_gains[128], rx_gains[128];
+    double frequency, stall_timeout_s, reopen_timeout_s;
+    int fading, profile, tx_stream;
     uint64_t seed;
     char out[200];
     char log_level[16];
@@ -44,6 +50,8 @@ typedef struct {
 #define L "loopback"
 #define F(field) offsetof(loop_opts, field)
 static const char *const s_fadings[] = {"none", "rayleigh-block", NULL};
+static const char *const s_profiles[] = {"ideal", "hackrf", "b2x0", NULL};
+static const char *const s_tx_streams[] = {"auto", "burst", "continuous", NULL};
 
 static const opt_desc s_table[] = {
     {L, "M", OPT_UINT, F(M), 0, 2, 65536, NULL, "16", "messages"},
@@ -85,6 +93,23 @@ static const opt_desc s_table[] = {
      "extra airsim arguments of the TX device, e.g. drop_every=50"},
     {L, "rx-radio-args", OPT_STRING, F(rx_radio), 128, 0, 0, NULL, "",
      "extra airsim arguments of the RX device, e.g. overflow_every=400"},
+    {L, "profile", OPT_ENUM, F(profile), 0, 0, 0, s_profiles, "ideal",
+     "the real radio both airsim devices imitate (its buffering, formats, rates, defaults)"},
+    {L, "frequency", OPT_DOUBLE, F(frequency), 0, 0, 7e9, NULL, "915e6", "centre frequency, Hz"},
+    {L, "tx-device", OPT_STRING, F(tx_device), 256, 0, 0, NULL, "",
+     "SoapySDR device string of the TX instead of airsim, e.g. driver=hackrf,serial=..."},
+    {L, "rx-device", OPT_STRING, F(rx_device), 256, 0, 0, NULL, "",
+     "SoapySDR device string of the RX instead of airsim"},
+    {L, "tx-gains", OPT_STRING, F(tx_gains), 128, 0, 0, NULL, "",
+     "TX per-element gains, e.g. VGA=20;AMP=0"},
+    {L, "rx-gains", OPT_STRING, F(rx_gains), 128, 0, 0, NULL, "",
+     "RX per-element gains, e.g. LNA=16;VGA=20;AMP=0"},
+    {L, "tx-stream", OPT_ENUM, F(tx_stream), 0, 0, 0, s_tx_streams, "auto",
+     "how the TX hands frames to its radio (airlearn.conf(5) [radio] tx_stream)"},
+    {L, "stall-timeout", OPT_DOUBLE, F(stall_timeout_s), 0, 0, 3600, NULL, "5",
+     "seconds without samples or accepted writes before a daemon reopens its radio"},
+    {L, "reopen-timeout", OPT_DOUBLE, F(reopen_timeout_s), 0, 1, 86400, NULL, "30",
+     "seconds of failed reopening before a daemon exits (status 69)"},
     {L, "seed", OPT_U64, F(seed), 0, 0, 9007199254740992.0, NULL, "1", "weights and channel seed"},
     {L, "out", OPT_STRING, F(out), sizeof(((loop_opts *)0)->out), 0, 0, NULL, "loopback-out",
      "output directory (configurations, state, plots)"},
@@ -238,17 +263,33 @@ static int s_run(const loop_opts *o)
     c.exit_when_done = 1;
     c.loss_timeout_ms = o->loss_timeout_ms;
     c.receiver = o->fading ? 1 : 0;
+    c.frequency = o->frequency;
+    c.tx_stream = o->tx_stream;
+    c.stall_timeout_s = o->stall_timeout_s;
+    c.reopen_timeout_s = o->reopen_timeout_s;
     snprintf(c.endpoint, sizeof c.endpoint, "%s", feedback);
     snprintf(c.log_level, sizeof c.log_level, "%s", o->log_level);
 
     daemon_config tx = c, rx = c;
-    snprintf(tx.device, sizeof tx.device, "driver=airsim,clock=fast,link=%s%s%s", link,
-             o->tx_radio[0] ? "," : "", o->tx_radio);
+    /* The ideal profile is airsim's default: its device strings stay as
+     * they always were. */
+    char profile[32] = "";
+    if (o->profile != 0)
+        snprintf(profile, sizeof profile, ",profile=%s", s_profiles[o->profile]);
+    snprintf(tx.device, sizeof tx.device, "driver=airsim,clock=fast,link=%s%s%s%s", link,
+             profile, o->tx_radio[0] ? "," : "", o->tx_radio);
     snprintf(rx.device, sizeof rx.device,
-             "driver=airsim,clock=fast,link=%s,snr_db=%g,cfo=%g,delay=%g,fading=%s,seed=%llu%s%s",
-             link, o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs, o->cfo, o->delay,
-             o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed,
+             "driver=airsim,clock=fast,link=%s%s,snr_db=%g,cfo=%g,delay=%g,fading=%s,"
+             "seed=%llu%s%s",
+             link, profile, o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs, o->cfo,
+             o->delay, o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed,
              o->rx_radio[0] ? "," : "", o->rx_radio);
+    if (o->tx_device[0])
+        snprintf(tx.device, sizeof tx.device, "%s", o->tx_device);
+    if (o->rx_device[0])
+        snprintf(rx.device, sizeof rx.device, "%s", o->rx_device);
+    snprintf(tx.gains, sizeof tx.gains, "%s", o->tx_gains);
+    snprintf(rx.gains, sizeof rx.gains, "%s", o->rx_gains);
     snprintf(tx.state_dir, sizeof tx.state_dir, "%s/tx", o->out);
     snprintf(rx.state_dir, sizeof rx.state_dir, "%s/rx", o->out);
     snprintf(path_tx, sizeof path_tx, "%s/tx.conf", o->out);

@@ -20,6 +20,12 @@
  * to restart it, and the watchdog is pinged only while samples flow.
  * The main thread meters the raw blocks (level, noise floor, DC, clipped
  * samples) for the status file and the log.
+ *
+ * `airlearn linkcheck` is this receiver in check mode: it joins the
+ * transmitter's session (so that a normal `airlearn tx` sends frames),
+ * neither trains nor answers, touches no state, and after --seconds
+ * prints the levels, offsets and frame counts with plain advice; exit 0
+ * when the link is fit to train.
  */
 #include "commands.h"
 
@@ -60,6 +66,9 @@ typedef struct {
     unsigned chunk_n;
     double min_chunk, max_chunk;
     uint64_t clipped;           /* since start */
+    uint64_t total;             /* samples since start */
+    double sum_signal, sum_noise, sum_dc;   /* of the windows, dBFS */
+    unsigned windows, signal_windows;
     /* the last complete window, dBFS */
     double level_dbfs, signal_dbfs, noise_dbfs, dc_dbfs;
     uint64_t clipped_window;
@@ -82,6 +91,9 @@ typedef struct {
     uint64_t outage_start;      /* ms: the radio has been away since (0: it is not) */
     uint64_t radio_stalls, radio_reopens;
     double radio_outage_s;
+    double check_s;             /* linkcheck: seconds to listen (0: the daemon) */
+    uint64_t check_decoded;
+    double check_snr_sum;
     fb_client_t *fb;
     rx_net_t *net;
     rx_frame_t *phy;
@@ -167,10 +179,12 @@ static void s_meter_block(rx_meter *m, const float complex *x, size_t n)
         }
     }
     m->n += n;
+    m->total += n;
 }
 
 /* Closes a window: signal is the loudest chunk above the noise floor
- * (the quietest chunk), DC the magnitude of the mean. */
+ * (the quietest chunk), kept from the last window where it stood 3 dB
+ * above the floor (a frame was there); DC the magnitude of the mean. */
 static void s_meter_window(rx_meter *m)
 {
     if (m->n == 0 || m->min_chunk < 0)
@@ -179,9 +193,16 @@ static void s_meter_window(rx_meter *m)
     m->level_dbfs = s_db(m->sum_pow / (double)m->n);
     m->dc_dbfs = s_db(creal(mean) * creal(mean) + cimag(mean) * cimag(mean));
     m->noise_dbfs = s_db(m->min_chunk);
-    m->signal_dbfs = s_db(m->max_chunk - m->min_chunk);
+    if (m->max_chunk > 2 * m->min_chunk) {
+        m->signal_dbfs = s_db(m->max_chunk - m->min_chunk);
+        m->sum_signal += m->signal_dbfs;
+        m->signal_windows++;
+    }
     m->clipped_window = m->clipped - m->window_clip_start;
     m->window_clip_start = m->clipped;
+    m->sum_noise += m->noise_dbfs;
+    m->sum_dc += m->dc_dbfs;
+    m->windows++;
     s_meter_reset_window(m);
 }
 
@@ -192,6 +213,12 @@ static void s_frame(void *user, const rx_frame_result *res)
     /* Any decoded frame tells the offset, of this session or not. */
     double cfo_hz = res->cfo * r->cfg.rate / (2.0 * M_PI);
     r->cfo_hz = r->cfo_frames++ == 0 ? cfo_hz : 0.9 * r->cfo_hz + 0.1 * cfo_hz;
+    if (r->check_s > 0) {
+        /* A decoded header is all a check needs, whichever session. */
+        r->check_decoded++;
+        r->check_snr_sum += res->snr_db;
+        return;
+    }
     if (!fb_client_ready(r->fb) || h->session != fb_client_session_id(r->fb)) {
         r->frames_no_session++;
         return;
@@ -255,6 +282,8 @@ static void s_send_stats(rx_t *r)
 
 static int s_checkpoint(rx_t *r)
 {
+    if (r->check_s > 0)
+        return AL_OK;
     int rc = al_model_save(rx_net_model(r->net), r->ckpt_path, NULL, 0);
     if (rc < 0)
         al_error("checkpoint: %s", al_error_message());
@@ -280,6 +309,8 @@ static double s_silent_ms(const rx_t *r)
 
 static void s_status(rx_t *r, const char *phase)
 {
+    if (r->check_s > 0)
+        return;   /* a check leaves the daemon's state alone */
     const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
     double ser = r->stats.eval_messages ? (double)r->stats.eval_errors / r->stats.eval_messages : -1;
     char fb[256], text[2400];
@@ -344,7 +375,7 @@ static int s_setup(rx_t *r)
     r->M = c->M;
     r->N = c->N;
     r->P = c->messages;
-    if (daemon_mkdir_p(c->state_dir) < 0)
+    if (r->check_s == 0 && daemon_mkdir_p(c->state_dir) < 0)
         return AL_EIO;
     snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/rx.ckpt", c->state_dir);
 
@@ -355,7 +386,7 @@ static int s_setup(rx_t *r)
     r->net = rx_net_create(&nc);
     if (r->net == NULL || rx_net_init(r->net, c->seed ^ 0x5bd1e995u) < 0)
         return AL_EINVAL;
-    if (access(r->ckpt_path, F_OK) == 0) {
+    if (r->check_s == 0 && access(r->ckpt_path, F_OK) == 0) {
         if (al_model_load(rx_net_model(r->net), r->ckpt_path, NULL, 0, NULL) < 0)
             return AL_FAIL(AL_EMISMATCH, "cannot resume from %s: %s (move it away to start afresh)",
                            r->ckpt_path, al_error_message());
@@ -400,13 +431,16 @@ static int s_setup(rx_t *r)
     al_debug("sample queue: %u blocks of %zu samples (%.2f s, %.1f MiB)", blocks, block,
              (double)blocks * (double)block / c->rate, (double)r->queue_bytes / 1048576.0);
     s_meter_reset_window(&r->meter);
+    /* -200 dBFS: nothing measured yet */
+    r->meter.level_dbfs = r->meter.signal_dbfs = r->meter.noise_dbfs = r->meter.dc_dbfs = -200;
     int rc = s_reader_start(r);
     if (rc < 0)
         return rc;
     char path[600];
     /* The settings in force, for the record; a run does not depend on it. */
     snprintf(path, sizeof path, "%s/rx.conf", c->state_dir);
-    (void)daemon_config_write(path, c);
+    if (r->check_s == 0)
+        (void)daemon_config_write(path, c);
     return AL_OK;
 }
 
@@ -510,7 +544,7 @@ static int s_run(rx_t *r)
     al_info("receiving on '%s' at %.3f Msps, feedback %s", r->cfg.device, r->cfg.rate / 1e6,
             r->cfg.endpoint);
     double last_meter = r->t_start, last_level_log = r->t_start;
-    while (!daemon_stop_requested()) {
+    while (!daemon_stop_requested() && (r->check_s == 0 || al_now_s() - r->t_start < r->check_s)) {
         s_poll_feedback(r);
         al_sampleq_block *b = al_sampleq_read_begin(r->queue, 20);
         if (b) {
@@ -555,6 +589,122 @@ static int s_run(rx_t *r)
     s_checkpoint(r);
     s_status(r, "stopped");
     return AL_OK;
+}
+
+/* The check's findings and advice on stdout; 0 when the link is fit to
+ * train, 1 when not. */
+static int s_check_report(rx_t *r)
+{
+    const rx_meter *m = &r->meter;
+    const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
+    const daemon_config *c = &r->cfg;
+    double w = m->windows ? (double)m->windows : 1;
+    double signal = m->signal_windows ? m->sum_signal / m->signal_windows : -200.0, noise = m->sum_noise / w, dc = m->sum_dc / w;
+    double snr = r->check_decoded ? r->check_snr_sum / (double)r->check_decoded : NAN;
+    double ppm = c->frequency > 0 ? 1e6 * r->cfo_hz / c->frequency : NAN;
+    double clip_fraction = m->total ? (double)m->clipped / (double)m->total : 0;
+    /* Shannon's Es/N0 for log2(M)/N bits per channel use, plus 5 dB for
+     * a short uncoded block: 9.8 dB for M=16, N=2 and for M=256, N=4
+     * (the paper trains the latter at 10 dB). */
+    double need = 10.0 * log10(pow(2.0, log2((double)c->M) / c->N) - 1.0) + 5.0;
+    double decoded_ratio = pc->detected ? (double)r->check_decoded / (double)pc->detected : 0;
+    printf("linkcheck: %.0f s on '%s' at %.3f Msps, %.3f MHz\n", al_now_s() - r->t_start,
+           c->device, c->rate / 1e6, c->frequency / 1e6);
+    printf("  signal %.1f dBFS, noise %.1f dBFS, DC %.1f dBFS, %llu of %llu samples clipped\n",
+           signal, noise, dc, (unsigned long long)m->clipped, (unsigned long long)m->total);
+    printf("  SNR %.1f dB (M=%u, N=%u needs about %.1f dB)\n", snr, c->M, c->N, need);
+    printf("  CFO %.0f Hz (%.2f ppm); sample-clock offset not measured\n", r->cfo_hz, ppm);
+    printf("  frames detected %llu, decoded %llu\n", (unsigned long long)pc->detected,
+           (unsigned long long)r->check_decoded);
+    int fit = 1;
+    printf("advice:\n");
+    if (clip_fraction > 1e-5) {
+        fit = 0;
+        if (strstr(c->gains, "LNA") != NULL)
+            printf("  RX clipping: lower gains LNA by 8 dB\n");
+        else
+            printf("  RX clipping: lower the RX gain by 6 dB\n");
+    }
+    if (pc->detected == 0) {
+        fit = 0;
+        printf("  no frames: is the transmitter running (airlearn tx with the same [phy] and "
+               "frequency), and the antennas or the cable connected?\n");
+        if (m->signal_windows == 0)
+            printf("  nothing above the noise: raise the TX gain (HackRF: VGA) or the RX "
+                   "gain\n");
+    } else if (decoded_ratio < 0.9) {
+        fit = 0;
+        printf("  %.0f %% of the detections decode: check the levels and the carrier offset\n",
+               100 * decoded_ratio);
+    }
+    if (r->check_decoded > 0 && snr < need) {
+        fit = 0;
+        printf("  SNR %.0f dB: too low for M=%u; raise the TX gain (HackRF: VGA), the RX gain, or "
+               "shorten the path\n",
+               snr, c->M);
+    }
+    if (dc > noise + 10)
+        printf("  DC %.0f dBFS stands %.0f dB above the noise: LO leakage; keep the frames off "
+               "the centre of the band\n",
+               dc, dc - noise);
+    if (isfinite(ppm) && fabs(ppm) > 25)
+        printf("  carrier offset %.1f ppm is beyond two 20 ppm crystals: check both [radio] "
+               "frequency settings\n",
+               ppm);
+    printf("%s\n", fit ? "  none: the link is fit to train" : "the link is not fit to train yet");
+    return fit ? 0 : 1;
+}
+
+int cmd_linkcheck(int argc, char **argv)
+{
+    rx_t *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return EX_OSERR;
+    r->check_s = 60;
+    /* --seconds=S is the check's own; everything else is the receiver's. */
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--seconds=", 10) == 0) {
+            char *end = NULL;
+            r->check_s = strtod(argv[i] + 10, &end);
+            if (end == argv[i] + 10 || *end != '\0' || !(r->check_s >= 1 && r->check_s <= 3600)) {
+                fprintf(stderr, "airlearn linkcheck: --seconds must be 1..3600\n");
+                free(r);
+                return EX_USAGE;
+            }
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    int help = 0;
+    int status = daemon_config_load(&r->cfg, "linkcheck", n, argv, &help);
+    if (help)
+        printf("\n--seconds=S: how long to listen (default 60). Run it on the receiver's host\n"
+               "with the receiver's configuration, the receiver daemon stopped and the\n"
+               "transmitter running; it prints levels, offsets, frame counts and advice,\n"
+               "and exits 0 when the link is fit to train.\n");
+    if (status == 0 && !help)
+        status = daemon_apply_common(&r->cfg, "linkcheck");
+    if (status != 0 || help) {
+        free(r);
+        return status;
+    }
+    daemon_signals_install();
+    int rc = s_setup(r);
+    if (rc < 0) {
+        fprintf(stderr, "airlearn linkcheck: %s\n", al_error_message());
+        s_teardown(r);
+        free(r);
+        return rc == AL_EDEVICE || rc == AL_ENET ? EX_UNAVAILABLE : EX_CONFIG;
+    }
+    rc = s_run(r);
+    if (rc == AL_OK) {
+        s_meter_window(&r->meter);
+        rc = s_check_report(r);
+    }
+    s_teardown(r);
+    free(r);
+    return rc == AL_EDEVICE ? EX_UNAVAILABLE : rc;
 }
 
 int cmd_rx(int argc, char **argv)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The daemons against real radios' behaviour, imitated by airsim's
-# profiles. Part 1: the RX sample queue holds [radio] rx_queue_s seconds of
+# profiles, and the bring-up check. Part 1: the RX sample queue holds [radio] rx_queue_s seconds of
 # samples, so its memory follows the sample rate, not the radio's MTU
 # (256 MTUs were 256 MiB on a HackRF).
 set -eu
@@ -53,4 +53,29 @@ for q, rate in ((q1, 1e6), (q8, 8e6)):
 if not (rss8 - rss1) * 1024 > 0.8 * (q8 - q1):
     sys.exit("RSS grew %d KiB for %d more queue bytes" % (rss8 - rss1, q8 - q1))
 PY
+# Part 2: `airlearn linkcheck` on the receiver's side of a running
+# transmitter: a good link passes (exit 0); a clipping receiver with too
+# little SNR is told so (exit 1).
+"$airlearn" tx --radio.device="driver=airsim,clock=realtime,link=ipc://@airlearn-rp-lc-$tag" \
+    --state.directory="$work/lc-tx" --feedback.endpoint="ipc://@airlearn-rp-lc-fb-$tag" \
+    --training.loss_timeout_ms=100 --log.level=error &
+txp=$!
+pids="$pids $txp"
+rx_lc="driver=airsim,clock=realtime,link=ipc://@airlearn-rp-lc-$tag,cfo=1000"
+st=0
+"$airlearn" linkcheck --radio.device="$rx_lc,snr_db=21" --feedback.endpoint="ipc://@airlearn-rp-lc-fb-$tag" \
+    --seconds=4 --log.level=warn > "$work/lc-good.txt" || st=$?
+cat "$work/lc-good.txt"
+[ $st -eq 0 ] || fail "linkcheck of a good link exited $st"
+grep -q "fit to train" "$work/lc-good.txt" || fail "no verdict"
+st=0
+"$airlearn" linkcheck --radio.device="$rx_lc,snr_db=8,gain_db=10" --radio.gains="LNA=0" \
+    --feedback.endpoint="ipc://@airlearn-rp-lc-fb-$tag" --seconds=4 --log.level=warn \
+    > "$work/lc-bad.txt" || st=$?
+cat "$work/lc-bad.txt"
+[ $st -eq 1 ] || fail "linkcheck of a clipping, noisy link exited $st, not 1"
+grep -q "RX clipping: lower gains LNA by 8 dB" "$work/lc-bad.txt" || fail "no clipping advice"
+grep -q "SNR .* too low for M=16" "$work/lc-bad.txt" || fail "no SNR advice"
+kill "$txp"; wait "$txp" || true
+
 echo "radio profile test: ok"

@@ -1,8 +1,10 @@
 #include "airsim_config.h"
 
 #include "al_error.h"
+#include "al_log.h"
 
 #include <complex.h>
+#include <ctype.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -13,12 +15,23 @@
 
 static const char *const s_clocks[] = {"realtime", "fast", NULL};
 static const char *const s_fadings[] = {"none", "rayleigh-block", "rayleigh", NULL};
+static const char *const s_profiles[] = {"ideal", "hackrf", "b2x0", NULL};
 
 const opt_desc airsim_config_table[] = {
     {S, "link", OPT_STRING, F(link), AIRSIM_LINK_MAX, 0, 0, NULL, "ipc://@airsim",
      "ZeroMQ endpoint joining one TX device to one RX device (ipc:// or tcp://)"},
     {S, "clock", OPT_ENUM, F(clock), 0, 0, 0, s_clocks, "realtime",
      "realtime: paced at the sample rate; fast: the TX sample count drives the clock"},
+    {S, "profile", OPT_ENUM, F(profile), 0, 0, 0, s_profiles, "ideal",
+     "the real radio imitated through the API: ideal (airsim's own), hackrf, b2x0"},
+    {S, "adc_bits", OPT_UINT, F(adc_bits), 0, 0, 16, NULL, "0",
+     "RX: quantize to this many bits at full scale, clipping (0: none; hackrf 8, b2x0 12)"},
+    {S, "nf_db", OPT_DOUBLE, F(nf_db), 0, 0, 40, NULL, "0",
+     "RX, hackrf/b2x0: receiver noise figure, dB (thermal noise kTBF before the gains)"},
+    {S, "fs_dbm", OPT_DOUBLE, F(fs_dbm), 0, -150, 30, NULL, "0",
+     "RX, hackrf/b2x0: input power reaching ADC full scale at 0 dB RX gain, dBm"},
+    {S, "tx_dbm", OPT_DOUBLE, F(tx_dbm), 0, -100, 40, NULL, "0",
+     "TX, hackrf/b2x0: power of a unit-power signal at maximum TX gain, dBm"},
     {S, "snr_db", OPT_DOUBLE, F(snr_db), 0, -50, 100, NULL, "0",
      "RX: AWGN for this SNR of a 0 dBFS unit-power burst (default: no noise)"},
     {S, "noise_dbfs", OPT_DOUBLE, F(noise_dbfs), 0, -200, 20, NULL, "0",
@@ -38,6 +51,11 @@ const opt_desc airsim_config_table[] = {
      "RX: maximum Doppler frequency for fading=rayleigh, Hz"},
     {S, "seed", OPT_U64, F(seed), 0, 0, 9007199254740992.0, NULL, "1",
      "RX: seed of noise and fading (same seed, same samples)"},
+    {S, "unplug_after", OPT_DOUBLE, F(unplug_after), 0, 0, 1e6, NULL, "0",
+     "fault injection: the board is unplugged this many seconds after the link's first "
+     "open in this process (0: never)"},
+    {S, "replug_after", OPT_DOUBLE, F(replug_after), 0, 0, 1e6, NULL, "0",
+     "fault injection: a reopen succeeds this many seconds after the unplug (0: never)"},
     {S, "drop_every", OPT_UINT, F(drop_every), 0, 0, 1e9, NULL, "0",
      "fault injection, TX: lose every k-th burst message (0: never)"},
     {S, "overflow_every", OPT_UINT, F(overflow_every), 0, 0, 1e9, NULL, "0",
@@ -51,11 +69,84 @@ const opt_desc airsim_config_table[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
+/* What a profile sets, one key a row. Sources: SPEC section 9; hackrf:
+ * HackRF One FAQ (TX power 5-15 dBm below 2170 MHz, maximum RX input
+ * -5 dBm), 8-bit MAX5864 ADC; b2x0: Ettus B200/B210 datasheet (noise
+ * figure < 8 dB, TX power > 10 dBm), 12-bit AD9361 ADC. The noise
+ * figure of the HackRF and the full-scale input of both boards are not
+ * published: modelling assumptions (README). */
+const airsim_profile_default airsim_profile_defaults[] = {
+    {"hackrf", "adc_bits", "8"},
+    {"hackrf", "nf_db", "11"},
+    {"hackrf", "fs_dbm", "-5"},
+    {"hackrf", "tx_dbm", "10"},
+    {"b2x0", "adc_bits", "12"},
+    {"b2x0", "nf_db", "8"},
+    {"b2x0", "fs_dbm", "-10"},
+    {"b2x0", "tx_dbm", "10"},
+    {NULL, NULL, NULL},
+};
+
 void airsim_config_default(airsim_config *c)
 {
     memset(c, 0, sizeof *c);
     /* The table's defaults are constants checked by the tests. */
     (void)opt_defaults(airsim_config_table, c);
+}
+
+int airsim_config_set_profile(airsim_config *c, const char *name)
+{
+    char why[200];
+    if (opt_set(airsim_config_table, c, S, "profile", name, why, sizeof why) != 0)
+        return AL_FAIL(AL_EINVAL, "airsim argument profile: %s", why);
+    for (const airsim_profile_default *d = airsim_profile_defaults; d->profile; d++)
+        if (strcmp(d->profile, name) == 0 && airsim_config_set(c, d->key, d->value) != 0)
+            return AL_FAIL(AL_EINVAL, "airsim profile %s: default %s=%s: %s", name, d->key,
+                           d->value, al_error_message());
+    return AL_OK;
+}
+
+/* Optimal string alignment distance (a transposition counts as one
+ * edit), case-insensitive: "snrdb", "Seed" and "dealy" are typos. */
+static unsigned s_edit_distance(const char *a, const char *b)
+{
+    enum { MAXLEN = 32 };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la >= MAXLEN || lb >= MAXLEN)
+        return MAXLEN;
+    unsigned d[MAXLEN + 1][MAXLEN + 1];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (unsigned)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            unsigned best = d[i - 1][j - 1] + (ca != cb);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+/* The airsim key `key` is probably a misspelling of, or NULL. Keys with a
+ * ':' are namespaced by a wrapper (remote:driver) and never ours. */
+static const char *s_typo_of(const char *key)
+{
+    if (strchr(key, ':') != NULL)
+        return NULL;
+    size_t len = strlen(key);
+    unsigned allowed = len >= 6 ? 2 : 1;
+    for (const opt_desc *d = airsim_config_table; d->name; d++)
+        if (s_edit_distance(key, d->name) <= allowed)
+            return d->name;
+    return NULL;
 }
 
 int airsim_config_set(airsim_config *c, const char *key, const char *value)
@@ -64,6 +155,26 @@ int airsim_config_set(airsim_config *c, const char *key, const char *value)
     for (int i = 0; soapy_keys[i]; i++)
         if (strcmp(key, soapy_keys[i]) == 0)
             return AL_OK;
+    int ours = 0;
+    for (const opt_desc *d = airsim_config_table; d->name && !ours; d++)
+        ours = strcmp(key, d->name) == 0;
+    if (!ours) {
+        const char *near = s_typo_of(key);
+        if (near != NULL)
+            return AL_FAIL(AL_EINVAL, "airsim argument %s: unknown setting (did you mean %s?)",
+                           key, near);
+        /* A wrapper's or another driver's key, forwarded to us: a driver
+         * ignores keys it does not own (SoapySDR's convention). */
+        al_debug("airsim: ignoring device argument %s=%s (not airsim's)", key, value);
+        return AL_OK;
+    }
+    if (strcmp(key, "profile") == 0) {
+        /* Applied again only when it changes: the defaults would undo
+         * the user's keys given before it. */
+        if (c->profile >= 0 && s_profiles[c->profile] && strcmp(value, s_profiles[c->profile]) == 0)
+            return AL_OK;
+        return airsim_config_set_profile(c, value);
+    }
     char why[200];
     if (opt_set(airsim_config_table, c, S, key, value, why, sizeof why) != 0)
         return AL_FAIL(AL_EINVAL, "airsim argument %s: %s", key, why);

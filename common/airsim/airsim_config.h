@@ -23,6 +23,15 @@ enum {
 
 typedef enum { AIRSIM_CLOCK_REALTIME = 0, AIRSIM_CLOCK_FAST = 1 } airsim_clock;
 
+/* Which real radio the device imitates through the SoapySDR API (stream
+ * formats, MTU, gains, rates, time, duplex, TX buffering, unplug); the
+ * profile's default settings are rows of airsim_profile_defaults. */
+typedef enum {
+    AIRSIM_PROFILE_IDEAL = 0,    /* airsim's own API, no receiver model */
+    AIRSIM_PROFILE_HACKRF = 1,   /* HackRF One through SoapyHackRF 0.3.x */
+    AIRSIM_PROFILE_B2X0 = 2,     /* USRP B200/B210 through SoapyUHD 0.4.1 */
+} airsim_profile;
+
 typedef enum {
     AIRSIM_FADING_NONE = 0,
     AIRSIM_FADING_BLOCK = 1,     /* h ~ CN(0,1), new for every burst */
@@ -32,6 +41,17 @@ typedef enum {
 typedef struct {
     char link[AIRSIM_LINK_MAX];  /* ZeroMQ endpoint shared by TX and RX */
     int clock;                   /* airsim_clock */
+    int profile;                 /* airsim_profile */
+    /* Receiver and transmitter model of the hackrf and b2x0 profiles
+     * (airsim_front.h); adc_bits also applies to the ideal profile. */
+    unsigned adc_bits;           /* RX quantization at full scale, 0: none */
+    double nf_db;                /* receiver noise figure */
+    double fs_dbm;               /* RX input power reaching full scale at 0 dB gain */
+    double tx_dbm;               /* TX power of a unit-power signal at maximum gain */
+    /* Fault: the board is unplugged unplug_after seconds after the first
+     * open of this link in the process; a reopen succeeds replug_after
+     * seconds after that (0: never). */
+    double unplug_after, replug_after;
     double snr_db;               /* SNR of a 0 dBFS unit-power burst */
     double noise_dbfs;           /* noise power, dBFS */
     double cfo_hz;               /* carrier frequency offset */
@@ -64,9 +84,27 @@ extern const opt_desc airsim_config_table[];
  * no impairments. */
 void airsim_config_default(airsim_config *c);
 
+/* One default setting of a profile, as a device argument would give it.
+ * Terminated by a row with profile NULL. */
+typedef struct {
+    const char *profile;
+    const char *key;
+    const char *value;
+} airsim_profile_default;
+
+extern const airsim_profile_default airsim_profile_defaults[];
+
+/* Sets `profile` and applies its default rows; the caller applies the
+ * user's own arguments after it, so that each overrides its part. */
+int airsim_config_set_profile(airsim_config *c, const char *name);
+
 /* Set one device argument. Keys SoapySDR itself adds (driver, label,
- * serial, soapy) are accepted and ignored. Unknown keys and bad values
- * give AL_EINVAL with "key: why" in al_error_message(). */
+ * serial, soapy) are accepted and ignored; so are keys of other software
+ * (SoapySDR wrappers add their own, e.g. remote:driver), logged at debug
+ * level, unless they look like a typo of one of airsim's keys (edit
+ * distance, case). Typos and bad values give AL_EINVAL with "key: why"
+ * in al_error_message(). `profile` goes through airsim_config_set_profile
+ * before any other key. */
 int airsim_config_set(airsim_config *c, const char *key, const char *value);
 
 /* Checks combinations (snr_db and noise_dbfs both set, doppler without

@@ -117,22 +117,6 @@ static int s_socket_options(void *sock, int hwm_option, int linger_ms)
     return AL_OK;
 }
 
-static void s_cs16_to_cf32(const int16_t *in, float complex *out, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        out[i] = in[2 * i] / 32767.0f + I * (in[2 * i + 1] / 32767.0f);
-}
-
-static int16_t s_to_s16(float v)
-{
-    float s = v * 32767.0f;
-    if (s > 32767.0f)
-        return 32767;
-    if (s < -32767.0f)
-        return -32767;
-    return (int16_t)lrintf(s);
-}
-
 /* ====================================================================
  * TX
  * ==================================================================== */
@@ -310,10 +294,8 @@ int airsim_tx_write(airsim_tx_t *q, const void *buf, airsim_format fmt, unsigned
     if (send) {
         airsim_wire_pack(&h, q->buf);
         float complex *out = (float complex *)(q->buf + AIRSIM_WIRE_HEADER);
-        if (fmt == AIRSIM_CS16)
-            s_cs16_to_cf32(buf, out, n);
-        else
-            memcpy(out, buf, (size_t)n * 8);
+        /* Profiles convert as their drivers do before this (txbuf). */
+        airsim_front_tx(AIRSIM_PROFILE_IDEAL, buf, fmt, out, n);
         if (q->gain != 1.0f)
             for (unsigned i = 0; i < n; i++)
                 out[i] *= q->gain;
@@ -417,6 +399,7 @@ struct airsim_rx_s {
     void *ctx, *sock;
     s_monitor mon;
     airsim_chan_t *chan;
+    airsim_front_t *front;
     float complex *ring;       /* channel input, indexed by stream index & mask */
     int64_t size, mask;
     int64_t pos;               /* next stream index handed to the reader */
@@ -425,7 +408,6 @@ struct airsim_rx_s {
     int64_t time_offset;       /* label of stream index k: k - latency + time_offset
                                 * (the first `latency` labels are negative) */
     unsigned latency;
-    float gain;
     /* the TX timeline being received */
     int have_instance;
     uint64_t instance, next_seq;
@@ -457,7 +439,12 @@ airsim_rx_t *airsim_rx_create(const airsim_config *cfg, double rate)
         return NULL;
     }
     q->latency = airsim_chan_latency(q->chan);
-    q->gain = 1.0f;
+    q->front = airsim_front_create(cfg, rate);
+    if (q->front == NULL) {
+        airsim_chan_destroy(&q->chan);
+        free(q);
+        return NULL;
+    }
     /* Room for the realtime TX lead and air latency four times over. */
     double need = 4.0 * (AIRSIM_TX_LEAD_S + AIRSIM_AIR_LATENCY_S) * rate;
     q->size = 1 << 20;
@@ -510,6 +497,7 @@ void airsim_rx_destroy(airsim_rx_t **self_p)
     if (q->ctx)
         zmq_ctx_term(q->ctx);
     airsim_chan_destroy(&q->chan);
+    airsim_front_destroy(&q->front);
     free(q->ring);
     free(q->scratch);
     free(q);
@@ -523,6 +511,7 @@ void airsim_rx_activate(airsim_rx_t *q)
     q->have_instance = 0;
     memset(q->ring, 0, (size_t)q->size * sizeof *q->ring);
     airsim_chan_reset(q->chan);
+    airsim_front_reset(q->front);
 }
 
 static int64_t s_rx_now(const airsim_rx_t *q)
@@ -659,23 +648,9 @@ static void s_rx_deliver(airsim_rx_t *q, void *buf, airsim_format fmt, unsigned 
         if ((int64_t)idx + seg > q->size)
             seg = (unsigned)(q->size - idx);
         float complex *src = &q->ring[idx];
-        if (fmt == AIRSIM_CF32) {
-            float complex *dst = (float complex *)buf + done;
-            airsim_chan_stream(q->chan, src, dst, seg);
-            if (q->gain != 1.0f)
-                for (unsigned i = 0; i < seg; i++)
-                    dst[i] *= q->gain;
-        } else {
-            int16_t *dst = (int16_t *)buf + 2 * (size_t)done;
-            airsim_chan_stream(q->chan, src, src, seg);
-            if (q->gain != 1.0f)
-                for (unsigned i = 0; i < seg; i++)
-                    src[i] *= q->gain;
-            for (unsigned i = 0; i < seg; i++) {
-                dst[2 * i] = s_to_s16(crealf(src[i]));
-                dst[2 * i + 1] = s_to_s16(cimagf(src[i]));
-            }
-        }
+        static const size_t sample_bytes[] = {[AIRSIM_CF32] = 8, [AIRSIM_CS16] = 4, [AIRSIM_CS8] = 2};
+        airsim_chan_stream(q->chan, src, src, seg);
+        airsim_front_rx(q->front, src, (uint8_t *)buf + sample_bytes[fmt] * done, fmt, seg);
         memset(src, 0, seg * sizeof *src);
         done += seg;
     }
@@ -762,7 +737,7 @@ void airsim_rx_set_time(airsim_rx_t *q, int64_t ticks)
 
 void airsim_rx_set_gain(airsim_rx_t *q, double db)
 {
-    q->gain = (float)pow(10.0, db / 20.0);
+    airsim_front_set_gain(q->front, db);
 }
 
 int airsim_rx_link_up(airsim_rx_t *q)

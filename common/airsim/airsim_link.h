@@ -31,14 +31,13 @@
 #define AIRSIM_LINK_H
 
 #include "airsim_config.h"
+#include "airsim_front.h"
 
 #include <complex.h>
 #include <stdint.h>
 
 #define AIRSIM_TX_LEAD_S 0.02
 #define AIRSIM_AIR_LATENCY_S 0.005
-
-typedef enum { AIRSIM_CF32 = 0, AIRSIM_CS16 = 1 } airsim_format;
 
 typedef struct {
     uint64_t messages;         /* burst messages sent / placed */
@@ -103,8 +102,9 @@ int airsim_rx_read(airsim_rx_t *q, void *buf, airsim_format fmt, unsigned n, int
 
 int64_t airsim_rx_time(const airsim_rx_t *q);
 void airsim_rx_set_time(airsim_rx_t *q, int64_t ticks);
-/* Gain in dB on everything delivered, signal and noise alike (the
- * device's RX gain: it moves the level, not the SNR). */
+/* The device's RX gain in dB: ideal, on everything delivered, signal
+ * and noise alike (it moves the level, not the SNR); hackrf and b2x0,
+ * through the receiver model of airsim_front.h. */
 void airsim_rx_set_gain(airsim_rx_t *q, double db);
 int airsim_rx_link_up(airsim_rx_t *q);
 const airsim_counters *airsim_rx_counters(const airsim_rx_t *q);

@@ -218,13 +218,14 @@ static int s_write_stage(al_radio_t *q, long timeout_us)
         done += (size_t)rc;
     }
     q->staged = 0;
-    return rc < 0 ? rc : 0;
+    return rc < 0 ? rc : (int)q->mtu;
 }
 
 int al_radio_stream_append(al_radio_t *q, const float complex *x, size_t n, long timeout_us)
 {
     if (q->stage == NULL)
         return AL_FAIL(AL_EINVAL, "a continuous stream is for transmitting");
+    int written = 0;
     while (n > 0) {
         size_t k = q->mtu - q->staged < n ? q->mtu - q->staged : n;
         memcpy(q->stage + q->staged, x, k * sizeof *x);
@@ -235,9 +236,10 @@ int al_radio_stream_append(al_radio_t *q, const float complex *x, size_t n, long
             int rc = s_write_stage(q, timeout_us);
             if (rc < 0)
                 return rc;
+            written += rc;
         }
     }
-    return 0;
+    return written;
 }
 
 int al_radio_stream_flush(al_radio_t *q, long timeout_us)

@@ -85,11 +85,12 @@ int al_radio_write_burst(al_radio_t *q, const float complex *x, size_t n, int ha
  * writes every buffer that fills, exactly one MTU per call (SoapyHackRF
  * can time out after copying part of a call that spans two of its
  * buffers). Retries timeouts until timeout_us passes per buffer; on
- * failure the staged samples are dropped. 0 or a negative code. */
+ * failure the staged samples are dropped. The number of samples handed
+ * to the driver (0: all staged), or a negative code. */
 int al_radio_stream_append(al_radio_t *q, const float complex *x, size_t n, long timeout_us);
 /* Pads the staged samples with zeros to a full MTU and writes them: the
- * frames staged so far go to the air now. 0 (also when nothing was
- * staged) or a negative code. */
+ * frames staged so far go to the air now. The samples handed to the
+ * driver (one MTU, 0 when nothing was staged) or a negative code. */
 int al_radio_stream_flush(al_radio_t *q, long timeout_us);
 
 /* TX: drains the stream's asynchronous events (readStreamStatus) without

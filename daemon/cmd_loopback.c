@@ -41,7 +41,7 @@ typedef struct {
     char tx_radio[128], rx_radio[128];
     char tx_device[256], rx_device[256], tx_gains[128], rx_gains[128];
     double frequency, stall_timeout_s, reopen_timeout_s;
-    int fading, profile, tx_stream;
+    int fading, profile, tx_stream, clock;
     uint64_t seed;
     char out[200];
     char log_level[16];
@@ -52,6 +52,7 @@ typedef struct {
 static const char *const s_fadings[] = {"none", "rayleigh-block", NULL};
 static const char *const s_profiles[] = {"ideal", "hackrf", "b2x0", NULL};
 static const char *const s_tx_streams[] = {"auto", "burst", "continuous", NULL};
+static const char *const s_clocks[] = {"fast", "realtime", NULL};
 
 static const opt_desc s_table[] = {
     {L, "M", OPT_UINT, F(M), 0, 2, 65536, NULL, "16", "messages"},
@@ -61,7 +62,9 @@ static const opt_desc s_table[] = {
     {L, "delay", OPT_DOUBLE, F(delay), 0, 0, 1e5, NULL, "3.37", "link delay, samples (fractional)"},
     {L, "fading", OPT_ENUM, F(fading), 0, 0, 0, s_fadings, "none",
      "rayleigh-block: h~CN(0,1) per frame, and the fading receiver"},
-    {L, "rate", OPT_DOUBLE, F(rate), 0, 1e4, 100e6, NULL, "1e6", "sample rate of the link"},
+    {L, "rate", OPT_DOUBLE, F(rate), 0, 0, 100e6, NULL, "0",
+     "sample rate of the link (0: 1e6; 8e6 with --profile hackrf, whose documentation "
+     "recommends 8-20 Msps)"},
     {L, "sps", OPT_UINT, F(sps), 0, 2, 16, NULL, "2", "samples per symbol"},
     {L, "messages", OPT_UINT, F(messages), 0, 1, 4096, NULL, "64", "messages per frame"},
     {L, "rx-frames", OPT_UINT, F(rx_frames), 0, 0, 1000, NULL, "2",
@@ -95,6 +98,9 @@ static const opt_desc s_table[] = {
      "extra airsim arguments of the RX device, e.g. overflow_every=400"},
     {L, "profile", OPT_ENUM, F(profile), 0, 0, 0, s_profiles, "ideal",
      "the real radio both airsim devices imitate (its buffering, formats, rates, defaults)"},
+    {L, "clock", OPT_ENUM, F(clock), 0, 0, 0, s_clocks, "fast",
+     "airsim's clock: fast (as fast as the two processes go) or realtime (paced at the rate, "
+     "as radios are: the receiver gets samples also while the transmitter is silent)"},
     {L, "frequency", OPT_DOUBLE, F(frequency), 0, 0, 7e9, NULL, "915e6", "centre frequency, Hz"},
     {L, "tx-device", OPT_STRING, F(tx_device), 256, 0, 0, NULL, "",
      "SoapySDR device string of the TX instead of airsim, e.g. driver=hackrf,serial=..."},
@@ -245,7 +251,11 @@ static int s_run(const loop_opts *o)
     c.N = o->N;
     c.messages = o->messages;
     c.sps = o->sps;
-    c.rate = o->rate;
+    c.rate = o->rate > 0 ? o->rate : o->profile == 1 ? 8e6 : 1e6;
+    if (c.rate < 1e4) {
+        fprintf(stderr, "airlearn loopback: --rate %g is below 10 kHz\n", o->rate);
+        return EX_USAGE;
+    }
     c.sigma2 = o->sigma2;
     c.lr_tx = o->lr_tx;
     c.lr_rx = o->lr_rx;
@@ -270,26 +280,45 @@ static int s_run(const loop_opts *o)
     snprintf(c.endpoint, sizeof c.endpoint, "%s", feedback);
     snprintf(c.log_level, sizeof c.log_level, "%s", o->log_level);
 
-    daemon_config tx = c, rx = c;
     /* The ideal profile is airsim's default: its device strings stay as
-     * they always were. */
-    char profile[32] = "";
-    if (o->profile != 0)
+     * they always were. A real radio's profile: the TX at full gain (the
+     * unit-power signal airsim's snr_db refers to), the RX at 0 dB, and
+     * between them an attenuator that brings the TX's full scale 8 dB
+     * below the RX's (the profiles' tx_dbm - fs_dbm: hackrf 10 - -5 dBm,
+     * b2x0 10 - -10 dBm), with the channel's noise moved down alike so
+     * that Es/N0 stays --snr-db. */
+    char profile[32] = "", path[32] = "";
+    double attenuation = 0;
+    if (o->profile != 0) {
         snprintf(profile, sizeof profile, ",profile=%s", s_profiles[o->profile]);
-    snprintf(tx.device, sizeof tx.device, "driver=airsim,clock=fast,link=%s%s%s%s", link,
-             profile, o->tx_radio[0] ? "," : "", o->tx_radio);
+        attenuation = (o->profile == 1 ? 15.0 : 20.0) + 8.0;
+        snprintf(path, sizeof path, ",gain_db=%g", -attenuation);
+        if (o->profile == 1) {
+            snprintf(c.gains, sizeof c.gains, "VGA=47;AMP=14");
+        } else {
+            c.gain = 89.75;
+        }
+    }
+    daemon_config tx = c, rx = c;
+    rx.gain = 0;
+    rx.gains[0] = '\0';
+    snprintf(tx.device, sizeof tx.device, "driver=airsim,clock=%s,link=%s%s%s%s",
+             s_clocks[o->clock], link, profile, o->tx_radio[0] ? "," : "", o->tx_radio);
     snprintf(rx.device, sizeof rx.device,
-             "driver=airsim,clock=fast,link=%s%s,snr_db=%g,cfo=%g,delay=%g,fading=%s,"
+             "driver=airsim,clock=%s,link=%s%s,snr_db=%g%s,cfo=%g,delay=%g,fading=%s,"
              "seed=%llu%s%s",
-             link, profile, o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs, o->cfo,
+             s_clocks[o->clock], link, profile, o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs + attenuation,
+             path, o->cfo,
              o->delay, o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed,
              o->rx_radio[0] ? "," : "", o->rx_radio);
     if (o->tx_device[0])
         snprintf(tx.device, sizeof tx.device, "%s", o->tx_device);
     if (o->rx_device[0])
         snprintf(rx.device, sizeof rx.device, "%s", o->rx_device);
-    snprintf(tx.gains, sizeof tx.gains, "%s", o->tx_gains);
-    snprintf(rx.gains, sizeof rx.gains, "%s", o->rx_gains);
+    if (o->tx_gains[0])
+        snprintf(tx.gains, sizeof tx.gains, "%s", o->tx_gains);
+    if (o->rx_gains[0])
+        snprintf(rx.gains, sizeof rx.gains, "%s", o->rx_gains);
     snprintf(tx.state_dir, sizeof tx.state_dir, "%s/tx", o->out);
     snprintf(rx.state_dir, sizeof rx.state_dir, "%s/rx", o->out);
     snprintf(path_tx, sizeof path_tx, "%s/tx.conf", o->out);

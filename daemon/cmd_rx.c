@@ -57,6 +57,7 @@
  * beyond counts as clipped (HackRF's CS8: -128/127 .. 1). */
 enum { RTT_SLOTS = 64, METER_CHUNK = 256, QUEUE_MIN_BLOCKS = 4 };
 #define CLIP_LEVEL 0.99f
+#define READ_MAX_S 0.02
 
 typedef struct {
     double sum_pow;             /* this window: */
@@ -413,10 +414,14 @@ static int s_setup(rx_t *r)
     r->radio = daemon_radio_open(c, AL_RADIO_RX);
     if (r->radio == NULL)
         return AL_EDEVICE;
-    /* rx_queue_s of samples in blocks of at most one MTU, at least
-     * QUEUE_MIN_BLOCKS of them. */
+    /* rx_queue_s of samples in blocks of at most one MTU and at most
+     * READ_MAX_S of samples (a read waits for its whole block: on a
+     * HackRF at 2 Msps an MTU is 65 ms more latency for every frame), at
+     * least QUEUE_MIN_BLOCKS of them. */
     double want = c->rate * c->rx_queue_s;
     size_t block = al_radio_mtu(r->radio);
+    if ((double)block > c->rate * READ_MAX_S)
+        block = (size_t)(c->rate * READ_MAX_S);
     if ((double)block * QUEUE_MIN_BLOCKS > want)
         block = (size_t)ceil(want / QUEUE_MIN_BLOCKS);
     if (block < METER_CHUNK)

@@ -52,6 +52,8 @@ enum { CKPT_EXTRA_VERSION = 1, CKPT_EXTRA_BYTES = 48 };
 /* Frame round trips remembered by seq % RTT_SLOTS; the timeout follows
  * the longest of the last RTT_WINDOW. */
 enum { RTT_SLOTS = 256, RTT_WINDOW = 64 };
+/* One frame's write may wait this long for the radio (back-pressure). */
+#define WRITE_TIMEOUT_US 2000000L
 
 typedef struct {
     daemon_config cfg;
@@ -185,11 +187,13 @@ static void s_poll_feedback(tx_t *t, int timeout_ms)
     }
 }
 
-/* Counts a failed write and notes since when writes fail; -1 if n is an
- * error. */
+/* n: samples the driver took (0: only staged), or an error, counted;
+ * notes since when writes fail. -1 if n is an error. */
 static int s_radio_result(tx_t *t, int n)
 {
-    if (n >= 0) {
+    if (n == 0)
+        return 0;
+    if (n > 0) {
         if (t->outage_start) {
             double s = (double)(al_now_ms() - t->outage_start) / 1e3;
             t->radio_outage_s += s;
@@ -199,8 +203,13 @@ static int s_radio_result(tx_t *t, int n)
         return 0;
     }
     t->radio_errors++;
-    if (t->fail_since == 0)
-        t->fail_since = al_now_ms();
+    if (t->fail_since == 0) {
+        /* Writes stopped being accepted when this one began, or at the
+         * last accepted one if that was later. */
+        uint64_t began = al_now_ms() - WRITE_TIMEOUT_US / 1000;
+        uint64_t last = al_radio_last_progress_ms(t->radio);
+        t->fail_since = last > began ? last : began;
+    }
     al_log_ratelimited(AL_LOG_WARN, &t->last_radio_log, 5000, "radio write: %s (%s)",
                        al_radio_strerror(n), al_error_message());
     return -1;
@@ -211,7 +220,7 @@ static int s_radio_result(tx_t *t, int n)
 static void s_flush(tx_t *t)
 {
     if (t->continuous)
-        s_radio_result(t, al_radio_stream_flush(t->radio, 2000000));
+        s_radio_result(t, al_radio_stream_flush(t->radio, WRITE_TIMEOUT_US));
 }
 
 static int s_stalled(const tx_t *t)
@@ -246,8 +255,8 @@ static int s_send_frame(tx_t *t, al_phase phase)
     if (rc < 0)
         return rc;
     t->seq++;
-    int n = t->continuous ? al_radio_stream_append(t->radio, t->samples, t->burst_len, 2000000)
-                          : al_radio_write_burst(t->radio, t->samples, t->burst_len, 0, 0, 2000000);
+    int n = t->continuous ? al_radio_stream_append(t->radio, t->samples, t->burst_len, WRITE_TIMEOUT_US)
+                          : al_radio_write_burst(t->radio, t->samples, t->burst_len, 0, 0, WRITE_TIMEOUT_US);
     if (s_radio_result(t, n) < 0)
         return AL_OK;   /* a radio hiccup costs a frame, not the run */
     t->frames_sent++;

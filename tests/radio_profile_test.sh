@@ -1,6 +1,6 @@
 #!/bin/sh
 # The daemons against real radios' behaviour, imitated by airsim's
-# profiles, and the bring-up check. Part 1: the RX sample queue holds [radio] rx_queue_s seconds of
+# profiles, and the bring-up check (parts 1-4 below). Part 1: the RX sample queue holds [radio] rx_queue_s seconds of
 # samples, so its memory follows the sample rate, not the radio's MTU
 # (256 MTUs were 256 MiB on a HackRF).
 set -eu
@@ -77,5 +77,78 @@ cat "$work/lc-bad.txt"
 grep -q "RX clipping: lower gains LNA by 8 dB" "$work/lc-bad.txt" || fail "no clipping advice"
 grep -q "SNR .* too low for M=16" "$work/lc-bad.txt" || fail "no SNR advice"
 kill "$txp"; wait "$txp" || true
+
+# Part 3: HackRF TX buffering (airsim profile=hackrf: 131072-sample
+# buffers that air only when full, END_BURST ignored). One burst per frame
+# (the old way, --tx-stream burst) leaves every frame waiting in the
+# driver: no TX_TRAIN loss arrives in time and the policy never moves.
+# The continuous stream (auto on a device without hardware time) trains.
+st=0
+timeout -s INT 25 "$airlearn" loopback --out "$work/burst" --profile hackrf --tx-stream burst \
+    --rounds 20 --eval-interval 10 --final-eval-messages 2000 > /dev/null 2>&1 || st=$?
+python3 - "$work/burst/tx/status.json" <<'PY' || fail "bursts over the hackrf profile should not train"
+import json, sys
+t = json.load(open(sys.argv[1]))
+print("hackrf, bursts:", {k: t[k] for k in ("tx_stream", "model_version", "losses_accepted",
+      "losses_dropped", "frame_rtt_max_ms", "loss_timeout_ms")})
+if t["tx_stream"] != "burst" or t["losses_accepted"] != 0 or t["model_version"] != 0:
+    sys.exit("losses accepted or updates made")
+PY
+"$airlearn" loopback --out "$work/hackrf" --profile hackrf --frequency 2.44e9 --rounds 300 \
+    --eval-interval 50 --final-eval-messages 10000 > "$work/hackrf.json" 2> "$work/hackrf.err" ||
+    { cat "$work/hackrf.err"; fail "loopback over the hackrf profile failed"; }
+cat "$work/hackrf.json"
+python3 - "$work/hackrf" <<'PY' || fail "the hackrf profile does not train"
+import json, sys
+d = sys.argv[1]
+s = json.load(open(d + "/summary.json"))
+t = json.load(open(d + "/tx/status.json"))
+print("hackrf, continuous:", {k: t[k] for k in ("tx_stream", "model_version", "losses_accepted",
+      "losses_dropped", "frame_rtt_ms", "frame_rtt_max_ms", "loss_timeout_ms")})
+if t["tx_stream"] != "continuous":
+    sys.exit("auto did not stream continuously on a device without hardware time")
+if t["losses_accepted"] < 0.9 * 300 * 2:
+    sys.exit("only %d TX_TRAIN losses accepted" % t["losses_accepted"])
+if not s["ser"] < 0.03:
+    sys.exit("SER %g is not below 0.03" % s["ser"])
+PY
+
+# Part 4: an unplugged board (airsim unplug_after / replug_after: a HackRF
+# then returns TIMEOUT for ever) on either side mid-run. The daemon
+# notices within stall_timeout_s (2 s here), reopens once the board is
+# back, training goes on and status.json shows the outage; without a
+# replug it exits 69 after reopen_timeout_s.
+for side in tx rx; do
+    "$airlearn" loopback --out "$work/unplug-$side" --profile hackrf --rounds 300 \
+        --eval-interval 50 --final-eval-messages 5000 --stall-timeout 2 --log-level info \
+        "--$side-radio-args" unplug_after=3,replug_after=3 > "$work/unplug-$side.json" \
+        2> "$work/unplug-$side.err" ||
+        { cat "$work/unplug-$side.err"; fail "run with the $side board unplugged and back failed"; }
+    python3 - "$work/unplug-$side" "$side" <<'PY' || fail "the $side side did not recover"
+import json, re, sys
+d, side = sys.argv[1], sys.argv[2]
+s = json.load(open(d + "/summary.json"))
+st = json.load(open(d + "/%s/status.json" % side))
+log = open(d + "/%s.log" % side).read()
+print("%s unplugged:" % side, {k: st[k] for k in ("radio_stalls", "radio_reopens", "radio_outage_s")},
+      "SER", s["ser"])
+m = re.search(r"radio: no (?:samples|write accepted) for ([0-9.]+) s", log)
+if not m or float(m.group(1)) > 2.0 + 1.0:
+    sys.exit("the stall was not noticed within the configured 2 s")
+if st["radio_stalls"] < 1 or st["radio_reopens"] < 1 or not st["radio_outage_s"] > 0:
+    sys.exit("status.json does not show the outage")
+if not s["ser"] < 0.03:
+    sys.exit("training did not go on: SER %g" % s["ser"])
+PY
+    st=0
+    "$airlearn" loopback --out "$work/gone-$side" --profile hackrf --rounds 300 \
+        --stall-timeout 2 --reopen-timeout 3 "--$side-radio-args" unplug_after=3 \
+        > /dev/null 2> "$work/gone-$side.err" || st=$?
+    [ $st -ne 0 ] || fail "the run went on with the $side board gone for good"
+    role=transmitter; [ $side = rx ] && role=receiver
+    grep -Eq "the $role exited.*status 69" "$work/gone-$side.err" ||
+        { cat "$work/gone-$side.err"; fail "the $role did not exit with status 69"; }
+    echo "$side board gone for good: the $role exited 69"
+done
 
 echo "radio profile test: ok"

@@ -1,7 +1,8 @@
 /* `airlearn loopback`: the demo. Starts `airlearn rx` and `airlearn tx`
  * as two child processes, each with its own configuration file written
  * into the output directory, joined by a driver=airsim radio link (fast
- * clock: as fast as the two processes go) and the ZeroMQ feedback link,
+ * clock by default: as fast as the two processes go) and the ZeroMQ
+ * feedback link,
  * exactly as two hosts with radios would be. Shows progress, stops both
  * when the transmitter has finished its final evaluation, and prints one
  * JSON summary line. Each daemon logs to its own file in the output
@@ -135,7 +136,11 @@ static double s_json_number(const char *text, const char *key)
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *p = strstr(text, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
+    if (p == NULL)
+        return NAN;
+    char *end = NULL;
+    double v = strtod(p + strlen(pat), &end);
+    return end == p + strlen(pat) ? NAN : v;   /* null */
 }
 
 static int s_read_file(const char *path, char *buf, size_t cap)

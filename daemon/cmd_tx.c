@@ -383,13 +383,20 @@ static void s_status(tx_t *t, const char *phase)
     char fb[256], text[2048];
     daemon_fb_json(fb_server_counters(t->fb), fb, sizeof fb);
     double outage = t->radio_outage_s + (t->outage_start ? (al_now_ms() - t->outage_start) / 1e3 : 0);
+    /* Before the first update and evaluation there is no figure: null
+     * (JSON has no NaN). */
+    char loss[32] = "null", ser[32] = "null";
+    if (isfinite(t->last_loss))
+        snprintf(loss, sizeof loss, "%.5f", t->last_loss);
+    if (isfinite(t->last_ser))
+        snprintf(ser, sizeof ser, "%.6g", t->last_ser);
     snprintf(text, sizeof text,
              "{\"role\":\"tx\",\"pid\":%d,\"phase\":\"%s\",\"round\":%llu,\"model_version\":%u,"
              "\"session\":%u,\"peer\":%s,\"frames_sent\":%llu,\"radio_errors\":%llu,"
              "\"underflows\":%llu,\"late_bursts\":%llu,\"tx_stream\":\"%s\","
              "\"frame_rtt_ms\":%.1f,\"frame_rtt_max_ms\":%.1f,\"loss_timeout_ms\":%u,"
              "\"radio_stalls\":%llu,\"radio_reopens\":%llu,\"radio_outage_s\":%.1f,"
-             "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%.5f,\"ser\":%.6g,"
+             "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%s,\"ser\":%s,"
              "\"rx_frames_detected\":%llu,\"rx_frames_decoded\":%llu,\"rx_frames_dropped\":%llu,"
              "%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, (unsigned long long)t->round, tx_net_version(t->net),
@@ -399,7 +406,7 @@ static void s_status(tx_t *t, const char *phase)
              t->continuous ? "continuous" : "burst", t->rtt_ms, t->rtt_max_ms, t->loss_timeout_ms,
              (unsigned long long)t->radio_stalls, (unsigned long long)t->radio_reopens, outage,
              (unsigned long long)t->losses_accepted, (unsigned long long)t->losses_dropped,
-             t->last_loss, t->last_ser, (unsigned long long)t->stats.frames_detected,
+             loss, ser, (unsigned long long)t->stats.frames_detected,
              (unsigned long long)t->stats.frames_decoded,
              (unsigned long long)t->stats.frames_dropped, fb, mallinfo2().uordblks,
              al_now_s() - t->t_start);

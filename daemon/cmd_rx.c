@@ -489,6 +489,15 @@ static void s_poll_feedback(rx_t *r)
  * open it again, the feedback session kept alive meanwhile. AL_EDEVICE
  * when it stays away for reopen_timeout_s (counted from the start of
  * this outage, across reopens that did not bring samples back). */
+static void s_reopen_wait(void *user)
+{
+    rx_t *r = user;
+    s_poll_feedback(r);
+    if (al_now_s() - r->last_status > 1.0)
+        s_status(r, "reopening");
+    nanosleep(&(struct timespec){0, 200000000}, NULL);
+}
+
 static int s_reopen(rx_t *r)
 {
     double silent = s_silent_ms(r);
@@ -501,28 +510,13 @@ static int s_reopen(rx_t *r)
             silent / 1e3, r->cfg.device);
     s_reader_stop(r);
     al_radio_destroy(&r->radio);
-    uint64_t last_log = 0;
-    while (!daemon_stop_requested()) {
-        r->radio = daemon_radio_open(&r->cfg, AL_RADIO_RX);
-        if (r->radio != NULL)
-            break;
-        double away = (double)(al_now_ms() - r->outage_start) / 1e3;
-        if (away >= r->cfg.reopen_timeout_s) {
-            al_error("radio: '%s' away for %.0f s (%s); exiting so that it is restarted",
-                     r->cfg.device, away, al_error_message());
-            return AL_EDEVICE;
-        }
-        al_log_ratelimited(AL_LOG_INFO, &last_log, 10000, "radio: cannot reopen yet: %s",
-                           al_error_message());
-        s_poll_feedback(r);
-        if (al_now_s() - r->last_status > 1.0)
-            s_status(r, "reopening");
-        nanosleep(&(struct timespec){0, 200000000}, NULL);
-    }
+    int gone = 0;
+    r->radio = daemon_radio_reopen(&r->cfg, AL_RADIO_RX, r->outage_start, s_reopen_wait, r, &gone);
+    if (gone)
+        return AL_EDEVICE;
     if (r->radio == NULL)
         return AL_OK;   /* stopping */
     r->radio_reopens++;
-    al_info("radio: reopened after %.1f s away", (double)(al_now_ms() - r->outage_start) / 1e3);
     /* The frames that straddled the hole are lost whole. */
     al_sampleq_drop(r->queue, 0);
     r->expect_since = al_now_ms();
@@ -660,68 +654,23 @@ static int s_check_report(rx_t *r)
     return fit ? 0 : 1;
 }
 
-int cmd_linkcheck(int argc, char **argv)
-{
-    rx_t *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        return EX_OSERR;
-    r->check_s = 60;
-    /* --seconds=S is the check's own; everything else is the receiver's. */
-    int n = 0;
-    for (int i = 0; i < argc; i++) {
-        if (strncmp(argv[i], "--seconds=", 10) == 0) {
-            char *end = NULL;
-            r->check_s = strtod(argv[i] + 10, &end);
-            if (end == argv[i] + 10 || *end != '\0' || !(r->check_s >= 1 && r->check_s <= 3600)) {
-                fprintf(stderr, "airlearn linkcheck: --seconds must be 1..3600\n");
-                free(r);
-                return EX_USAGE;
-            }
-        } else {
-            argv[n++] = argv[i];
-        }
-    }
-    int help = 0;
-    int status = daemon_config_load(&r->cfg, "linkcheck", n, argv, &help);
-    if (help)
-        printf("\n--seconds=S: how long to listen (default 60). Run it on the receiver's host\n"
-               "with the receiver's configuration, the receiver daemon stopped and the\n"
-               "transmitter running; it prints levels, offsets, frame counts and advice,\n"
-               "and exits 0 when the link is fit to train.\n");
-    if (status == 0 && !help)
-        status = daemon_apply_common(&r->cfg, "linkcheck");
-    if (status != 0 || help) {
-        free(r);
-        return status;
-    }
-    daemon_signals_install();
-    int rc = s_setup(r);
-    if (rc < 0) {
-        fprintf(stderr, "airlearn linkcheck: %s\n", al_error_message());
-        s_teardown(r);
-        free(r);
-        return rc == AL_EDEVICE || rc == AL_ENET ? EX_UNAVAILABLE : EX_CONFIG;
-    }
-    rc = s_run(r);
-    if (rc == AL_OK) {
-        s_meter_window(&r->meter);
-        rc = s_check_report(r);
-    }
-    s_teardown(r);
-    free(r);
-    return rc == AL_EDEVICE ? EX_UNAVAILABLE : rc;
-}
-
-int cmd_rx(int argc, char **argv)
+/* The receiver daemon (check_s 0) or the link check. */
+static int s_main(const char *role, double check_s, int argc, char **argv)
 {
     rx_t *r = calloc(1, sizeof *r);
     if (r == NULL)
         return EX_OSERR;
     r->last_train_loss = -1;
+    r->check_s = check_s;
     int help = 0;
-    int status = daemon_config_load(&r->cfg, "rx", argc, argv, &help);
+    int status = daemon_config_load(&r->cfg, role, argc, argv, &help);
+    if (help && check_s > 0)
+        printf("\n--seconds=S: how long to listen (default 60). Run it on the receiver's host\n"
+               "with the receiver's configuration, the receiver daemon stopped and the\n"
+               "transmitter running; it prints levels, offsets, frame counts and advice,\n"
+               "and exits 0 when the link is fit to train.\n");
     if (status == 0 && !help)
-        status = daemon_apply_common(&r->cfg, "rx");
+        status = daemon_apply_common(&r->cfg, role);
     if (status != 0 || help) {
         free(r);
         return status;
@@ -729,7 +678,7 @@ int cmd_rx(int argc, char **argv)
     daemon_signals_install();
     int rc = s_setup(r);
     if (rc < 0) {
-        fprintf(stderr, "airlearn rx: %s\n", al_error_message());
+        fprintf(stderr, "airlearn %s: %s\n", role, al_error_message());
         s_teardown(r);
         free(r);
         return rc == AL_EDEVICE || rc == AL_ENET ? EX_UNAVAILABLE
@@ -737,7 +686,36 @@ int cmd_rx(int argc, char **argv)
                                                 : EX_CONFIG;
     }
     rc = s_run(r);
+    if (rc == AL_OK && check_s > 0) {
+        s_meter_window(&r->meter);
+        rc = s_check_report(r);
+    }
     s_teardown(r);
     free(r);
-    return rc == AL_EDEVICE ? EX_UNAVAILABLE : 0;
+    return rc == AL_EDEVICE ? EX_UNAVAILABLE : rc < 0 ? EX_SOFTWARE : rc;
+}
+
+int cmd_linkcheck(int argc, char **argv)
+{
+    double seconds = 60;
+    /* --seconds=S is the check's own; everything else is the receiver's. */
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--seconds=", 10) == 0) {
+            char *end = NULL;
+            seconds = strtod(argv[i] + 10, &end);
+            if (end == argv[i] + 10 || *end != '\0' || !(seconds >= 1 && seconds <= 3600)) {
+                fprintf(stderr, "airlearn linkcheck: --seconds must be 1..3600\n");
+                return EX_USAGE;
+            }
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    return s_main("linkcheck", seconds, n, argv);
+}
+
+int cmd_rx(int argc, char **argv)
+{
+    return s_main("rx", 0, argc, argv);
 }

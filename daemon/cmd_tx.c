@@ -612,6 +612,14 @@ static int s_eval_round(tx_t *t)
  * open it again, keeping the feedback session alive meanwhile. AL_EDEVICE
  * when it stays away for reopen_timeout_s (counted from the first stall
  * of this outage). */
+static void s_reopen_wait(void *user)
+{
+    tx_t *t = user;
+    if (al_now_s() - t->last_status > 1.0)
+        s_status(t, "reopening");
+    s_poll_feedback(t, 500);
+}
+
 static int s_reopen(tx_t *t)
 {
     uint64_t now = al_now_ms();
@@ -622,29 +630,15 @@ static int s_reopen(tx_t *t)
             "closing and reopening '%s'",
             (double)(now - t->fail_since) / 1e3, t->cfg.device);
     al_radio_destroy(&t->radio);
-    uint64_t last_log = 0;
-    while (!daemon_stop_requested()) {
-        t->radio = daemon_radio_open(&t->cfg, AL_RADIO_TX);
-        if (t->radio != NULL)
-            break;
-        double away = (double)(al_now_ms() - t->outage_start) / 1e3;
-        if (away >= t->cfg.reopen_timeout_s) {
-            al_error("radio: '%s' away for %.0f s (%s); exiting so that it is restarted",
-                     t->cfg.device, away, al_error_message());
-            t->radio_outage_s += away;
-            t->outage_start = 0;
-            return AL_EDEVICE;
-        }
-        al_log_ratelimited(AL_LOG_INFO, &last_log, 10000, "radio: cannot reopen yet: %s",
-                           al_error_message());
-        if (al_now_s() - t->last_status > 1.0)
-            s_status(t, "reopening");
-        s_poll_feedback(t, 500);
+    int gone = 0;
+    t->radio = daemon_radio_reopen(&t->cfg, AL_RADIO_TX, t->outage_start, s_reopen_wait, t, &gone);
+    if (gone) {
+        t->radio_outage_s += (double)(al_now_ms() - t->outage_start) / 1e3;
+        t->outage_start = 0;
+        return AL_EDEVICE;
     }
-    if (t->radio != NULL) {
+    if (t->radio != NULL)
         t->radio_reopens++;
-        al_info("radio: reopened after %.1f s away", (double)(al_now_ms() - t->outage_start) / 1e3);
-    }
     /* Writes prove it works; until then the outage goes on. */
     t->fail_since = 0;
     return AL_OK;

@@ -127,6 +127,31 @@ al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
     return r;
 }
 
+al_radio_t *daemon_radio_reopen(const daemon_config *c, int direction, uint64_t outage_start_ms,
+                                void (*wait)(void *user), void *user, int *gone)
+{
+    *gone = 0;
+    uint64_t last_log = 0;
+    while (!daemon_stop_requested()) {
+        al_radio_t *r = daemon_radio_open(c, direction);
+        double away = (double)(al_now_ms() - outage_start_ms) / 1e3;
+        if (r != NULL) {
+            al_info("radio: reopened after %.1f s away", away);
+            return r;
+        }
+        if (away >= c->reopen_timeout_s) {
+            al_error("radio: '%s' away for %.0f s (%s); exiting so that it is restarted",
+                     c->device, away, al_error_message());
+            *gone = 1;
+            return NULL;
+        }
+        al_log_ratelimited(AL_LOG_INFO, &last_log, 10000, "radio: cannot reopen yet: %s",
+                           al_error_message());
+        wait(user);
+    }
+    return NULL;
+}
+
 fb_session_config daemon_fb_config(const daemon_config *c, int server, uint32_t session_id,
                                    uint64_t session_seed)
 {

@@ -37,6 +37,14 @@ void daemon_notify_status(const char *status, int radio_alive);
 /* Opens the [radio] of c in one direction, applying per-element gains. */
 al_radio_t *daemon_radio_open(const daemon_config *c, int direction);
 
+/* A radio that went silent, closed by the caller: opens it again, calling
+ * wait(user) between attempts (it keeps the feedback session alive and
+ * must pass some time). The radio, or NULL when a stop was requested or
+ * it is still away reopen_timeout_s after outage_start_ms (al_now_ms());
+ * then *gone is set and the error is logged. Logs the outcome once. */
+al_radio_t *daemon_radio_reopen(const daemon_config *c, int direction, uint64_t outage_start_ms,
+                                void (*wait)(void *user), void *user, int *gone);
+
 /* The feedback session settings of c for one side (server: the TX, with
  * its session; client: the RX). Strings point into c. */
 fb_session_config daemon_fb_config(const daemon_config *c, int server, uint32_t session_id,

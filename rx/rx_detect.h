@@ -14,7 +14,9 @@
  *
  * The statistic is the correlation normalised by both energies (in
  * [0, 1], Cauchy-Schwarz), so the threshold does not depend on the
- * signal level. Correlation is by overlap-save FFT with FFTW (liquid's
+ * signal level. A window counts only with real energy: exact zeros
+ * (8-bit samples at low gain) and windows at the level of the block's
+ * rounding, 120 dB below it in product energy, never trigger. Correlation is by overlap-save FFT with FFTW (liquid's
  * own FFT took a third of the receiver's time). The peak is the largest statistic within 2k samples after
  * the first crossing; a parabola through it and its neighbours gives the
  * fractional timing.

@@ -9,8 +9,16 @@
 #include <string.h>
 
 /* Timing phases of the matched filter: the output is sensitive to
- * timing (1/64 sample cost 15 dB of EVM at 60 dB SNR), so use many. */
-enum { NPFB = 256, ALIGN_SLACK = 2 };
+ * timing (1/64 sample cost 15 dB of EVM at 60 dB SNR), so use many.
+ * SCO_BLOCK: symbols per timing measurement along the frame. DC_BLOCK:
+ * samples per step of the DC estimate, which forgets by 1/DC_BLOCKS per
+ * block (time constant 2^19 samples). The blocks are counted in stream
+ * samples, so the output does not depend on how the stream is cut. */
+enum { NPFB = 256, ALIGN_SLACK = 2, SCO_BLOCK = 64, DC_BLOCK = 512, DC_BLOCKS = 1024 };
+
+/* The largest sample-clock offset corrected: two crystals of +-50 ppm
+ * (the HackRF's are +-20 ppm). */
+#define SCO_MAX 100e-6
 
 static const char *const s_outcome_text[] = {
 #define RXF_TEXT(name, text) text,
@@ -51,6 +59,17 @@ struct rx_frame {
     uint64_t stream_index;        /* samples seen */
     uint64_t detected_at;
     float dphi;
+    float complex *blk;           /* matched-filter outputs for one timing measurement [SCO_BLOCK] */
+    float complex *cond;          /* conditioned samples [DC_BLOCK] */
+    int remove_dc;
+    float if_offset;              /* cycles/sample */
+    double complex if_rot, if_phasor;
+    double complex dc_sum;        /* of the current DC block */
+    double dc_sum2;               /* of its power */
+    double dc_w;                  /* DC estimate: sum of weights */
+    double complex dc_wm;         /* and of weighted block means */
+    float complex dc;             /* DC estimate */
+    float complex dc_at_detect;
     rx_frame_counters counters;
 };
 
@@ -71,6 +90,8 @@ void rx_frame_destroy(rx_frame_t **self_p)
     free(q->hdr);
     free(q->payload);
     free(q->spill);
+    free(q->blk);
+    free(q->cond);
     free(q);
     *self_p = NULL;
 }
@@ -87,6 +108,7 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
         AL_FAIL(AL_EINVAL, "threshold=%g not in (0, 1)", cfg->threshold);
         return NULL;
     }
+
     rx_frame_t *q = calloc(1, sizeof *q);
     if (q == NULL) {
         AL_FAIL(AL_ENOMEM, "no memory");
@@ -101,6 +123,8 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
     q->n_pilots = al_frame_pilots(&cfg->frame);
     q->n_collect = 2 * m + ALIGN_SLACK + AL_FRAME_PREAMBLE_LEN + q->n_header + q->n_payload +
                    q->n_pilots;
+    /* A fast receiver clock stretches the frame. */
+    q->n_collect += (unsigned)ceil(SCO_MAX * q->n_collect) + 1;
     al_frame_preamble(q->preamble);
     q->detector = rx_detect_create(q->preamble, AL_FRAME_PREAMBLE_LEN, k, m, cfg->frame.rolloff,
                                    cfg->threshold > 0 ? cfg->threshold : 0.5f);
@@ -139,7 +163,12 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
     q->hdr = malloc(sizeof *q->hdr * q->n_header);
     if (q->detector)
         q->spill = malloc(sizeof *q->spill * rx_detect_max_result(q->detector));
-    if (!q->detector || !q->spill || !q->bank || !q->header_modem || !q->sym || !q->mf_out || !q->mixed || !q->payload ||
+    q->blk = malloc(sizeof *q->blk * SCO_BLOCK);
+    q->cond = malloc(sizeof *q->cond * DC_BLOCK);
+    q->remove_dc = 1;
+    q->if_rot = 1.0;
+    q->if_phasor = 1.0;
+    if (!q->detector || !q->spill || !q->blk || !q->cond || !q->bank || !q->header_modem || !q->sym || !q->mf_out || !q->mixed || !q->payload ||
         !q->ref || !q->hdr) {
         rx_frame_destroy(&q);
         AL_FAIL(AL_ENOMEM, "cannot create the receiver");
@@ -148,12 +177,36 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
     return q;
 }
 
+int rx_frame_set_if_offset(rx_frame_t *q, float if_offset)
+{
+    /* The shifted frame must not wrap around the sampled band. */
+    const float half_band = (1.0f + q->cfg.frame.rolloff) / (2.0f * (float)q->cfg.frame.sps);
+    if (!(fabsf(if_offset) + half_band <= 0.5f))
+        return AL_FAIL(AL_EINVAL, "if_offset=%g: the frame (+-%g cycles/sample) leaves the band",
+                       if_offset, half_band);
+    q->if_offset = if_offset;
+    q->if_rot = cexp(-I * 2.0 * M_PI * (double)if_offset);
+    q->if_phasor = 1.0;
+    return AL_OK;
+}
+
+void rx_frame_set_dc_removal(rx_frame_t *q, int remove)
+{
+    q->remove_dc = remove != 0;
+}
+
 void rx_frame_reset(rx_frame_t *q)
 {
     rx_detect_reset(q->detector);
     q->collecting = 0;
     q->n_sym = 0;
     q->stream_index = 0;
+    q->if_phasor = 1.0;
+    q->dc_sum = 0.0;
+    q->dc_sum2 = 0.0;
+    q->dc_w = 0.0;
+    q->dc_wm = 0.0;
+    q->dc = 0.0f;
 }
 
 /* Mix down and keep one input sample of a frame; filtering waits for
@@ -185,6 +238,7 @@ static void s_start(rx_frame_t *q, const rx_detect_result *d, uint64_t at)
     q->n_sym = 0;
     q->counters.detected++;
     q->detected_at = at;
+    q->dc_at_detect = q->dc;
 }
 
 /* Correlation of y [size: n] with the known symbols ref. */
@@ -267,11 +321,25 @@ static inline float complex s_mf(rx_frame_t *q, unsigned phase, unsigned j)
     return (a[0] + a[2]) + (a[1] + a[3]) * I;
 }
 
-/* Matched-filter outputs at the fractional sample positions pos + i*k,
- * i < count, of the mixed-down frame (zero past its end). */
-static void s_mf_symbols(rx_frame_t *q, double pos, unsigned count, float complex *out)
+/* Matched-filter outputs at the fractional sample positions
+ * pos + i*step, i < count, of the mixed-down frame (zero past its
+ * ends). */
+static void s_mf_symbols(rx_frame_t *q, double pos, double step, unsigned count,
+                         float complex *out)
 {
     const unsigned k = q->cfg.frame.sps;
+    if (step != (double)k) {
+        for (unsigned i = 0; i < count; i++) {
+            const double t = pos + step * i;
+            long j = (long)floor(t), p = lround((t - (double)j) * NPFB);
+            if (p == NPFB) {
+                p = 0;
+                j++;
+            }
+            out[i] = j >= 0 && j < (long)q->n_mf ? s_mf(q, (unsigned)p, (unsigned)j) : 0.0f;
+        }
+        return;
+    }
     long j0 = (long)floor(pos);
     long p = lround((pos - (double)j0) * NPFB);
     if (p == NPFB) {
@@ -287,7 +355,7 @@ static void s_mf_symbols(rx_frame_t *q, double pos, unsigned count, float comple
 /* Magnitude of the preamble's correlation with symbols taken at pos. */
 static float s_preamble_fit(rx_frame_t *q, double pos)
 {
-    s_mf_symbols(q, pos, AL_FRAME_PREAMBLE_LEN, q->sym);
+    s_mf_symbols(q, pos, q->cfg.frame.sps, AL_FRAME_PREAMBLE_LEN, q->sym);
     return cabsf(s_corr(q->preamble, q->sym, AL_FRAME_PREAMBLE_LEN));
 }
 
@@ -364,12 +432,60 @@ static void s_pilot_line(rx_frame_t *q, const float complex *p, float complex g,
     *a = (sy - *b * sx) / sw;
 }
 
+/* The sample-clock offset, as the drift of the symbol timing along the
+ * frame's symbols y [size: total], taken at pos + j*k. The expected
+ * energy of matched-filter outputs, as a function of the timing, is a
+ * constant plus one sinusoid of period one symbol (the RC pulse's
+ * spectrum ends below twice the symbol rate: Oerder and Meyr), for any
+ * constellation that is not a single point, so three timings a quarter
+ * symbol apart give its phase, the timing, per block of SCO_BLOCK
+ * symbols, without knowing the payload. A line through the unwrapped
+ * phases gives the drift: RX samples per TX sample, minus one. *sd is
+ * its standard error. */
+static double s_sco(rx_frame_t *q, double pos, const float complex *y, unsigned total,
+                    double *sd)
+{
+    const unsigned k = q->cfg.frame.sps, nb = total / SCO_BLOCK;
+    *sd = INFINITY;
+    if (nb < 3)
+        return 0.0;
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0, prev = 0;
+    for (unsigned b = 0; b < nb; b++) {
+        const unsigned j0 = b * SCO_BLOCK;
+        double e0 = 0, ep = 0, em = 0;
+        for (unsigned i = 0; i < SCO_BLOCK; i++)
+            e0 += crealf(y[j0 + i] * conjf(y[j0 + i]));
+        s_mf_symbols(q, pos + (double)j0 * k + k / 4.0, k, SCO_BLOCK, q->blk);
+        for (unsigned i = 0; i < SCO_BLOCK; i++)
+            ep += crealf(q->blk[i] * conjf(q->blk[i]));
+        s_mf_symbols(q, pos + (double)j0 * k - k / 4.0, k, SCO_BLOCK, q->blk);
+        for (unsigned i = 0; i < SCO_BLOCK; i++)
+            em += crealf(q->blk[i] * conjf(q->blk[i]));
+        double phi = atan2(ep - em, 2.0 * e0 - ep - em);
+        phi = prev + remainder(phi - prev, 2.0 * M_PI);
+        prev = phi;
+        const double x = j0 + (SCO_BLOCK - 1) / 2.0;
+        sx += x;
+        sy += phi;
+        sxx += x * x;
+        sxy += x * phi;
+        syy += phi * phi;
+    }
+    const double sxx_c = sxx - sx * sx / nb, sxy_c = sxy - sx * sy / nb, syy_c = syy - sy * sy / nb;
+    const double slope = sxy_c / sxx_c;
+    const double res = syy_c - slope * sxy_c;
+    *sd = sqrt((res > 0 ? res : 0) / (nb - 2) / sxx_c) / (2.0 * M_PI);
+    return slope / (2.0 * M_PI);
+}
+
 static void s_finish(rx_frame_t *q)
 {
     q->collecting = 0;
     const unsigned L = AL_FRAME_PREAMBLE_LEN;
+    const unsigned k = q->cfg.frame.sps;
     const unsigned total = L + q->n_header + q->n_payload + q->n_pilots;
-    s_mf_symbols(q, s_timing(q), total, q->sym);
+    const double pos = s_timing(q);
+    s_mf_symbols(q, pos, k, total, q->sym);
     float complex *y = q->sym;
     /* Residual frequency from the preamble, enough to decode the header. */
     float dphi_sym = s_refine_frequency(q->preamble, L, y, total);
@@ -387,6 +503,18 @@ static void s_finish(rx_frame_t *q)
     q->counters.outcome[out]++;
     if (out != RXF_OK)
         return;
+    double sco_sd;
+    const double sco = s_sco(q, pos, y, total, &sco_sd);
+    r.sco_ppm = (float)(sco * 1e6);
+    r.sco_sd_ppm = (float)(sco_sd * 1e6);
+    /* Resample when the drift it predicts at the frame's end is worth a
+     * correction (0.02 samples) and the estimate is surely not noise;
+     * the timing stays where the preamble put it. */
+    const double centre = (L - 1) / 2.0, drift = fabs(sco) * k * (total - centre);
+    if (drift > 0.02 && fabs(sco) > 3.0 * sco_sd && fabs(sco) <= SCO_MAX) {
+        s_mf_symbols(q, pos - sco * k * centre, k * (1.0 + sco), total, y);
+        dphi_sym = s_refine_frequency(q->preamble, L, y, total);
+    }
     /* The decoded header is known now: preamble + header (232 symbols)
      * give a finer frequency, gain and phase for the payload. */
     const unsigned n_ref = L + q->n_header;
@@ -402,11 +530,25 @@ static void s_finish(rx_frame_t *q)
     const float g_abs = cabsf(g) > 1e-30f ? cabsf(g) : 1e-30f;
     const double noise = err / n_ref > 1e-30 ? err / n_ref : 1e-30;
     r.snr_db = (float)(10.0 * log10((double)g_abs * g_abs / noise));
-    r.cfo = q->dphi + dphi_sym / (float)q->cfg.frame.sps;
+    /* Levels over the symbols' span of the stored samples: the symbol
+     * SNR is k times the SNR per sample (noise over the sampled band). */
+    const long first = lround(pos) - (long)(AL_FRAME_FILTER_DELAY * k);
+    const unsigned lo = first > 0 ? (unsigned)first : 0;
+    const unsigned hi = lo + total * k < q->n_mf ? lo + total * k : q->n_mf;
+    double pw = 1e-30 * (hi - lo);
+    for (unsigned j = lo; j < hi; j++)
+        pw += crealf(q->mixed[j] * conjf(q->mixed[j]));
+    r.level_dbfs = (float)(10.0 * log10(pw / (hi - lo)));
+    r.noise_dbfs = (float)(r.level_dbfs - 10.0 * log10(1.0 + g_abs * g_abs / noise / k));
+    const double dc2 = crealf(q->dc_at_detect * conjf(q->dc_at_detect));
+    r.dc_dbfs = (float)(10.0 * log10(dc2 > 1e-30 ? dc2 : 1e-30));
+    r.cfo = q->dphi + dphi_sym / (float)k;
     r.gain_db = 20.0f * log10f(g_abs);
     const float complex *p = y + n_ref;
     double a, b;
     s_pilot_line(q, p, g, n_ref, &a, &b);
+    /* The pilots' slope is what the frequency still was off by. */
+    r.cfo += (float)(b / k);
     const float complex inv = 1.0f / (q->cfg.equalise ? g : g_abs);
     /* e^{-j(a + b (n_ref + j))} along the payload region, by a phasor. */
     const double complex step = cexp(-I * b);
@@ -456,12 +598,69 @@ static void s_execute(rx_frame_t *q, const float complex *x, size_t n, uint64_t 
     }
 }
 
+/* DC removal and IF shift of x [size: n <= DC_BLOCK] into q->cond. */
+static void s_condition(rx_frame_t *q, const float complex *x, size_t n)
+{
+    const float complex dc = q->remove_dc ? q->dc : 0.0f;
+    if (q->if_offset == 0.0f) {
+        for (size_t i = 0; i < n; i++)
+            q->cond[i] = x[i] - dc;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        q->cond[i] = (x[i] - dc) * (float complex)q->if_phasor;
+        q->if_phasor *= q->if_rot;
+    }
+}
+
+/* At the end of a DC block, the DC estimate takes in the block's mean,
+ * weighted by its precision (the inverse of the block's variance), and
+ * forgets by 1/DC_BLOCKS per block. Quiet blocks between frames then
+ * count for far more than the frames, whose own mean (the preamble's is
+ * the same in every frame) would otherwise leak in, and than loud ones:
+ * the level can change by 40 dB from one frame's channel to the next. */
+static void s_block_end(rx_frame_t *q)
+{
+    const double complex mean = q->dc_sum / DC_BLOCK;
+    const double var = q->dc_sum2 / DC_BLOCK - creal(mean * conj(mean));
+    const double w = 1.0 / (var > 1e-12 ? var : 1e-12), keep = 1.0 - 1.0 / DC_BLOCKS;
+    q->dc_w = keep * q->dc_w + w;
+    q->dc_wm = keep * q->dc_wm + w * mean;
+    q->dc = (float complex)(q->dc_wm / q->dc_w);
+    /* Exact zeros after a DC would decay it into denormals. */
+    if (crealf(q->dc * conjf(q->dc)) < 1e-30f)
+        q->dc = 0.0f;
+    q->dc_sum = 0.0;
+    q->dc_sum2 = 0.0;
+    q->if_phasor /= cabs(q->if_phasor);
+}
+
 int rx_frame_execute(rx_frame_t *q, const float complex *x, size_t n)
 {
     /* Frames never overlap: while one is collected the detector rests,
-     * so detection costs nothing inside frames and cannot fire twice. */
-    s_execute(q, x, n, q->stream_index);
-    q->stream_index += n;
+     * so detection costs nothing inside frames and cannot fire twice.
+     * The stream goes through in pieces that end on DC blocks. */
+    const int condition = q->remove_dc || q->if_offset != 0.0f;
+    size_t at = 0;
+    while (at < n) {
+        size_t len = DC_BLOCK - (size_t)(q->stream_index % DC_BLOCK);
+        if (len > n - at)
+            len = n - at;
+        const float complex *p = x + at;
+        for (size_t i = 0; i < len; i++) {
+            q->dc_sum += p[i];
+            q->dc_sum2 += crealf(p[i] * conjf(p[i]));
+        }
+        if (condition) {
+            s_condition(q, p, len);
+            p = q->cond;
+        }
+        s_execute(q, p, len, q->stream_index);
+        q->stream_index += len;
+        at += len;
+        if (q->stream_index % DC_BLOCK == 0)
+            s_block_end(q);
+    }
     return AL_OK;
 }
 

@@ -15,7 +15,8 @@
 #include "sim.h"
 #include "tx_frame.h"
 
-enum { N = 4, P_MAX = 256 };
+/* P_LONGEST: the longest payload a frame may carry. */
+enum { N = 4, P_MAX = 256, P_LONGEST = AL_FRAME_MAX_PAYLOAD / N };
 
 /* Messages per frame: 64, or P_MAX for the long-payload test. */
 static unsigned P = 64;
@@ -31,6 +32,10 @@ typedef struct {
     double err, sig;           /* EVM against the sent payload */
     const float *sent;         /* payloads by seq [n * 2PN] */
     unsigned n_sent;
+    double sco_sum, sco_sq;    /* measured sample-clock offsets, ppm */
+    unsigned levels;           /* frames seen by the level figures */
+    double level_min, level_max, noise_min, noise_max, dc_min, dc_max, cfo_min, cfo_max;
+    double dc_late;            /* mean DC power over the second half of the frames */
 } sink_t;
 
 static void s_sink(void *user, const rx_frame_result *r)
@@ -42,16 +47,33 @@ static void s_sink(void *user, const rx_frame_result *r)
         memcpy(s->symbols + (size_t)s->frames * 2 * P * N, r->symbols, sizeof(float) * 2 * P * N);
     }
     s->frames++;
-    if (seq < s->n_sent && r->header.session == 99 && r->header.phase == AL_PHASE_TX_TRAIN &&
-        r->header.model_version == seq * 3) {
-        s->correct++;
-        const float *ref = s->sent + (size_t)seq * 2 * P * N;
-        for (unsigned i = 0; i < 2 * P * N; i++) {
-            double e = r->symbols[i] - ref[i];
-            s->err += e * e;
-            s->sig += (double)ref[i] * ref[i];
-        }
+    if (seq >= s->n_sent || r->header.session != 99 || r->header.phase != AL_PHASE_TX_TRAIN ||
+        r->header.model_version != seq * 3)
+        return;
+    s->correct++;
+    s->sco_sum += r->sco_ppm;
+    s->sco_sq += (double)r->sco_ppm * r->sco_ppm;
+    const float *ref = s->sent + (size_t)seq * 2 * P * N;
+    for (unsigned i = 0; i < 2 * P * N; i++) {
+        double e = r->symbols[i] - ref[i];
+        s->err += e * e;
+        s->sig += (double)ref[i] * ref[i];
     }
+    /* The levels from the second frame on: the first may come before
+     * the DC estimate has settled. */
+    if (seq == 0)
+        return;
+    const int first = s->levels++ == 0;
+    s->level_min = first || r->level_dbfs < s->level_min ? r->level_dbfs : s->level_min;
+    s->level_max = first || r->level_dbfs > s->level_max ? r->level_dbfs : s->level_max;
+    s->noise_min = first || r->noise_dbfs < s->noise_min ? r->noise_dbfs : s->noise_min;
+    s->noise_max = first || r->noise_dbfs > s->noise_max ? r->noise_dbfs : s->noise_max;
+    s->dc_min = first || r->dc_dbfs < s->dc_min ? r->dc_dbfs : s->dc_min;
+    s->dc_max = first || r->dc_dbfs > s->dc_max ? r->dc_dbfs : s->dc_max;
+    s->cfo_min = first || r->cfo < s->cfo_min ? r->cfo : s->cfo_min;
+    s->cfo_max = first || r->cfo > s->cfo_max ? r->cfo : s->cfo_max;
+    if (seq >= s->n_sent / 2)
+        s->dc_late += pow(10.0, r->dc_dbfs / 10.0) / (s->n_sent - s->n_sent / 2);
 }
 
 typedef struct {
@@ -61,16 +83,35 @@ typedef struct {
     unsigned n;
 } stream_t;
 
+/* What the transmitter and the channel do to each frame. */
+typedef struct {
+    int impaired;         /* random gain, phase, delay, carrier offset */
+    double gain_range_db; /* the gain's range below 0 dB */
+    double cfo_max;       /* the carrier offset's range, +-cycles/sample */
+    double sco;           /* sample-clock offset (phy_channel_sco) */
+    double dc;            /* DC added to the whole stream, relative to a 0 dB frame's RMS */
+    float if_offset;      /* the transmitter's (tx_frame_set_if_offset) */
+    double gain_db;       /* fixed gain (not impaired) */
+    double cfo;           /* fixed carrier offset (not impaired), cycles/sample */
+    int silent_gaps;      /* exact zeros between frames, samples quantized to 8 bits */
+    unsigned gap;         /* samples between frames beyond 2 x 64 of noise; 0: 1100 */
+} chan_t;
+
+static const chan_t s_ideal = {0},
+                    s_impaired = {.impaired = 1, .gain_range_db = 40, .cfo_max = 0.01};
+
 /* n frames with random payloads, each through its own random channel
  * (impaired or not) at es_n0_db, separated by random noise gaps. */
 static void s_make_stream_from(stream_t *st, unsigned n, unsigned sps, double es_n0_db,
-                               int impaired, uint64_t seed, const float *payloads)
+                               const chan_t *ch, uint64_t seed, const float *payloads)
 {
     tx_frame_config tc = {.frame = {.sps = sps, .rolloff = 0.35f, .messages = P, .N = N},
                           .level_dbfs = (float)s_level_dbfs};
     tx_frame_t *tx = tx_frame_create(&tc);
     assert_non_null(tx);
-    const unsigned L = tx_frame_length(tx), pad = 64, slot = L + 2 * pad + 1100;
+    assert_int_equal(tx_frame_set_if_offset(tx, ch->if_offset), 0);
+    const unsigned L = tx_frame_length(tx), pad = 64;
+    const unsigned slot = L + 2 * pad + (ch->gap > 0 ? ch->gap : 1100);
     float complex *frame = calloc(L + 2 * pad, sizeof *frame);
     st->len = (size_t)n * slot;
     st->x = malloc(sizeof *st->x * st->len);
@@ -89,10 +130,11 @@ static void s_make_stream_from(stream_t *st, unsigned n, unsigned sps, double es
         al_frame_header h = {.version = AL_FRAME_VERSION, .session = 99, .seq = f,
                              .phase = AL_PHASE_TX_TRAIN, .model_version = f * 3, .messages = P};
         assert_int_equal(tx_frame_execute(tx, &h, pay, frame + pad), 0);
-        double gain = 1.0, cfo = 0.0, phase = 0.0, delay = 0.0;
-        if (impaired) {
-            gain = pow(10.0, -40.0 * al_rng_uniform(&r) / 20.0);
-            cfo = (2.0 * al_rng_uniform(&r) - 1.0) * 0.01 * 2.0 * M_PI;
+        double gain = pow(10.0, ch->gain_db / 20.0), cfo = ch->cfo * 2.0 * M_PI, phase = 0.0;
+        double delay = 0.0;
+        if (ch->impaired) {
+            gain = pow(10.0, -ch->gain_range_db * al_rng_uniform(&r) / 20.0);
+            cfo = (2.0 * al_rng_uniform(&r) - 1.0) * ch->cfo_max * 2.0 * M_PI;
             phase = 2.0 * M_PI * al_rng_uniform(&r);
             delay = al_rng_uniform(&r);
         }
@@ -102,20 +144,30 @@ static void s_make_stream_from(stream_t *st, unsigned n, unsigned sps, double es
         float complex *out = st->x + (size_t)f * slot;
         const unsigned gap = slot - (L + 2 * pad);
         for (unsigned i = 0; i < gap; i++) {
-            float a, b;
-            al_rng_cnormal(&r, nv, &a, &b);
+            float a = 0, b = 0;
+            if (!ch->silent_gaps)
+                al_rng_cnormal(&r, nv, &a, &b);
             out[i] = a + b * I;
         }
-        phy_channel(frame, L + 2 * pad, out + gap, L + 2 * pad, delay + 8.0, gain, cfo, phase, nv, &r);
+        phy_channel_sco(frame, L + 2 * pad, out + gap, L + 2 * pad, delay + 8.0, ch->sco, gain,
+                        cfo, phase, nv, &r);
+    }
+    /* The radio's DC (LO leakage) is the same under every frame. */
+    const float complex dc = (float complex)(ch->dc * pow(10.0, s_level_dbfs / 20.0) * cexp(I * 0.7));
+    for (size_t i = 0; i < st->len; i++) {
+        float complex v = st->x[i] + dc;
+        if (ch->silent_gaps)
+            v = roundf(crealf(v) * 127.0f) / 127.0f + roundf(cimagf(v) * 127.0f) / 127.0f * I;
+        st->x[i] = v;
     }
     free(frame);
     tx_frame_destroy(&tx);
 }
 
-static void s_make_stream(stream_t *st, unsigned n, unsigned sps, double es_n0_db, int impaired,
+static void s_make_stream(stream_t *st, unsigned n, unsigned sps, double es_n0_db, const chan_t *ch,
                           uint64_t seed)
 {
-    s_make_stream_from(st, n, sps, es_n0_db, impaired, seed, NULL);
+    s_make_stream_from(st, n, sps, es_n0_db, ch, seed, NULL);
 }
 
 static void s_free_stream(stream_t *st)
@@ -152,11 +204,11 @@ static double s_evm_snr_db(const sink_t *s)
     return 10.0 * log10(s->sig / s->err);
 }
 
-static void s_check_impaired(unsigned sps, unsigned frames)
+static void s_check_channel(unsigned sps, unsigned frames, const chan_t *ch)
 {
     stream_t ideal, hard;
-    s_make_stream(&ideal, frames < 300 ? frames : 300, sps, 10.0, 0, 11);
-    s_make_stream(&hard, frames, sps, 10.0, 1, 12);
+    s_make_stream(&ideal, frames < 300 ? frames : 300, sps, 10.0, &s_ideal, 11);
+    s_make_stream(&hard, frames, sps, 10.0, ch, 12);
     sink_t a = {.sent = ideal.sent, .n_sent = ideal.n}, b = {.sent = hard.sent, .n_sent = hard.n};
     rx_frame_t *rx = s_rx(sps, &a, 1);
     rx_frame_execute(rx, ideal.x, ideal.len);
@@ -172,6 +224,11 @@ static void s_check_impaired(unsigned sps, unsigned frames)
                   sps, b.correct, frames, (unsigned long long)c->detected,
                   (unsigned long long)c->outcome[RXF_HEADER_CRC], s_evm_snr_db(&b),
                   s_evm_snr_db(&a));
+    const double sco_mean = b.sco_sum / b.correct;
+    print_message("sample-clock offset measured %.1f +- %.1f ppm (mean, sd per frame); "
+                  "ideal %.1f +- %.1f ppm\n", sco_mean,
+                  sqrt(b.sco_sq / b.correct - sco_mean * sco_mean), a.sco_sum / a.correct,
+                  sqrt(a.sco_sq / a.correct - pow(a.sco_sum / a.correct, 2)));
     assert_int_equal(a.correct, ideal.n);
     assert_true(b.correct * 1000 >= 999 * frames);
     assert_true(s_evm_snr_db(&b) > s_evm_snr_db(&a) - 0.5);
@@ -182,16 +239,49 @@ static void s_check_impaired(unsigned sps, unsigned frames)
     s_free_stream(&hard);
 }
 
+/* Frames through ch at 10 dB Es/N0 received with the DC removed or not
+ * (and ch's IF shifted down): *correct gets the frames with the right
+ * header; returns the payload's EVM SNR. */
+static double s_evm_through(unsigned sps, unsigned frames, const chan_t *ch, double es_n0_db,
+                            int remove_dc, unsigned *correct)
+{
+    stream_t st;
+    s_make_stream(&st, frames, sps, es_n0_db, ch, 12);
+    sink_t b = {.sent = st.sent, .n_sent = st.n};
+    rx_frame_t *rx = s_rx(sps, &b, 1);
+    rx_frame_set_dc_removal(rx, remove_dc);
+    assert_int_equal(rx_frame_set_if_offset(rx, ch->if_offset), 0);
+    s_feed_random_blocks(rx, &st, 5);
+    rx_frame_destroy(&rx);
+    s_free_stream(&st);
+    *correct = b.correct;
+    return s_evm_snr_db(&b);
+}
+
 static void test_phy_detects_frames_under_impairments_sps2(void **state)
 {
     (void)state;
-    s_check_impaired(2, 3000);
+    s_check_channel(2, 3000, &s_impaired);
 }
 
 static void test_phy_detects_frames_under_impairments_sps4(void **state)
 {
     (void)state;
-    s_check_impaired(4, 1000);
+    s_check_channel(4, 1000, &s_impaired);
+}
+
+static void test_phy_synchronises_across_five_percent_carrier_offset_sps2(void **state)
+{
+    (void)state;
+    const chan_t ch = {.impaired = 1, .cfo_max = 0.05};
+    s_check_channel(2, 1000, &ch);
+}
+
+static void test_phy_synchronises_across_five_percent_carrier_offset_sps4(void **state)
+{
+    (void)state;
+    const chan_t ch = {.impaired = 1, .cfo_max = 0.05};
+    s_check_channel(4, 500, &ch);
 }
 
 static void test_phy_long_payload_keeps_its_phase(void **state)
@@ -201,10 +291,114 @@ static void test_phy_long_payload_keeps_its_phase(void **state)
      * pilots must take it out (measured: 9.90 dB impaired, 9.89 dB
      * ideal at 10 dB Es/N0; with the pilots' correction switched off,
      * 8.79 and 8.64 dB, which the ideal receiver's 9.3 dB floor in
-     * s_check_impaired rejects). */
+     * s_check_channel rejects). */
     (void)state;
     P = P_MAX;
-    s_check_impaired(2, 300);
+    s_check_channel(2, 300, &s_impaired);
+    P = 64;
+}
+
+static void test_phy_longest_payload_survives_sample_clock_offset(void **state)
+{
+    (void)state;
+    P = P_LONGEST;
+    const chan_t fast = {.impaired = 1, .cfo_max = 0.01, .sco = 40e-6};
+    s_check_channel(2, 60, &fast);
+    const chan_t slow = {.impaired = 1, .cfo_max = 0.01, .sco = -40e-6};
+    s_check_channel(2, 60, &slow);
+    P = 64;
+}
+
+static void test_phy_removes_dc_of_minus_10_dbc(void **state)
+{
+    /* The HackRF's LO leakage: DC at -10 dBc of the frame's RMS. At
+     * sps 2 the receiver subtracts the DC; at sps 4 the frame can also
+     * sit off centre (IF 0.25 cycles/sample) with the DC outside its
+     * band, where the matched filter rejects it. */
+    (void)state;
+    enum { FRAMES = 300 };
+    chan_t clean = {.impaired = 1, .cfo_max = 0.01}, dc = clean;
+    dc.dc = pow(10.0, -10.0 / 20.0);
+    unsigned n_clean, n_dc, n_kept;
+    const double e_clean = s_evm_through(2, FRAMES, &clean, 10.0, 1, &n_clean);
+    const double e_dc = s_evm_through(2, FRAMES, &dc, 10.0, 1, &n_dc);
+    const double e_kept = s_evm_through(2, FRAMES, &dc, 10.0, 0, &n_kept);
+    print_message("sps 2, -10 dBc DC: EVM SNR %.2f dB removed (%u frames), %.2f dB kept (%u), "
+                  "%.2f dB without DC (%u)\n", e_dc, n_dc, e_kept, n_kept, e_clean, n_clean);
+    assert_int_equal(n_clean, FRAMES);
+    assert_int_equal(n_dc, FRAMES);
+    assert_true(e_dc > e_clean - 0.5);
+    assert_true(e_kept < e_clean - 0.5); /* the DC matters */
+    clean.if_offset = dc.if_offset = 0.25f;
+    const double e4_clean = s_evm_through(4, FRAMES, &clean, 10.0, 0, &n_clean);
+    const double e4_if = s_evm_through(4, FRAMES, &dc, 10.0, 0, &n_dc);
+    const double e4_both = s_evm_through(4, FRAMES, &dc, 10.0, 1, &n_kept);
+    print_message("sps 4, IF 0.25, -10 dBc DC: EVM SNR %.2f dB kept (%u frames), %.2f dB removed "
+                  "(%u), %.2f dB without DC (%u)\n", e4_if, n_dc, e4_both, n_kept, e4_clean, n_clean);
+    assert_int_equal(n_clean, FRAMES);
+    assert_int_equal(n_dc, FRAMES);
+    assert_int_equal(n_kept, FRAMES);
+    assert_true(e4_if > e4_clean - 0.5);
+    assert_true(e4_both > e4_clean - 0.5);
+}
+
+static void test_phy_receives_frames_between_exact_zeros(void **state)
+{
+    /* 8-bit samples at low gain: frames at -30 dBFS (4 LSB RMS) and
+     * exact zeros between them (the transmitter's least guard, 512
+     * samples), where the detector once reported frames that swallowed
+     * the real ones. */
+    (void)state;
+    enum { FRAMES = 200 };
+    const chan_t ch = {.gain_db = -18.0, .silent_gaps = 1, .gap = 512};
+    unsigned n;
+    const double e = s_evm_through(2, FRAMES, &ch, 20.0, 1, &n);
+    print_message("8-bit frames between zeros: %u/%u with the right header, EVM SNR %.2f dB\n", n,
+                  FRAMES, e);
+    assert_int_equal(n, FRAMES);
+}
+
+static void test_phy_reports_levels_offsets_and_dc(void **state)
+{
+    /* What the bench is shown: frames at -12 dBFS and Es/N0 10 dB at
+     * sps 2 (signal -12, noise -19 dBFS per sample, together -11.2), a
+     * carrier offset of 0.03 cycles/sample, 20 ppm of sample-clock offset
+     * and DC at -22 dBFS (-10 dBc). */
+    (void)state;
+    P = P_MAX;
+    const chan_t ch = {.cfo = 0.03, .sco = 20e-6, .dc = pow(10.0, -10.0 / 20.0)};
+    stream_t st;
+    s_make_stream(&st, 200, 2, 10.0, &ch, 23);
+    sink_t s = {.sent = st.sent, .n_sent = st.n};
+    rx_frame_t *rx = s_rx(2, &s, 1);
+    s_feed_random_blocks(rx, &st, 3);
+    const double sco = s.sco_sum / s.correct;
+    print_message("level %.2f..%.2f dBFS, noise %.2f..%.2f dBFS, DC %.2f..%.2f dBFS, "
+                  "carrier offset %.6f..%.6f rad/sample (sent %.6f), sample-clock offset "
+                  "%.1f ppm (mean of %u)\n", s.level_min, s.level_max, s.noise_min, s.noise_max,
+                  s.dc_min, s.dc_max, s.cfo_min, s.cfo_max, 0.03 * 2.0 * M_PI, sco, s.correct);
+    assert_int_equal(s.correct, st.n);
+    const double level = 10.0 * log10(pow(10.0, -1.2) * 1.2), noise = -12.0 + 10.0 * log10(0.2);
+    assert_true(s.level_min > level - 0.3 && s.level_max < level + 0.3);
+    assert_true(s.noise_min > noise - 1.0 && s.noise_max < noise + 1.0);
+    assert_true(s.dc_max < -22.0 + 0.5 && s.dc_min > -22.0 - 0.5);
+    assert_true(s.cfo_min > 0.03 * 2.0 * M_PI - 2e-4 && s.cfo_max < 0.03 * 2.0 * M_PI + 2e-4);
+    assert_true(fabs(sco - 20.0) < 5.0);
+    rx_frame_destroy(&rx);
+    s_free_stream(&st);
+    /* Without DC, at 30 dB Es/N0, the estimate must not find the
+     * frames' own mean (the preamble's is the same in every frame). */
+    const chan_t none = {.cfo = 0.03};
+    s_make_stream(&st, 200, 2, 30.0, &none, 29);
+    sink_t z = {.sent = st.sent, .n_sent = st.n};
+    rx = s_rx(2, &z, 1);
+    s_feed_random_blocks(rx, &st, 3);
+    print_message("no DC: estimate %.1f..%.1f dBFS, %.1f dBFS over the last 100 frames\n",
+                  z.dc_min, z.dc_max, 10.0 * log10(z.dc_late));
+    assert_int_equal(z.correct, st.n);
+    assert_true(10.0 * log10(z.dc_late) < -70.0);
+    rx_frame_destroy(&rx);
+    s_free_stream(&st);
     P = 64;
 }
 
@@ -212,7 +406,7 @@ static void test_phy_random_blocks_decode_like_one_block(void **state)
 {
     (void)state;
     stream_t st;
-    s_make_stream(&st, 60, 2, 8.0, 1, 21);
+    s_make_stream(&st, 60, 2, 8.0, &s_impaired, 21);
     enum { CAP = 64 };
     sink_t a = {.cap = CAP, .sent = st.sent, .n_sent = st.n}, b = a;
     a.seqs = calloc(CAP, sizeof *a.seqs);
@@ -317,7 +511,7 @@ static void test_phy_round_trip_matches_symbol_level_ser(void **state)
     for (unsigned f = 0; f < FRAMES; f++)
         tx_net_encode(sim_trainer_tx(t), msgs + f * P, P, payloads + (size_t)f * 2 * P * N);
     stream_t st;
-    s_make_stream_from(&st, FRAMES, 2, snr, 1, 41, payloads);
+    s_make_stream_from(&st, FRAMES, 2, snr, &s_impaired, 41, payloads);
     roundtrip_t rt = {.rx = sim_trainer_rx(t), .msgs = msgs, .frames = FRAMES};
     rx_frame_config rc = {.frame = {.sps = 2, .rolloff = 0.35f, .messages = P, .N = N},
                           .equalise = 1};
@@ -342,7 +536,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_phy_detects_frames_under_impairments_sps2),
         cmocka_unit_test(test_phy_detects_frames_under_impairments_sps4),
+        cmocka_unit_test(test_phy_synchronises_across_five_percent_carrier_offset_sps2),
+        cmocka_unit_test(test_phy_synchronises_across_five_percent_carrier_offset_sps4),
         cmocka_unit_test(test_phy_long_payload_keeps_its_phase),
+        cmocka_unit_test(test_phy_longest_payload_survives_sample_clock_offset),
+        cmocka_unit_test(test_phy_removes_dc_of_minus_10_dbc),
+        cmocka_unit_test(test_phy_receives_frames_between_exact_zeros),
+        cmocka_unit_test(test_phy_reports_levels_offsets_and_dc),
         cmocka_unit_test(test_phy_random_blocks_decode_like_one_block),
         cmocka_unit_test(test_phy_noise_never_gives_a_valid_header),
         cmocka_unit_test(test_phy_round_trip_matches_symbol_level_ser),

@@ -38,20 +38,40 @@ static rx_detect_t *s_detector(void)
     return d;
 }
 
-/* Feeds x in blocks of 333; returns the stream index of the reported
- * preamble start (buf[0]) or -1. */
-static long s_detect(rx_detect_t *d, const float complex *x, size_t n, rx_detect_result *res)
+/* Feeds x in blocks of 333 and counts the detections over all of it
+ * (the detector starts afresh after each); the first one's result goes
+ * to *res and the stream index of its preamble start (buf[0]) to *at. */
+static unsigned s_detect(rx_detect_t *d, const float complex *x, size_t n, rx_detect_result *res,
+                         long *at)
 {
-    size_t at = 0;
-    while (at < n) {
+    unsigned count = 0;
+    size_t pos = 0;
+    while (pos < n) {
         int found = 0;
-        size_t len = n - at < 333 ? n - at : 333;
-        size_t used = rx_detect_execute(d, x + at, len, &found, res);
-        at += used;
-        if (found)
-            return (long)at - (long)res->len;
+        rx_detect_result r;
+        size_t len = n - pos < 333 ? n - pos : 333;
+        pos += rx_detect_execute(d, x + pos, len, &found, &r);
+        if (found && count++ == 0) {
+            *res = r;
+            *at = (long)pos - (long)r.len;
+        }
     }
-    return -1;
+    return count;
+}
+
+static unsigned s_count(rx_detect_t *d, const float complex *x, size_t n)
+{
+    rx_detect_result res;
+    long at;
+    rx_detect_reset(d);
+    return s_detect(d, x, n, &res, &at);
+}
+
+/* x rounded to the steps of an 8-bit converter (1/127 of full scale). */
+static void s_quantize(float complex *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = roundf(crealf(x[i]) * 127.0f) / 127.0f + roundf(cimagf(x[i]) * 127.0f) / 127.0f * I;
 }
 
 static void test_rx_detect_finds_timing_offset_and_phase(void **state)
@@ -69,13 +89,16 @@ static void test_rx_detect_finds_timing_offset_and_phase(void **state)
     const double es = K * p / (AL_FRAME_PREAMBLE_LEN * K); /* energy per symbol */
     double worst_t = 0, worst_f = 0, worst_p = 0;
     for (int trial = 0; trial < 200; trial++) {
-        const double frac = al_rng_uniform(&r), cfo = (2 * al_rng_uniform(&r) - 1) * 0.0628;
+        /* +-5 % of the sample rate: two HackRFs at +-20 ppm at 2.44 GHz
+         * and 2 Msps are 4.9 % apart. */
+        const double frac = al_rng_uniform(&r);
+        const double cfo = (2 * al_rng_uniform(&r) - 1) * 0.05 * 2 * M_PI;
         const double phase = 2 * M_PI * al_rng_uniform(&r);
         phy_channel(s, n_s, x, LEN, START + frac, 1.0, cfo, phase, es / 10.0, &r); /* 10 dB */
         rx_detect_reset(d);
-        rx_detect_result res;
-        const long at = s_detect(d, x, LEN, &res);
-        assert_true(at >= 0);
+        rx_detect_result res = {0};
+        long at = -1;
+        assert_int_equal(s_detect(d, x, LEN, &res, &at), 1);
         /* Where the preamble starts, in stream samples, and the carrier
          * at that instant. */
         const double t_err = (double)at + res.tau - (START + frac);
@@ -101,18 +124,109 @@ static void test_rx_detect_finds_timing_offset_and_phase(void **state)
     free(x);
 }
 
-static void test_rx_detect_ignores_noise_and_silence(void **state)
+static void test_rx_detect_ignores_exact_zeros(void **state)
+{
+    /* 8-bit samples at low gain: the silence between frames is exact
+     * zeros, whose windows have no energy at all. */
+    (void)state;
+    enum { ZEROS = 20 * LEN };
+    float complex *x = calloc(ZEROS, sizeof *x);
+    rx_detect_t *d = s_detector();
+    assert_int_equal(s_count(d, x, ZEROS), 0);
+    rx_detect_reset(d);
+    int found = 1;
+    rx_detect_result res;
+    assert_int_equal(rx_detect_execute(d, x, ZEROS, &found, &res), ZEROS);
+    assert_int_equal(found, 0);
+    rx_detect_destroy(&d);
+    free(x);
+}
+
+static void test_rx_detect_ignores_quantized_low_noise(void **state)
+{
+    /* A few LSB of noise, with and without a few LSB of DC, as an 8-bit
+     * converter delivers it: mostly zeros and +-1 steps. */
+    (void)state;
+    static const double sigma_lsb[] = {0.2, 0.3, 0.5, 1.0, 2.0, 3.0};
+    static const float complex dc_lsb[] = {0.0f, 0.7f + 0.2f * I, 3.0f - 2.0f * I};
+    enum { N_Q = 10 * LEN };
+    float complex *x = malloc(sizeof *x * N_Q);
+    rx_detect_t *d = s_detector();
+    al_rng_t r;
+    al_rng_seed(&r, 13);
+    for (unsigned s = 0; s < sizeof sigma_lsb / sizeof *sigma_lsb; s++)
+        for (unsigned c = 0; c < sizeof dc_lsb / sizeof *dc_lsb; c++) {
+            const double v = 2.0 * sigma_lsb[s] * sigma_lsb[s] / (127.0 * 127.0);
+            phy_channel(NULL, 0, x, N_Q, 0.0, 1.0, 0.0, 0.0, v, &r);
+            for (size_t i = 0; i < N_Q; i++)
+                x[i] += dc_lsb[c] / 127.0f;
+            s_quantize(x, N_Q);
+            assert_int_equal(s_count(d, x, N_Q), 0);
+        }
+    rx_detect_destroy(&d);
+    free(x);
+}
+
+static void test_rx_detect_ignores_rounding_next_to_a_strong_signal(void **state)
+{
+    /* Near-silence (-100 dBFS) and a -12 dBFS signal in the same blocks:
+     * the quiet windows hold nothing but the FFT's rounding. */
+    (void)state;
+    float complex *x = malloc(sizeof *x * LEN);
+    rx_detect_t *d = s_detector();
+    al_rng_t r;
+    al_rng_seed(&r, 17);
+    for (int rep = 0; rep < 20; rep++) {
+        for (unsigned i = 0; i < LEN; i++) {
+            float a, b;
+            al_rng_cnormal(&r, i % 2000 < 1000 ? 1e-10 : 0.0625, &a, &b);
+            x[i] = a + b * I;
+        }
+        assert_int_equal(s_count(d, x, LEN), 0);
+    }
+    rx_detect_destroy(&d);
+    free(x);
+}
+
+static void test_rx_detect_ignores_gaussian_noise(void **state)
 {
     (void)state;
-    float complex *x = calloc(LEN, sizeof *x);
+    float complex *x = malloc(sizeof *x * LEN);
     rx_detect_t *d = s_detector();
-    rx_detect_result res;
-    assert_int_equal(s_detect(d, x, LEN, &res), -1); /* zeros: no energy, no division by it */
     al_rng_t r;
     al_rng_seed(&r, 9);
     for (int rep = 0; rep < 50; rep++) {
         phy_channel(NULL, 0, x, LEN, 0.0, 1.0, 0.0, 0.0, 1.0, &r);
-        assert_int_equal(s_detect(d, x, LEN, &res), -1);
+        assert_int_equal(s_count(d, x, LEN), 0);
+    }
+    rx_detect_destroy(&d);
+    free(x);
+}
+
+static void test_rx_detect_finds_a_quantized_preamble_between_zeros(void **state)
+{
+    /* A weak preamble (about 4 LSB RMS) quantized to 8 bits between
+     * runs of exact zeros: found once, where it is. */
+    (void)state;
+    float complex s[(AL_FRAME_PREAMBLE_LEN + 2 * M) * K];
+    const unsigned n_s = s_shaped(s);
+    float complex *x = malloc(sizeof *x * LEN);
+    rx_detect_t *d = s_detector();
+    al_rng_t r;
+    al_rng_seed(&r, 19);
+    double p = 0.0;
+    for (unsigned i = 0; i < n_s; i++)
+        p += crealf(s[i] * conjf(s[i]));
+    const double gain = 4.0 / 127.0 / sqrt(p / n_s);
+    for (int trial = 0; trial < 20; trial++) {
+        const double frac = al_rng_uniform(&r);
+        phy_channel(s, n_s, x, LEN, START + frac, gain, 0.3, 0.0, 0.0, &r);
+        s_quantize(x, LEN);
+        rx_detect_reset(d);
+        rx_detect_result res = {0};
+        long at = -1;
+        assert_int_equal(s_detect(d, x, LEN, &res, &at), 1);
+        assert_true(fabs((double)at + res.tau - (START + frac)) < 0.5);
     }
     rx_detect_destroy(&d);
     free(x);
@@ -135,7 +249,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rx_detect_finds_timing_offset_and_phase),
-        cmocka_unit_test(test_rx_detect_ignores_noise_and_silence),
+        cmocka_unit_test(test_rx_detect_ignores_exact_zeros),
+        cmocka_unit_test(test_rx_detect_ignores_quantized_low_noise),
+        cmocka_unit_test(test_rx_detect_ignores_rounding_next_to_a_strong_signal),
+        cmocka_unit_test(test_rx_detect_ignores_gaussian_noise),
+        cmocka_unit_test(test_rx_detect_finds_a_quantized_preamble_between_zeros),
         cmocka_unit_test(test_rx_detect_rejects_bad_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

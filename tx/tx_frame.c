@@ -14,6 +14,7 @@ struct tx_frame {
     unsigned n_symbols;        /* whole frame, symbols */
     float scale;               /* symbols -> samples at the configured level */
     float papr_db;             /* of the last frame */
+    float if_offset;           /* cycles/sample */
     qpacketmodem header_modem;
     firinterp_crcf interp;
     float complex *symbols;    /* [n_symbols] */
@@ -119,8 +120,26 @@ int tx_frame_execute(tx_frame_t *q, const al_frame_header *h, const float *paylo
             peak = pw > peak ? pw : peak;
         }
     }
+    if (q->if_offset != 0.0f) {
+        /* Each frame starts at phase 0: the receiver takes the phase
+         * from the preamble anyway. */
+        const double complex rot = cexp(I * 2.0 * M_PI * (double)q->if_offset);
+        double complex v = 1.0;
+        for (unsigned i = 0; i < q->n_symbols * k; i++, v *= rot)
+            out[i] *= (float complex)v;
+    }
     const double mean = sum / (q->n_symbols * k);
     q->papr_db = mean > 0 ? (float)(10.0 * log10(peak / mean)) : 0.0f;
+    return AL_OK;
+}
+
+int tx_frame_set_if_offset(tx_frame_t *q, float if_offset)
+{
+    const float half_band = (1.0f + q->cfg.frame.rolloff) / (2.0f * (float)q->cfg.frame.sps);
+    if (!(fabsf(if_offset) + half_band <= 0.5f))
+        return AL_FAIL(AL_EINVAL, "if_offset=%g: the frame (+-%g cycles/sample) leaves the band",
+                       if_offset, half_band);
+    q->if_offset = if_offset;
     return AL_OK;
 }
 

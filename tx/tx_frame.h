@@ -34,6 +34,13 @@ unsigned tx_frame_length(const tx_frame_t *q);
 int tx_frame_execute(tx_frame_t *q, const al_frame_header *h, const float *payload,
                      float complex *out);
 
+/* Shifts the frames up by if_offset cycles/sample (offset tuning: with
+ * the radio's LO tuned that much below the carrier, its leakage lies
+ * outside the frame's band; the receiver shifts down by the same,
+ * rx_frame_set_if_offset). |if_offset| + (1 + rolloff) / (2 sps) <= 0.5,
+ * else AL_EINVAL. 0 (the default): no shift. */
+int tx_frame_set_if_offset(tx_frame_t *q, float if_offset);
+
 /* Peak-to-average power ratio of the last frame, dB. */
 float tx_frame_papr_db(const tx_frame_t *q);
 

@@ -87,6 +87,8 @@ typedef struct {
     rx_meter meter;
     double cfo_hz;              /* detector's carrier offset, smoothed */
     uint64_t cfo_frames;
+    /* the PHY's per-frame figures, smoothed like cfo_hz */
+    double sco_ppm, frame_level_dbfs, frame_noise_dbfs;
     size_t queue_bytes;
     uint64_t expect_since;      /* ms: samples are due from here on (peer there) */
     uint64_t outage_start;      /* ms: the radio has been away since (0: it is not) */
@@ -213,7 +215,11 @@ static void s_frame(void *user, const rx_frame_result *res)
     const al_frame_header *h = &res->header;
     /* Any decoded frame tells the offset, of this session or not. */
     double cfo_hz = res->cfo * r->cfg.rate / (2.0 * M_PI);
-    r->cfo_hz = r->cfo_frames++ == 0 ? cfo_hz : 0.9 * r->cfo_hz + 0.1 * cfo_hz;
+    int first = r->cfo_frames++ == 0;
+    r->cfo_hz = first ? cfo_hz : 0.9 * r->cfo_hz + 0.1 * cfo_hz;
+    r->sco_ppm = first ? res->sco_ppm : 0.9 * r->sco_ppm + 0.1 * res->sco_ppm;
+    r->frame_level_dbfs = first ? res->level_dbfs : 0.9 * r->frame_level_dbfs + 0.1 * res->level_dbfs;
+    r->frame_noise_dbfs = first ? res->noise_dbfs : 0.9 * r->frame_noise_dbfs + 0.1 * res->noise_dbfs;
     if (r->check_s > 0) {
         /* A decoded header is all a check needs, whichever session. */
         r->check_decoded++;
@@ -326,7 +332,8 @@ static void s_status(rx_t *r, const char *phase)
              "\"losses_dropped_by_tx\":%llu,\"eval_messages\":%llu,\"ser\":%.6g,\"snr_db\":%.2f,"
              "\"feedback_rtt_ms\":%.3f,\"level_dbfs\":%.1f,\"signal_dbfs\":%.1f,"
              "\"noise_dbfs\":%.1f,\"dc_dbfs\":%.1f,\"clipped_samples\":%llu,\"cfo_hz\":%.1f,"
-             "\"cfo_ppm\":%.3f,\"rx_queue_bytes\":%zu,\"radio_stalls\":%llu,"
+             "\"cfo_ppm\":%.3f,\"sco_ppm\":%.2f,\"frame_level_dbfs\":%.1f,"
+             "\"frame_noise_dbfs\":%.1f,\"rx_queue_bytes\":%zu,\"radio_stalls\":%llu,"
              "\"radio_reopens\":%llu,\"radio_outage_s\":%.1f,%s,\"heap_bytes\":%zu,"
              "\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, fb_client_session_id(r->fb),
@@ -341,7 +348,9 @@ static void s_status(rx_t *r, const char *phase)
              (unsigned long long)r->losses_sent, (unsigned long long)fb_client_dropped(r->fb),
              (unsigned long long)r->stats.eval_messages, ser, r->snr_db, r->rtt_ms, m->level_dbfs,
              m->signal_dbfs, m->noise_dbfs, m->dc_dbfs, (unsigned long long)m->clipped, r->cfo_hz,
-             r->cfg.frequency > 0 ? 1e6 * r->cfo_hz / r->cfg.frequency : 0.0, r->queue_bytes,
+             r->cfg.frequency > 0 ? 1e6 * r->cfo_hz / r->cfg.frequency : 0.0, r->sco_ppm,
+             r->cfo_frames ? r->frame_level_dbfs : -200.0,
+             r->cfo_frames ? r->frame_noise_dbfs : -200.0, r->queue_bytes,
              (unsigned long long)r->radio_stalls, (unsigned long long)r->radio_reopens, outage, fb,
              mallinfo2().uordblks, al_now_s() - r->t_start);
     daemon_write_state(r->cfg.state_dir, "status.json", text);
@@ -528,9 +537,10 @@ static void s_log_levels(rx_t *r)
     const rx_meter *m = &r->meter;
     const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
     al_info("levels: signal %.1f dBFS, noise %.1f dBFS, DC %.1f dBFS, %llu samples clipped in "
-            "the last second; CFO %.0f Hz (%.2f ppm); frames detected %llu, decoded %llu",
+            "the last second; CFO %.0f Hz (%.2f ppm), sample clock %+.1f ppm; frames detected "
+            "%llu, decoded %llu",
             m->signal_dbfs, m->noise_dbfs, m->dc_dbfs, (unsigned long long)m->clipped_window,
-            r->cfo_hz, r->cfg.frequency > 0 ? 1e6 * r->cfo_hz / r->cfg.frequency : 0.0,
+            r->cfo_hz, r->cfg.frequency > 0 ? 1e6 * r->cfo_hz / r->cfg.frequency : 0.0, r->sco_ppm,
             (unsigned long long)pc->detected, (unsigned long long)r->stats.frames_decoded);
 }
 
@@ -612,7 +622,7 @@ static int s_check_report(rx_t *r)
     printf("  signal %.1f dBFS, noise %.1f dBFS, DC %.1f dBFS, %llu of %llu samples clipped\n",
            signal, noise, dc, (unsigned long long)m->clipped, (unsigned long long)m->total);
     printf("  SNR %.1f dB (M=%u, N=%u needs about %.1f dB)\n", snr, c->M, c->N, need);
-    printf("  CFO %.0f Hz (%.2f ppm); sample-clock offset not measured\n", r->cfo_hz, ppm);
+    printf("  CFO %.0f Hz (%.2f ppm); sample clock %+.1f ppm\n", r->cfo_hz, ppm, r->sco_ppm);
     printf("  frames detected %llu, decoded %llu\n", (unsigned long long)pc->detected,
            (unsigned long long)r->check_decoded);
     int fit = 1;
@@ -650,6 +660,10 @@ static int s_check_report(rx_t *r)
         printf("  carrier offset %.1f ppm is beyond two 20 ppm crystals: check both [radio] "
                "frequency settings\n",
                ppm);
+    if (r->check_decoded > 0 && fabs(r->sco_ppm) > 45)
+        printf("  sample-clock offset %.0f ppm is beyond two 20 ppm crystals: check both [radio] "
+               "rate settings\n",
+               r->sco_ppm);
     printf("%s\n", fit ? "  none: the link is fit to train" : "the link is not fit to train yet");
     return fit ? 0 : 1;
 }

@@ -312,8 +312,8 @@ static int s_run(const loop_opts *o)
     snprintf(rx.device, sizeof rx.device,
              "driver=airsim,clock=%s,link=%s%s,snr_db=%g%s,cfo=%g,delay=%g,fading=%s,"
              "seed=%llu%s%s",
-             s_clocks[o->clock], link, profile, o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs + attenuation,
-             path, o->cfo,
+             s_clocks[o->clock], link, profile,
+             o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs + attenuation, path, o->cfo,
              o->delay, o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed,
              o->rx_radio[0] ? "," : "", o->rx_radio);
     if (o->tx_device[0])

@@ -218,8 +218,10 @@ static void s_frame(void *user, const rx_frame_result *res)
     int first = r->cfo_frames++ == 0;
     r->cfo_hz = first ? cfo_hz : 0.9 * r->cfo_hz + 0.1 * cfo_hz;
     r->sco_ppm = first ? res->sco_ppm : 0.9 * r->sco_ppm + 0.1 * res->sco_ppm;
-    r->frame_level_dbfs = first ? res->level_dbfs : 0.9 * r->frame_level_dbfs + 0.1 * res->level_dbfs;
-    r->frame_noise_dbfs = first ? res->noise_dbfs : 0.9 * r->frame_noise_dbfs + 0.1 * res->noise_dbfs;
+    r->frame_level_dbfs =
+        first ? res->level_dbfs : 0.9 * r->frame_level_dbfs + 0.1 * res->level_dbfs;
+    r->frame_noise_dbfs =
+        first ? res->noise_dbfs : 0.9 * r->frame_noise_dbfs + 0.1 * res->noise_dbfs;
     if (r->check_s > 0) {
         /* A decoded header is all a check needs, whichever session. */
         r->check_decoded++;
@@ -323,7 +325,8 @@ static void s_status(rx_t *r, const char *phase)
     char fb[256], text[2400];
     daemon_fb_json(fb_client_counters(r->fb), fb, sizeof fb);
     const rx_meter *m = &r->meter;
-    double outage = r->radio_outage_s + (r->outage_start ? (al_now_ms() - r->outage_start) / 1e3 : 0);
+    double outage =
+        r->radio_outage_s + (r->outage_start ? (al_now_ms() - r->outage_start) / 1e3 : 0);
     snprintf(text, sizeof text,
              "{\"role\":\"rx\",\"pid\":%d,\"phase\":\"%s\",\"session\":%u,\"peer\":%s,"
              "\"frames_detected\":%llu,\"frames_decoded\":%llu,\"header_failures\":%llu,"
@@ -357,7 +360,8 @@ static void s_status(rx_t *r, const char *phase)
     char line[160];
     snprintf(line, sizeof line, "%s frames %llu loss %.4f", phase,
              (unsigned long long)r->stats.frames_decoded, r->last_train_loss);
-    daemon_notify_status(line, s_silent_ms(r) < 1e3 * r->cfg.stall_timeout_s || r->cfg.stall_timeout_s == 0);
+    daemon_notify_status(line, r->cfg.stall_timeout_s == 0 ||
+                                   s_silent_ms(r) < 1e3 * r->cfg.stall_timeout_s);
     r->last_status = al_now_s();
 }
 
@@ -494,10 +498,6 @@ static void s_poll_feedback(rx_t *r)
     }
 }
 
-/* Samples were due and none came for stall_timeout_s: close the radio and
- * open it again, the feedback session kept alive meanwhile. AL_EDEVICE
- * when it stays away for reopen_timeout_s (counted from the start of
- * this outage, across reopens that did not bring samples back). */
 static void s_reopen_wait(void *user)
 {
     rx_t *r = user;
@@ -507,6 +507,10 @@ static void s_reopen_wait(void *user)
     nanosleep(&(struct timespec){0, 200000000}, NULL);
 }
 
+/* Samples were due and none came for stall_timeout_s: close the radio and
+ * open it again, the feedback session kept alive meanwhile. AL_EDEVICE
+ * when it stays away for reopen_timeout_s (counted from the start of
+ * this outage, across reopens that did not bring samples back). */
 static int s_reopen(rx_t *r)
 {
     double silent = s_silent_ms(r);
@@ -520,7 +524,8 @@ static int s_reopen(rx_t *r)
     s_reader_stop(r);
     al_radio_destroy(&r->radio);
     int gone = 0;
-    r->radio = daemon_radio_reopen(&r->cfg, AL_RADIO_RX, r->outage_start, s_reopen_wait, r, &gone);
+    r->radio =
+        daemon_radio_reopen(&r->cfg, AL_RADIO_RX, r->outage_start, s_reopen_wait, r, &gone);
     if (gone)
         return AL_EDEVICE;
     if (r->radio == NULL)
@@ -608,7 +613,8 @@ static int s_check_report(rx_t *r)
     const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
     const daemon_config *c = &r->cfg;
     double w = m->windows ? (double)m->windows : 1;
-    double signal = m->signal_windows ? m->sum_signal / m->signal_windows : -200.0, noise = m->sum_noise / w, dc = m->sum_dc / w;
+    double signal = m->signal_windows ? m->sum_signal / m->signal_windows : -200.0;
+    double noise = m->sum_noise / w, dc = m->sum_dc / w;
     double snr = r->check_decoded ? r->check_snr_sum / (double)r->check_decoded : NAN;
     double ppm = c->frequency > 0 ? 1e6 * r->cfo_hz / c->frequency : NAN;
     double clip_fraction = m->total ? (double)m->clipped / (double)m->total : 0;

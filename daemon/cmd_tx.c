@@ -136,7 +136,8 @@ static void s_note_rtt(tx_t *t, uint32_t seq)
     /* Twice the longest recent round trip: room for jitter without
      * waiting long for a frame the channel really lost. */
     double want = 2.0 * max;
-    unsigned timeout = want > t->cfg.loss_timeout_ms ? (unsigned)ceil(want) : t->cfg.loss_timeout_ms;
+    unsigned timeout =
+        want > t->cfg.loss_timeout_ms ? (unsigned)ceil(want) : t->cfg.loss_timeout_ms;
     if (timeout != t->loss_timeout_ms) {
         if (timeout > t->loss_timeout_ms * 1.2 || timeout < t->loss_timeout_ms / 1.2)
             al_info("frame round trip %.0f ms (longest of the last %u: %.0f ms): loss timeout "
@@ -255,8 +256,9 @@ static int s_send_frame(tx_t *t, al_phase phase)
     if (rc < 0)
         return rc;
     t->seq++;
-    int n = t->continuous ? al_radio_stream_append(t->radio, t->samples, t->burst_len, WRITE_TIMEOUT_US)
-                          : al_radio_write_burst(t->radio, t->samples, t->burst_len, 0, 0, WRITE_TIMEOUT_US);
+    int n = t->continuous
+                ? al_radio_stream_append(t->radio, t->samples, t->burst_len, WRITE_TIMEOUT_US)
+                : al_radio_write_burst(t->radio, t->samples, t->burst_len, 0, 0, WRITE_TIMEOUT_US);
     if (s_radio_result(t, n) < 0)
         return AL_OK;   /* a radio hiccup costs a frame, not the run */
     t->frames_sent++;
@@ -382,7 +384,8 @@ static void s_status(tx_t *t, const char *phase)
 {
     char fb[256], text[2048];
     daemon_fb_json(fb_server_counters(t->fb), fb, sizeof fb);
-    double outage = t->radio_outage_s + (t->outage_start ? (al_now_ms() - t->outage_start) / 1e3 : 0);
+    double outage =
+        t->radio_outage_s + (t->outage_start ? (al_now_ms() - t->outage_start) / 1e3 : 0);
     /* Before the first update and evaluation there is no figure: null
      * (JSON has no NaN). */
     char loss[32] = "null", ser[32] = "null";
@@ -607,11 +610,6 @@ static int s_eval_round(tx_t *t)
     return 0;
 }
 
-/* The radio accepted no write for stall_timeout_s: a HackRF whose USB
- * transfer failed returns TIMEOUT for ever (SoapyHackRF), so close it and
- * open it again, keeping the feedback session alive meanwhile. AL_EDEVICE
- * when it stays away for reopen_timeout_s (counted from the first stall
- * of this outage). */
 static void s_reopen_wait(void *user)
 {
     tx_t *t = user;
@@ -620,6 +618,11 @@ static void s_reopen_wait(void *user)
     s_poll_feedback(t, 500);
 }
 
+/* The radio accepted no write for stall_timeout_s: a HackRF whose USB
+ * transfer failed returns TIMEOUT for ever (SoapyHackRF), so close it and
+ * open it again, keeping the feedback session alive meanwhile. AL_EDEVICE
+ * when it stays away for reopen_timeout_s (counted from the first stall
+ * of this outage). */
 static int s_reopen(tx_t *t)
 {
     uint64_t now = al_now_ms();

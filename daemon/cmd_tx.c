@@ -92,6 +92,7 @@ typedef struct {
     al_radio_tx_events radio_events;   /* underflows, late bursts, ... */
     uint64_t last_radio_log;
     int continuous;             /* frames go out as one continuous stream */
+    uint64_t full_scale;        /* samples with I or Q at or beyond full scale */
     /* frame round trip: TX_TRAIN hand-off to its losses back */
     uint32_t rtt_seq[RTT_SLOTS];
     uint64_t rtt_sent[RTT_SLOTS];
@@ -256,6 +257,12 @@ static int s_send_frame(tx_t *t, al_phase phase)
     if (rc < 0)
         return rc;
     t->seq++;
+    /* SoapyHackRF converts with an unclipped (int8_t)(x * 127): beyond
+     * full scale a sample wraps to the other side (HackRF_Streaming.cpp
+     * writebuf). Count them: level_dbfs must leave room for the peaks. */
+    for (size_t i = 0; i < t->frame_len; i++)
+        t->full_scale +=
+            fabsf(crealf(t->samples[i])) >= 1.0f || fabsf(cimagf(t->samples[i])) >= 1.0f;
     int n = t->continuous
                 ? al_radio_stream_append(t->radio, t->samples, t->burst_len, WRITE_TIMEOUT_US)
                 : al_radio_write_burst(t->radio, t->samples, t->burst_len, 0, 0, WRITE_TIMEOUT_US);
@@ -399,6 +406,7 @@ static void s_status(tx_t *t, const char *phase)
              "\"underflows\":%llu,\"late_bursts\":%llu,\"tx_stream\":\"%s\","
              "\"frame_rtt_ms\":%.1f,\"frame_rtt_max_ms\":%.1f,\"loss_timeout_ms\":%u,"
              "\"radio_stalls\":%llu,\"radio_reopens\":%llu,\"radio_outage_s\":%.1f,"
+             "\"tx_full_scale_samples\":%llu,"
              "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%s,\"ser\":%s,"
              "\"rx_frames_detected\":%llu,\"rx_frames_decoded\":%llu,\"rx_frames_dropped\":%llu,"
              "%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
@@ -408,6 +416,7 @@ static void s_status(tx_t *t, const char *phase)
              t->radio_events.underflows, t->radio_events.time_errors,
              t->continuous ? "continuous" : "burst", t->rtt_ms, t->rtt_max_ms, t->loss_timeout_ms,
              (unsigned long long)t->radio_stalls, (unsigned long long)t->radio_reopens, outage,
+             (unsigned long long)t->full_scale,
              (unsigned long long)t->losses_accepted, (unsigned long long)t->losses_dropped,
              loss, ser, (unsigned long long)t->stats.frames_detected,
              (unsigned long long)t->stats.frames_decoded,

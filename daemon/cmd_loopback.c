@@ -41,7 +41,7 @@ typedef struct {
     double fb_drop, fb_corrupt;
     char tx_radio[128], rx_radio[128];
     char tx_device[256], rx_device[256], tx_gains[128], rx_gains[128];
-    double frequency, stall_timeout_s, reopen_timeout_s;
+    double frequency, stall_timeout_s, reopen_timeout_s, if_offset;
     int fading, profile, tx_stream, clock;
     uint64_t seed;
     char out[200];
@@ -103,6 +103,8 @@ static const opt_desc s_table[] = {
      "airsim's clock: fast (as fast as the two processes go) or realtime (paced at the rate, "
      "as radios are: the receiver gets samples also while the transmitter is silent)"},
     {L, "frequency", OPT_DOUBLE, F(frequency), 0, 0, 7e9, NULL, "915e6", "centre frequency, Hz"},
+    {L, "if-offset", OPT_DOUBLE, F(if_offset), 0, -50e6, 50e6, NULL, "0",
+     "offset tuning, Hz: frames this far above the LO (airlearn.conf(5) [radio] if_offset)"},
     {L, "tx-device", OPT_STRING, F(tx_device), 256, 0, 0, NULL, "",
      "SoapySDR device string of the TX instead of airsim, e.g. driver=hackrf,serial=..."},
     {L, "rx-device", OPT_STRING, F(rx_device), 256, 0, 0, NULL, "",
@@ -279,6 +281,7 @@ static int s_run(const loop_opts *o)
     c.loss_timeout_ms = o->loss_timeout_ms;
     c.receiver = o->fading ? 1 : 0;
     c.frequency = o->frequency;
+    c.if_offset = o->if_offset;
     c.tx_stream = o->tx_stream;
     c.stall_timeout_s = o->stall_timeout_s;
     c.reopen_timeout_s = o->reopen_timeout_s;

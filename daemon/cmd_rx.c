@@ -412,6 +412,8 @@ static int s_setup(rx_t *r)
     r->phy = rx_frame_create(&pc, s_frame, r);
     if (r->phy == NULL)
         return AL_EINVAL;
+    if (rx_frame_set_if_offset(r->phy, (float)(c->if_offset / c->rate)) < 0)
+        return daemon_fail_if_offset(c);
     r->labels = malloc(sizeof(uint32_t) * r->P);
     r->decisions = malloc(sizeof(uint32_t) * r->P);
     r->losses = malloc(sizeof(float) * r->P);

@@ -457,6 +457,8 @@ static int s_setup(tx_t *t)
     t->frame = tx_frame_create(&fc);
     if (t->frame == NULL)
         return AL_EINVAL;
+    if (tx_frame_set_if_offset(t->frame, (float)(c->if_offset / c->rate)) < 0)
+        return daemon_fail_if_offset(c);
     t->frame_len = tx_frame_length(t->frame);
     t->burst_len = t->frame_len + c->guard;
 

@@ -42,6 +42,10 @@ const opt_desc daemon_table[] = {
      "(0: never)"},
     {"radio", "reopen_timeout_s", OPT_DOUBLE, F(reopen_timeout_s), 0, 1, 86400, NULL, "30",
      "reopening failing for this long: exit with status 69 for systemd to restart us"},
+    {"radio", "if_offset", OPT_DOUBLE, F(if_offset), 0, -50e6, 50e6, NULL, "0",
+     "offset tuning, Hz: the LO is tuned this far below frequency and the frames shifted up "
+     "digitally, so that the LO leakage (HackRF has no DC correction) lies outside their band; "
+     "both ends the same"},
     {"radio", "rx_queue_s", OPT_DOUBLE, F(rx_queue_s), 0, 0.01, 60, NULL, "0.5",
      "RX: samples queued between the radio thread and the receiver, seconds"},
     {"phy", "sps", OPT_UINT, F(sps), 0, 2, 16, NULL, "2", "samples per symbol"},

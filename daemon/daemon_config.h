@@ -29,6 +29,7 @@ typedef struct {
     double stall_timeout_s;   /* no samples / accepted writes this long: reopen */
     double reopen_timeout_s;  /* reopening failing this long: exit EX_UNAVAILABLE */
     double rx_queue_s;        /* RX sample queue, seconds of samples */
+    double if_offset;         /* Hz: frames this far above the LO (offset tuning) */
     /* [phy] */
     unsigned sps;
     double rolloff;

@@ -95,7 +95,9 @@ void daemon_notify_status(const char *status, int radio_alive)
 
 al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
 {
-    al_radio_config rc = {c->device, direction, c->rate, c->frequency, c->gain, c->bandwidth,
+    /* Offset tuning: the LO sits if_offset below the frames' carrier. */
+    al_radio_config rc = {c->device, direction, c->rate,
+                          c->frequency > 0 ? c->frequency - c->if_offset : 0, c->gain, c->bandwidth,
                           c->antenna, c->stream_args};
     al_radio_t *r = al_radio_create(&rc);
     if (r == NULL && strstr(c->device, "driver=airsim") != NULL) {
@@ -125,6 +127,14 @@ al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
         }
     }
     return r;
+}
+
+int daemon_fail_if_offset(const daemon_config *c)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", al_error_message());
+    return AL_FAIL(AL_EINVAL, "[radio] if_offset %g Hz at %g samples/s: %s", c->if_offset, c->rate,
+                   why);
 }
 
 al_radio_t *daemon_radio_reopen(const daemon_config *c, int direction, uint64_t outage_start_ms,

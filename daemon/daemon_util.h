@@ -37,6 +37,10 @@ void daemon_notify_status(const char *status, int radio_alive);
 /* Opens the [radio] of c in one direction, applying per-element gains. */
 al_radio_t *daemon_radio_open(const daemon_config *c, int direction);
 
+/* AL_EINVAL, the PHY's refusal of [radio] if_offset (in al_error_message)
+ * named as the setting. */
+int daemon_fail_if_offset(const daemon_config *c);
+
 /* A radio that went silent, closed by the caller: opens it again, calling
  * wait(user) between attempts (it keeps the feedback session alive and
  * must pass some time). The radio, or NULL when a stop was requested or

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The daemons against real radios' behaviour, imitated by airsim's
-# profiles, and the bring-up check (parts 1-4 below). Part 1: the RX sample queue holds [radio] rx_queue_s seconds of
-# samples, so its memory follows the sample rate, not the radio's MTU
-# (256 MTUs were 256 MiB on a HackRF).
+# profiles, and the bring-up check (parts 1-5 below). Part 1: the RX
+# sample queue holds [radio] rx_queue_s seconds of samples, so its memory
+# follows the sample rate, not the radio's MTU (256 MTUs were 256 MiB on
+# a HackRF).
 set -eu
 airlearn=$1
 work=$(mktemp -d)
@@ -150,5 +151,23 @@ PY
         { cat "$work/gone-$side.err"; fail "the $role did not exit with status 69"; }
     echo "$side board gone for good: the $role exited 69"
 done
+
+# Part 5: offset tuning ([radio] if_offset): frames shifted up by the TX
+# and down by the RX still train; an offset that pushes them out of the
+# sampled band is a configuration error (78).
+"$airlearn" loopback --out "$work/ifo" --rounds 300 --eval-interval 100 --final-eval-messages 10000 \
+    --if-offset 150e3 > "$work/ifo.json" 2> "$work/ifo.err" ||
+    { cat "$work/ifo.err"; fail "loopback with if_offset failed"; }
+python3 - "$work/ifo.json" <<'PY' || fail "offset tuning does not train"
+import json, sys
+s = json.load(open(sys.argv[1]))
+print("if_offset 150 kHz at 1 Msps: SER", s["ser"])
+if not s["ser"] < 0.03:
+    sys.exit("SER %g" % s["ser"])
+PY
+st=0
+"$airlearn" tx --radio.if_offset=400e3 --state.directory="$work/ifo-bad" 2> "$work/ifo-bad.err" || st=$?
+[ $st -eq 78 ] || fail "if_offset outside the band: exit $st, not 78"
+grep -q "if_offset 400000 Hz" "$work/ifo-bad.err" || fail "the error does not name if_offset"
 
 echo "radio profile test: ok"

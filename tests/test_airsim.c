@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <SoapySDR/Device.h>
 #include <SoapySDR/Errors.h>
+#include <SoapySDR/Formats.h>
 #include <complex.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include "airsim_chan.h"
 #include "airsim_config.h"
 #include "airsim_link.h"
+#include "airsim_txbuf.h"
 #include "airsim_wire.h"
 #include "al_bytes.h"
 #include "al_error.h"
@@ -614,12 +618,510 @@ static void test_airsim_rejects_bad_device_arguments(void **state)
     assert_non_null(strstr(al_error_message(), "cfo"));
 }
 
+/* ---------------------------------------------------------------- */
+/* profiles */
+
+static void test_airsim_profile_defaults_yield_to_user_keys(void **state)
+{
+    (void)state;
+    /* SoapySDR hands the keys over sorted: adc_bits before profile. */
+    const char *keys[] = {"adc_bits", "driver", "profile"};
+    const char *values[] = {"4", "airsim", "hackrf"};
+    airsim_config c;
+    assert_int_equal(airsim_config_parse(&c, keys, values, 3), 0);
+    assert_int_equal(c.profile, AIRSIM_PROFILE_HACKRF);
+    assert_int_equal(c.adc_bits, 4);                 /* the user's */
+    assert_float_equal(c.nf_db, 11.0, 1e-12);        /* the profile's */
+    values[2] = "b2x0";
+    assert_int_equal(airsim_config_parse(&c, keys, values, 3), 0);
+    assert_int_equal(c.adc_bits, 4);
+    assert_float_equal(c.nf_db, 8.0, 1e-12);
+    assert_int_equal(airsim_config_parse(&c, keys, values, 2), 0);
+    assert_int_equal(c.profile, AIRSIM_PROFILE_IDEAL);
+    values[2] = "usrp";
+    assert_int_not_equal(airsim_config_parse(&c, keys, values, 3), 0);
+    /* Every profile row names a real key with a valid value. */
+    for (const airsim_profile_default *d = airsim_profile_defaults; d->profile; d++) {
+        airsim_config_default(&c);
+        assert_int_equal(airsim_config_set(&c, d->key, d->value), 0);
+    }
+}
+
+static void test_airsim_accepts_wrapper_keys_and_refuses_typos(void **state)
+{
+    (void)state;
+    /* SoapyRemote (SoapyRemoteDefs.hpp, the client's find and make) and
+     * SoapyMultiSDR (Registration.cpp) add these and forward the rest. */
+    const char *wrappers[] = {"remote", "tcp://10.0.0.1:55132", "remote:driver", "airsim",
+                              "remote:timeout", "100000", "remote:ipver", "4",
+                              "remote:format", "CS8", "remote:scale", "128",
+                              "remote:prot", "udp", "remote:mtu", "1500",
+                              "remote:window", "42000000", "remote:priority", "0.5",
+                              "remote:type", "server", "remote:version", "0.5.2",
+                              "soapy_remote_no_deeper", "", "soapy_multi_no_deeper", "",
+                              "multi:driver", "airsim", "type", "airsim", NULL};
+    assert_int_equal(s_parse(wrappers), 0);
+    const char *typos[][3] = {{"snrdb", "10", NULL},   {"SNR_DB", "10", NULL},
+                              {"dealy", "3", NULL},    {"sede", "1", NULL},
+                              {"profil", "hackrf", NULL}, {"adcbits", "8", NULL},
+                              {"unplug_afer", "1", NULL}, {"Clock", "fast", NULL}};
+    for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++) {
+        if (s_parse(typos[i]) == 0)
+            fail_msg("typo %s accepted", typos[i][0]);
+        assert_non_null(strstr(al_error_message(), typos[i][0]));
+    }
+}
+
+static int64_t s_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+enum { HACKRF_RATE = 2000000, HACKRF_BUF = 131072, HACKRF_BUFFERS = 40 };
+
+static SoapySDRDevice *s_make(const char *args, int direction, double rate, double gain,
+                              const char *stream_args, SoapySDRStream **stream)
+{
+    SoapySDRDevice *dev = SoapySDRDevice_makeStrArgs(args);
+    if (dev == NULL)
+        return NULL;
+    SoapySDRKwargs sa = SoapySDRKwargs_fromString(stream_args);
+    size_t ch = 0;
+    if (SoapySDRDevice_setSampleRate(dev, direction, 0, rate) != 0 ||
+        SoapySDRDevice_setGain(dev, direction, 0, gain) != 0 ||
+        (*stream = SoapySDRDevice_setupStream(dev, direction, SOAPY_SDR_CF32, &ch, 1, &sa)) == NULL ||
+        SoapySDRDevice_activateStream(dev, *stream, 0, 0, 0) != 0) {
+        fprintf(stderr, "%s: %s\n", args, SoapySDRDevice_lastError());
+        SoapySDRDevice_unmake(dev);
+        dev = NULL;
+    }
+    SoapySDRKwargs_clear(&sa);
+    return dev;
+}
+
+static void s_report(int fd, int64_t what, int64_t t)
+{
+    int64_t msg[2] = {what, t};
+    if (write(fd, msg, sizeof msg) != (ssize_t)sizeof msg)
+        _exit(3);
+}
+
+static int s_write_all(SoapySDRDevice *dev, SoapySDRStream *s, const float complex *x, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        const void *buffs[1] = {x + done};
+        int flags = SOAPY_SDR_END_BURST;   /* ignored by a HackRF */
+        int rc = SoapySDRDevice_writeStream(dev, s, buffs, n - done, &flags, 0, 5000000);
+        if (rc <= 0)
+            return -1;
+        done += (size_t)rc;
+    }
+    return 0;
+}
+
+/* Child role: a hackrf TX at 2 Msps, realtime, buffers=40, full gain;
+ * reports its activation time (0). 1: 1000 samples of 0.5, then 300 ms of
+ * nothing (reports 1), then the rest of that buffer in zeros, just after
+ * a tick's callback (reports 2 once written). 3: zero buffers
+ * until the queue is full (reports 3), then a buffer starting with one
+ * sample of -0.5, then more zero buffers so that it airs. */
+static int s_child_hackrf_tx(const char *args, int fd)
+{
+    SoapySDRStream *s = NULL;
+    SoapySDRDevice *dev = NULL;
+    for (int i = 0; i < 100 && dev == NULL; i++)
+        dev = s_make(args, SOAPY_SDR_TX, HACKRF_RATE, 61, "buffers=40", &s);
+    if (dev == NULL)
+        return 1;
+    const int64_t t0 = s_mono_ns();   /* tick 0's air time, within microseconds */
+    const double tick = (double)HACKRF_BUF / HACKRF_RATE;
+    s_report(fd, 0, t0);
+    float complex *x = calloc(HACKRF_BUF, sizeof *x);
+    for (int i = 0; i < 1000; i++)
+        x[i] = 0.5f;
+    if (s_write_all(dev, s, x, 1000) != 0)
+        return 2;
+    nanosleep(&(struct timespec){0, 300000000}, NULL);
+    s_report(fd, 1, s_mono_ns());
+    /* Complete the buffer 5 ms after a tick's callback, far from the
+     * next, so that the parent knows which tick airs it. */
+    double since = (double)(s_mono_ns() - t0) / 1e9 + AIRSIM_TXBUF_AHEAD_S;
+    double next = ceil(since / tick) * tick - AIRSIM_TXBUF_AHEAD_S + 0.005;
+    int64_t until = t0 + (int64_t)(next * 1e9), wait_ns = until - s_mono_ns();
+    if (wait_ns > 0)
+        nanosleep(&(struct timespec){wait_ns / 1000000000, wait_ns % 1000000000}, NULL);
+    memset(x, 0, HACKRF_BUF * sizeof *x);
+    if (s_write_all(dev, s, x, HACKRF_BUF - 1000) != 0)
+        return 2;
+    s_report(fd, 2, s_mono_ns());
+    /* Until the queue is full: a write that may not wait times out. */
+    for (;;) {
+        const void *buffs[1] = {x};
+        int flags = 0;
+        int rc = SoapySDRDevice_writeStream(dev, s, buffs, HACKRF_BUF, &flags, 0, 0);
+        if (rc == SOAPY_SDR_TIMEOUT)
+            break;
+        if (rc != HACKRF_BUF)
+            return 2;
+    }
+    s_report(fd, 3, s_mono_ns());
+    x[0] = -0.5f;
+    if (s_write_all(dev, s, x, HACKRF_BUF) != 0)
+        return 2;
+    x[0] = 0.0f;
+    for (int i = 0; i < HACKRF_BUFFERS + 4; i++)
+        if (s_write_all(dev, s, x, HACKRF_BUF) != 0)
+            return 2;
+    SoapySDRDevice_deactivateStream(dev, s, 0, 0);
+    SoapySDRDevice_closeStream(dev, s);
+    SoapySDRDevice_unmake(dev);
+    free(x);
+    return 0;
+}
+
+/* One run of the child's scenario; 0 if every check held, else why not
+ * in *why (the shared test machine can starve a realtime reader). */
+static int s_hackrf_tx_run(int attempt, const char **why)
+{
+    char link[128], tx[256], rx[256], name[32];
+    snprintf(name, sizeof name, "hackrf-tx%d", attempt);
+    s_link(link, sizeof link, name);
+    snprintf(tx, sizeof tx, "driver=airsim,profile=hackrf,link=%s", link);
+    snprintf(rx, sizeof rx, "driver=airsim,link=%s", link);   /* ideal: no noise */
+    al_radio_config rc = {rx, AL_RADIO_RX, HACKRF_RATE, 0, NAN, 0, NULL};
+    al_radio_t *r = al_radio_create(&rc);
+    int64_t t_activated = s_mono_ns();   /* the RX clock's 0 */
+    assert_non_null(r);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    char a_fd[16];
+    snprintf(a_fd, sizeof a_fd, "%d", fds[1]);
+    char *const argv[] = {"test_airsim", "--child-hackrf-tx", tx, a_fd, NULL};
+    pid_t w = s_spawn_self(argv);
+    close(fds[1]);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    int64_t reported[4] = {0}, seen_plus = 0, seen_minus = 0;
+    int have_t0 = 0, early = 0, overflowed = 0;
+    enum { CHUNK = 4096 };
+    float complex buf[CHUNK];
+    uint64_t deadline = al_now_ms() + 20000;
+    while ((!seen_minus || !reported[3]) && al_now_ms() < deadline) {
+        int64_t t;
+        int n = al_radio_read(r, buf, CHUNK, &t, 200000);
+        int64_t msg[2];
+        while (read(fds[0], msg, sizeof msg) == (ssize_t)sizeof msg)
+            if (msg[0] >= 0 && msg[0] <= 3) {
+                reported[msg[0]] = msg[1];
+                have_t0 |= msg[0] == 0;
+            }
+        overflowed |= n == SOAPY_SDR_OVERFLOW;
+        for (int i = 0; i < n; i++) {
+            /* When sample i arrived, by the RX's sample clock. */
+            int64_t at = t_activated + t + (int64_t)i * 1000000000 / HACKRF_RATE;
+            if (!seen_plus && crealf(buf[i]) > 0.2f) {
+                seen_plus = at;
+                early = reported[2] == 0;   /* before its buffer was full */
+            }
+            if (!seen_minus && crealf(buf[i]) < -0.2f)
+                seen_minus = at;
+        }
+    }
+    s_wait_ok(w);
+    close(fds[0]);
+    al_radio_destroy(&r);
+    *why = overflowed ? "the test's reader overflowed" : NULL;
+    if (overflowed || !(have_t0 && seen_plus && seen_minus && reported[3])) {
+        if (!*why)
+            *why = "a burst never arrived";
+        return -1;
+    }
+    double tick = (double)HACKRF_BUF / HACKRF_RATE;
+    double held = (double)(seen_plus - reported[1]) / 1e9 + 0.3;
+    double after_full = (double)(seen_plus - reported[2]) / 1e9;
+    /* Ticks are on the air at t0 + k tick; each one's callback runs AHEAD
+     * before. The first burst airs at the first tick whose callback comes
+     * after its buffer was full; the receiver anchors the link's timeline
+     * when that burst arrives, late by however long it was descheduled:
+     * measure that and take it out of the other arrival. The marker of
+     * phase 3 goes into the slot the first callback after the queue was
+     * found full frees, and must air the queue's length later. */
+    double full = (double)(reported[2] - reported[0]) / 1e9;
+    double air1 = ceil((full + AIRSIM_TXBUF_AHEAD_S) / tick) * tick;
+    double anchor = (double)(seen_plus - reported[0]) / 1e9 - air1 - AIRSIM_AIR_LATENCY_S;
+    double found_full = (double)(reported[3] - reported[0]) / 1e9;
+    double freed = ceil((found_full + AIRSIM_TXBUF_AHEAD_S) / tick) * tick - AIRSIM_TXBUF_AHEAD_S;
+    double latency = (double)(seen_minus - reported[0]) / 1e9 - anchor - freed;
+    double want = HACKRF_BUFFERS * tick + AIRSIM_TXBUF_AHEAD_S + AIRSIM_AIR_LATENCY_S;
+    printf("hackrf TX: a short burst waited %.3f s for its buffer to fill and aired %.3f s "
+           "after (receiver anchored %+.4f s late); through a full queue of %d buffers: "
+           "%.4f s (expected %.4f s)\n",
+           held, after_full, anchor, HACKRF_BUFFERS, latency, want);
+    if (early || held <= 0.3 || after_full <= 0.0)
+        *why = "a short burst aired before its buffer was full";
+    else if (fabs(anchor) >= 0.5)
+        *why = "the receiver anchored the timeline implausibly late";
+    else if (fabs(latency - want) >= 0.01 * HACKRF_BUFFERS * tick)
+        *why = "the latency through the full queue is off by more than 1 %";
+    return *why ? -1 : 0;
+}
+
+static void test_airsim_hackrf_tx_airs_full_buffers_after_the_queue(void **state)
+{
+    (void)state;
+    /* Realtime on a shared machine: a starved reader or writer spoils a
+     * run, so up to three; broken buffering fails all of them. */
+    const char *why = NULL;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (s_hackrf_tx_run(attempt, &why) == 0)
+            return;
+        printf("hackrf TX run %d: %s\n", attempt + 1, why);
+    }
+    fail_msg("%s", why);
+}
+
+static void test_airsim_hackrf_tx_underflows_when_idle(void **state)
+{
+    (void)state;
+    char link[128], args[256];
+    s_link(link, sizeof link, "hackrf-idle");
+    snprintf(args, sizeof args, "driver=airsim,profile=hackrf,link=%s", link);
+    SoapySDRStream *s = NULL;
+    SoapySDRDevice *dev = s_make(args, SOAPY_SDR_TX, HACKRF_RATE, 0, "", &s);
+    assert_non_null(dev);
+    size_t mask = 0;
+    int flags = 0;
+    long long t = 0;
+    /* 65.5 ms ticks with nothing queued: the flag, once per call. */
+    assert_int_equal(SoapySDRDevice_readStreamStatus(dev, s, &mask, &flags, &t, 200000),
+                     SOAPY_SDR_UNDERFLOW);
+    nanosleep(&(struct timespec){0, 150000000}, NULL);
+    assert_int_equal(SoapySDRDevice_readStreamStatus(dev, s, &mask, &flags, &t, 200000),
+                     SOAPY_SDR_UNDERFLOW);
+    /* Stopped, the board raises nothing (after the last tick's flag). */
+    SoapySDRDevice_deactivateStream(dev, s, 0, 0);
+    SoapySDRDevice_readStreamStatus(dev, s, &mask, &flags, &t, 0);
+    assert_int_equal(SoapySDRDevice_readStreamStatus(dev, s, &mask, &flags, &t, 200000),
+                     SOAPY_SDR_TIMEOUT);
+    SoapySDRDevice_closeStream(dev, s);
+    SoapySDRDevice_unmake(dev);
+}
+
+static void test_airsim_hackrf_fast_clock_airs_full_buffers_back_to_back(void **state)
+{
+    (void)state;
+    airsim_config c;
+    s_link_config(&c, "hackrf-fast", "fast");
+    airsim_rx_t *rx = airsim_rx_create(&c, HACKRF_RATE);
+    airsim_txbuf_t *tx = airsim_txbuf_create(&c, HACKRF_RATE, 4);
+    assert_non_null(rx);
+    assert_non_null(tx);
+    assert_int_equal(airsim_txbuf_activate(tx), 0);
+    float complex *x = calloc(HACKRF_BUF, sizeof *x), *y = calloc(2 * HACKRF_BUF, sizeof *y);
+    for (int i = 0; i < 1000; i++)
+        x[i] = 0.5f;
+    int64_t t;
+    /* A short burst stays in its buffer: nothing reaches the receiver. */
+    assert_int_equal(airsim_txbuf_write(tx, x, AIRSIM_CF32, 1000, 100000), 1000);
+    assert_int_equal(airsim_rx_read(rx, y, AIRSIM_CF32, 4096, &t, 50000), SOAPY_SDR_TIMEOUT);
+    /* Filled, it airs as TX samples [0, 131072); the next full buffer
+     * right after it, whenever it was written. */
+    assert_int_equal(airsim_txbuf_write(tx, x + 1000, AIRSIM_CF32, HACKRF_BUF - 1000, 100000),
+                     HACKRF_BUF - 1000);
+    memset(x, 0, HACKRF_BUF * sizeof *x);
+    x[0] = -0.5f;
+    assert_int_equal(airsim_txbuf_write(tx, x, AIRSIM_CF32, HACKRF_BUF, 100000), HACKRF_BUF);
+    int64_t have = 0, first = -1;
+    uint64_t deadline = al_now_ms() + 10000;
+    while (have < 2 * HACKRF_BUF && al_now_ms() < deadline) {
+        int n = airsim_rx_read(rx, y + have, AIRSIM_CF32, 16384, &t, 10000);
+        if (n > 0) {
+            if (first < 0)
+                first = t;
+            have += n;
+        }
+        airsim_txbuf_write(tx, NULL, AIRSIM_CF32, 0, 10000);   /* lets it send the rest */
+    }
+    assert_int_equal(have, 2 * HACKRF_BUF);
+    /* The stream's labels run from the channel's latency before 0. */
+    int64_t at0 = -first;
+    for (int64_t i = 0; i < 2 * HACKRF_BUF - at0; i++) {
+        /* (int8_t)(x * 127.0) / 127: truncated toward zero */
+        float want = i < 1000 ? 63.0f / 127.0f : i == HACKRF_BUF ? -63.0f / 127.0f : 0.0f;
+        if (fabsf(crealf(y[at0 + i]) - want) > 1e-6f)
+            fail_msg("TX sample %lld: %g, want %g", (long long)i, crealf(y[at0 + i]), want);
+    }
+    free(x);
+    free(y);
+    airsim_txbuf_destroy(&tx);
+    airsim_rx_destroy(&rx);
+}
+
+/* Reads `count` samples of a hackrf RX in clock=fast (no timestamps: the
+ * stream starts at 0, as the TX timeline of a fresh pair). */
+static float complex *s_hackrf_receive(const char *name, double gain, size_t count)
+{
+    char link[128], tx[256], rx[256];
+    s_link(link, sizeof link, name);
+    snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
+    snprintf(rx, sizeof rx, "driver=airsim,clock=fast,profile=hackrf,link=%s", link);
+    pid_t w = s_spawn_writer(tx, 41, 20000, 30000);
+    al_radio_config c = {rx, AL_RADIO_RX, HACKRF_RATE, 0, gain, 0, NULL};
+    al_radio_t *r = al_radio_create(&c);
+    assert_non_null(r);
+    float complex *y = calloc(count, sizeof *y);
+    size_t have = 0;
+    uint64_t deadline = al_now_ms() + 20000;
+    while (have < count && al_now_ms() < deadline) {
+        int64_t t;
+        int n = al_radio_read(r, y + have, count - have, &t, 100000);
+        if (n > 0)
+            have += (size_t)n;
+    }
+    assert_int_equal(have, count);
+    s_wait_ok(w);
+    al_radio_destroy(&r);
+    return y;
+}
+
+static void test_airsim_hackrf_rx_quantizes_to_8_bits(void **state)
+{
+    (void)state;
+    enum { T = 30000, L = 20000 };
+    double rms[2];
+    const double gains[2] = {0, 70};
+    for (int k = 0; k < 2; k++) {
+        float complex *y = s_hackrf_receive(k ? "q8-high" : "q8-low", gains[k], T + L);
+        double p = 0, peak = -2, low = 2;
+        for (int i = 0; i < T + L; i++) {
+            float v[2] = {crealf(y[i]), cimagf(y[i])};
+            for (int j = 0; j < 2; j++) {
+                float q = v[j] * 127.0f;
+                if (fabsf(q - rintf(q)) > 1e-3f)
+                    fail_msg("sample %d is not on the 8-bit grid: %g", i, v[j]);
+                if (v[j] > peak)
+                    peak = v[j];
+                if (v[j] < low)
+                    low = v[j];
+            }
+            if (i < T - 100)
+                p += (double)crealf(y[i] * conjf(y[i]));
+        }
+        rms[k] = sqrt(p / (T - 100) / 2) * 127.0;   /* per rail, in LSB */
+        printf("hackrf RX gain %.0f dB: noise floor %.3f LSB rms, samples in [%g, %g] x 127\n",
+               gains[k], rms[k], low * 127, peak * 127);
+        /* A unit-power burst at 0 dB path gain is far above full scale. */
+        assert_float_equal(peak, 1.0, 1e-6);
+        assert_float_equal(low, -128.0 / 127.0, 1e-6);
+        free(y);
+    }
+    assert_true(rms[0] < 0.5);   /* low gain: the samples are 0 */
+    assert_true(rms[1] > 2.0);   /* high gain: the noise fills LSBs */
+}
+
+/* Reads for `ms`; returns a bitmask of what came: 1 samples, 2 timeout,
+ * 4 stream error, 8 anything else. */
+static int s_read_for(al_radio_t *r, uint64_t ms)
+{
+    float complex buf[4096];
+    int seen = 0;
+    uint64_t end = al_now_ms() + ms;
+    while (al_now_ms() < end) {
+        int64_t t;
+        int n = al_radio_read(r, buf, 4096, &t, 50000);
+        seen |= n > 0 ? 1 : n == SOAPY_SDR_TIMEOUT ? 2 : n == SOAPY_SDR_STREAM_ERROR ? 4 : 8;
+    }
+    return seen;
+}
+
+static void test_airsim_unplug_and_replug_per_profile(void **state)
+{
+    (void)state;
+    const char *profiles[] = {"hackrf", "b2x0", "ideal"};
+    const int dead[] = {2, 4, 4};   /* TIMEOUT forever; STREAM_ERROR */
+    for (int k = 0; k < 3; k++) {
+        char name[64], link[128], tx[256], rx[384];
+        snprintf(name, sizeof name, "unplug-%s", profiles[k]);
+        s_link(link, sizeof link, name);
+        snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
+        snprintf(rx, sizeof rx, "%s,profile=%s,unplug_after=1,replug_after=1", tx, profiles[k]);
+        pid_t w = s_spawn_endless(tx, AL_RADIO_TX);
+        al_radio_config c = {rx, AL_RADIO_RX, HACKRF_RATE, 0, NAN, 0, NULL};
+        uint64_t t0 = al_now_ms();
+        al_radio_t *r = al_radio_create(&c);
+        assert_non_null(r);
+        assert_true(s_read_for(r, 700) & 1);
+        while (al_now_ms() < t0 + 1050)
+            s_read_for(r, 10);
+        int seen = s_read_for(r, 300);
+        printf("unplugged %s: reads gave %s\n", profiles[k],
+               seen == 2 ? "TIMEOUT" : seen == 4 ? "STREAM_ERROR" : "a mix");
+        assert_int_equal(seen, dead[k]);
+        al_radio_destroy(&r);
+        assert_null(al_radio_create(&c));   /* still unplugged: no such device */
+        while (al_now_ms() < t0 + 2100)
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
+        r = al_radio_create(&c);
+        assert_non_null(r);
+        assert_true(s_read_for(r, 1000) & 1);   /* back, */
+        assert_int_equal(s_read_for(r, 500), 1);   /* and it stays */
+        al_radio_destroy(&r);
+        s_kill(w);
+    }
+}
+
+static void test_airsim_hackrf_is_half_duplex(void **state)
+{
+    (void)state;
+    char link[128], args[256];
+    s_link(link, sizeof link, "hackrf-duplex");
+    snprintf(args, sizeof args, "driver=airsim,profile=hackrf,link=%s", link);
+    SoapySDRDevice *dev = SoapySDRDevice_makeStrArgs(args);
+    assert_non_null(dev);
+    assert_false(SoapySDRDevice_getFullDuplex(dev, SOAPY_SDR_RX, 0));
+    assert_int_equal(SoapySDRDevice_setSampleRate(dev, SOAPY_SDR_RX, 0, HACKRF_RATE), 0);
+    assert_int_not_equal(SoapySDRDevice_setSampleRate(dev, SOAPY_SDR_TX, 0, 1e6), 0);
+    size_t ch = 0;
+    /* Both streams open, as SoapyHackRF allows; one streams at a time. */
+    SoapySDRStream *rxs = SoapySDRDevice_setupStream(dev, SOAPY_SDR_RX, SOAPY_SDR_CS8, &ch, 1, NULL);
+    SoapySDRStream *txs = SoapySDRDevice_setupStream(dev, SOAPY_SDR_TX, SOAPY_SDR_CF32, &ch, 1, NULL);
+    assert_non_null(rxs);
+    assert_non_null(txs);
+    assert_int_equal(SoapySDRDevice_getStreamMTU(dev, rxs), HACKRF_BUF);
+    assert_int_equal(SoapySDRDevice_activateStream(dev, rxs, 0, 0, 0), 0);
+    int8_t in[2 * 4096];
+    void *ib[1] = {in};
+    int flags = 0;
+    long long t = 0;
+    assert_int_equal(SoapySDRDevice_readStream(dev, rxs, ib, 4096, &flags, &t, 500000), 4096);
+    assert_false(flags & SOAPY_SDR_HAS_TIME);
+    /* A write turns the board to TX; a read waits for the queue to go. */
+    float complex *x = calloc(HACKRF_BUF, sizeof *x);
+    const void *ob[1] = {x};
+    int rc;
+    while ((rc = SoapySDRDevice_writeStream(dev, txs, ob, HACKRF_BUF, &flags, 0, 0)) == HACKRF_BUF) {
+    }
+    assert_int_equal(rc, SOAPY_SDR_TIMEOUT);   /* 15 buffers queued: about 1 s of air */
+    assert_int_equal(SoapySDRDevice_readStream(dev, rxs, ib, 4096, &flags, &t, 1000),
+                     SOAPY_SDR_TIMEOUT);
+    assert_int_equal(SoapySDRDevice_readStream(dev, rxs, ib, 4096, &flags, &t, 3000000), 4096);
+    SoapySDRDevice_deactivateStream(dev, rxs, 0, 0);
+    SoapySDRDevice_closeStream(dev, txs);
+    SoapySDRDevice_closeStream(dev, rxs);
+    SoapySDRDevice_unmake(dev);
+    free(x);
+}
+
 int main(int argc, char **argv)
 {
     al_log_set_level(AL_LOG_ERROR);
     if (argc == 6 && strcmp(argv[1], "--child-writer") == 0)
         return s_child_writer(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
                               strtoll(argv[5], NULL, 10));
+    if (argc == 4 && strcmp(argv[1], "--child-hackrf-tx") == 0)
+        return s_child_hackrf_tx(argv[2], atoi(argv[3]));
     if (argc == 4 && strcmp(argv[1], "--child-endless") == 0)
         s_child_endless(argv[2], strcmp(argv[3], "tx") == 0 ? AL_RADIO_TX : AL_RADIO_RX);
     const struct CMUnitTest tests[] = {
@@ -639,6 +1141,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_airsim_delay_matches_configuration),
         cmocka_unit_test(test_airsim_reader_reports_gone_writer_and_recovers),
         cmocka_unit_test(test_airsim_writer_reports_gone_reader_and_recovers),
+        cmocka_unit_test(test_airsim_profile_defaults_yield_to_user_keys),
+        cmocka_unit_test(test_airsim_accepts_wrapper_keys_and_refuses_typos),
+        cmocka_unit_test(test_airsim_hackrf_tx_underflows_when_idle),
+        cmocka_unit_test(test_airsim_hackrf_is_half_duplex),
+        cmocka_unit_test(test_airsim_hackrf_fast_clock_airs_full_buffers_back_to_back),
+        cmocka_unit_test(test_airsim_hackrf_rx_quantizes_to_8_bits),
+        cmocka_unit_test(test_airsim_hackrf_tx_airs_full_buffers_after_the_queue),
+        cmocka_unit_test(test_airsim_unplug_and_replug_per_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

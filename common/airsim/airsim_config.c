@@ -185,6 +185,19 @@ int airsim_config_set(airsim_config *c, const char *key, const char *value)
     return AL_OK;
 }
 
+int airsim_config_parse(airsim_config *c, const char *const *keys, const char *const *values,
+                        size_t n)
+{
+    airsim_config_default(c);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], "profile") == 0 && airsim_config_set_profile(c, values[i]) != 0)
+            return AL_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], "profile") != 0 && airsim_config_set(c, keys[i], values[i]) != 0)
+            return AL_EINVAL;
+    return airsim_config_finish(c);
+}
+
 /* One tap: "a", "a+bj", "a-bj", "bj". */
 static int s_parse_tap(const char *text, float *re, float *im)
 {

@@ -14,6 +14,7 @@
 
 #include "al_options.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum {
@@ -106,6 +107,12 @@ int airsim_config_set_profile(airsim_config *c, const char *name);
  * in al_error_message(). `profile` goes through airsim_config_set_profile
  * before any other key. */
 int airsim_config_set(airsim_config *c, const char *key, const char *value);
+
+/* All device arguments at once, in any order: defaults, then the
+ * profile's rows, then every other key given, then airsim_config_finish.
+ * 0 or AL_EINVAL. */
+int airsim_config_parse(airsim_config *c, const char *const *keys, const char *const *values,
+                        size_t n);
 
 /* Checks combinations (snr_db and noise_dbfs both set, doppler without
  * fading=rayleigh, ...) and fills the derived fields. 0 or AL_EINVAL. */

@@ -378,6 +378,11 @@ void airsim_tx_set_gain(airsim_tx_t *q, double db)
     q->gain = (float)pow(10.0, db / 20.0);
 }
 
+void airsim_tx_set_lead(airsim_tx_t *q, double seconds)
+{
+    q->lead = (int64_t)(seconds * q->rate) + 1;
+}
+
 int airsim_tx_link_up(airsim_tx_t *q)
 {
     s_monitor_poll(&q->mon, &q->cnt, q->cfg.link);

@@ -81,6 +81,10 @@ void airsim_tx_set_time(airsim_tx_t *q, int64_t ticks);
 /* Amplitude gain in dB applied to every sample written (the device's
  * TX gain); 0 dB by default. */
 void airsim_tx_set_gain(airsim_tx_t *q, double db);
+/* realtime: how far ahead of its clock the TX may send (default
+ * AIRSIM_TX_LEAD_S); a device that decides early (airsim_txbuf) needs
+ * more. */
+void airsim_tx_set_lead(airsim_tx_t *q, double seconds);
 int airsim_tx_link_up(airsim_tx_t *q);
 const airsim_counters *airsim_tx_counters(const airsim_tx_t *q);
 

@@ -837,16 +837,13 @@ class AirsimDevice : public SoapySDR::Device {
 
 airsim_config parseArgs(const SoapySDR::Kwargs &args)
 {
+    std::vector<const char *> keys, values;
+    for (const auto &kv : args) {
+        keys.push_back(kv.first.c_str());
+        values.push_back(kv.second.c_str());
+    }
     airsim_config cfg;
-    airsim_config_default(&cfg);
-    // The profile's defaults first, then every key the user gave.
-    auto p = args.find("profile");
-    if (p != args.end() && airsim_config_set_profile(&cfg, p->second.c_str()) != 0)
-        throw std::runtime_error(al_error_message());
-    for (const auto &kv : args)
-        if (kv.first != "profile" && airsim_config_set(&cfg, kv.first.c_str(), kv.second.c_str()) != 0)
-            throw std::runtime_error(al_error_message());
-    if (airsim_config_finish(&cfg) != 0)
+    if (airsim_config_parse(&cfg, keys.data(), values.data(), keys.size()) != 0)
         throw std::runtime_error(al_error_message());
     return cfg;
 }

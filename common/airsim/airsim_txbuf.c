@@ -10,22 +10,18 @@
 #include <string.h>
 #include <time.h>
 
-/* A buffer goes over the link this long before its air time, so that the
- * RX has it when its time comes (the link's own TX lead is 20 ms). */
-#define SEND_AHEAD_S 0.010
-
 struct airsim_txbuf_s {
     airsim_config cfg;
     double rate;
     airsim_tx_t *tx;
     float complex *slots;      /* nbuf x AIRSIM_HACKRF_BUFLEN air samples */
+    float complex *xfer;       /* realtime: the buffer being aired (a USB transfer) */
     unsigned nbuf;
     unsigned tail;             /* oldest queued buffer */
     unsigned count;            /* full buffers queued */
     int have_partial;          /* the buffer at (tail + count) % nbuf is being filled */
     unsigned fill;             /* samples in it */
     int underflow;
-    uint64_t underflows;
     /* fast: the next buffer's tick and how much of it was sent */
     int64_t next_tick;
     unsigned sent;
@@ -72,7 +68,10 @@ airsim_txbuf_t *airsim_txbuf_create(const airsim_config *cfg, double rate, unsig
     q->rate = rate;
     q->nbuf = buffers;
     q->slots = malloc((size_t)buffers * AIRSIM_HACKRF_BUFLEN * sizeof *q->slots);
-    if (q->slots == NULL) {
+    q->xfer = malloc(AIRSIM_HACKRF_BUFLEN * sizeof *q->xfer);
+    if (q->slots == NULL || q->xfer == NULL) {
+        free(q->slots);
+        free(q->xfer);
         free(q);
         AL_FAIL(AL_ENOMEM, "out of memory for %u hackrf TX buffers", buffers);
         return NULL;
@@ -89,6 +88,8 @@ airsim_txbuf_t *airsim_txbuf_create(const airsim_config *cfg, double rate, unsig
         airsim_txbuf_destroy(&q);
         return NULL;
     }
+    /* A whole buffer goes out at once, AHEAD before its air time. */
+    airsim_tx_set_lead(q->tx, AIRSIM_TXBUF_AHEAD_S + 2.0 * AIRSIM_HACKRF_BUFLEN / rate);
     return q;
 }
 
@@ -104,17 +105,23 @@ void airsim_txbuf_destroy(airsim_txbuf_t **self_p)
     pthread_mutex_destroy(&q->mu);
     pthread_mutex_destroy(&q->send_mu);
     free(q->slots);
+    free(q->xfer);
     free(q);
 }
 
-/* Sends samples [from, AIRSIM_HACKRF_BUFLEN) of the oldest queued buffer
- * as air time tick * BUFLEN + from..., in link messages. Returns how far
- * it got. Caller holds send_mu, not mu (the slot is not reused while
- * count includes it). */
-static unsigned s_send(airsim_txbuf_t *q, int64_t tick, unsigned from, long timeout_us)
+/* Sends samples [from, AIRSIM_HACKRF_BUFLEN) of buffer x as air time
+ * tick * BUFLEN + from..., in link messages, within timeout_us in all.
+ * Returns how far it got. Caller holds send_mu. */
+static unsigned s_send(airsim_txbuf_t *q, const float complex *x, int64_t tick, unsigned from,
+                       long timeout_us)
 {
-    const float complex *x = q->slots + (size_t)q->tail * AIRSIM_HACKRF_BUFLEN;
+    struct timespec deadline = s_deadline(timeout_us);
     while (from < AIRSIM_HACKRF_BUFLEN) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left_ns = (int64_t)(deadline.tv_sec - now.tv_sec) * 1000000000 +
+                          (deadline.tv_nsec - now.tv_nsec);
+        timeout_us = left_ns > 0 ? (long)(left_ns / 1000) : 0;
         unsigned n = AIRSIM_HACKRF_BUFLEN - from;
         if (n > AIRSIM_WIRE_MAX_SAMPLES)
             n = AIRSIM_WIRE_MAX_SAMPLES;
@@ -128,7 +135,7 @@ static unsigned s_send(airsim_txbuf_t *q, int64_t tick, unsigned from, long time
     return from;
 }
 
-/* Takes the oldest queued buffer off the queue once it is aired. */
+/* Frees the oldest queued buffer's slot (it is aired, or copied for airing). */
 static void s_pop(airsim_txbuf_t *q)
 {
     q->tail = (q->tail + 1) % q->nbuf;
@@ -143,25 +150,27 @@ static void *s_thread(void *arg)
     const double tick_s = AIRSIM_HACKRF_BUFLEN / q->rate;
     pthread_mutex_lock(&q->mu);
     for (int64_t k = 0;; k++) {
-        struct timespec at = s_add_ns(q->t0, (int64_t)((k * tick_s - SEND_AHEAD_S) * 1e9));
+        struct timespec at = s_add_ns(q->t0, (int64_t)((k * tick_s - AIRSIM_TXBUF_AHEAD_S) * 1e9));
         while (!q->stop && pthread_cond_timedwait(&q->cv, &q->mu, &at) != ETIMEDOUT) {
         }
         if (q->stop)
             break;
         if (q->count == 0) {
             q->underflow = 1;   /* the board sends zeros: nothing on the link */
-            q->underflows++;
             continue;
         }
+        /* The callback copies the buffer into a USB transfer and frees it. */
+        memcpy(q->xfer, q->slots + (size_t)q->tail * AIRSIM_HACKRF_BUFLEN,
+               AIRSIM_HACKRF_BUFLEN * sizeof *q->xfer);
+        s_pop(q);
         pthread_mutex_unlock(&q->mu);
         pthread_mutex_lock(&q->send_mu);
         /* The air does not wait for a receiver: what cannot be sent
          * within the tick is lost. */
         if (airsim_tx_link_up(q->tx))
-            s_send(q, k, 0, (long)(tick_s * 0.5e6));
+            s_send(q, q->xfer, k, 0, (long)(tick_s * 0.5e6));
         pthread_mutex_unlock(&q->send_mu);
         pthread_mutex_lock(&q->mu);
-        s_pop(q);
     }
     pthread_mutex_unlock(&q->mu);
     return NULL;
@@ -206,7 +215,8 @@ static void s_pump(airsim_txbuf_t *q, long timeout_us)
 {
     while (q->count > 0) {
         pthread_mutex_lock(&q->send_mu);
-        q->sent = s_send(q, q->next_tick, q->sent, timeout_us);
+        q->sent = s_send(q, q->slots + (size_t)q->tail * AIRSIM_HACKRF_BUFLEN, q->next_tick,
+                         q->sent, timeout_us);
         pthread_mutex_unlock(&q->send_mu);
         if (q->sent < AIRSIM_HACKRF_BUFLEN)
             return;
@@ -298,14 +308,6 @@ int airsim_txbuf_wait_empty(airsim_txbuf_t *q, long timeout_us)
     return rc;
 }
 
-unsigned airsim_txbuf_queued(airsim_txbuf_t *q)
-{
-    pthread_mutex_lock(&q->mu);
-    unsigned n = q->count;
-    pthread_mutex_unlock(&q->mu);
-    return n;
-}
-
 void airsim_txbuf_set_gain(airsim_txbuf_t *q, double db)
 {
     pthread_mutex_lock(&q->send_mu);
@@ -319,12 +321,4 @@ int airsim_txbuf_link_up(airsim_txbuf_t *q)
     int up = airsim_tx_link_up(q->tx);
     pthread_mutex_unlock(&q->send_mu);
     return up;
-}
-
-uint64_t airsim_txbuf_underflows(airsim_txbuf_t *q)
-{
-    pthread_mutex_lock(&q->mu);
-    uint64_t n = q->underflows;
-    pthread_mutex_unlock(&q->mu);
-    return n;
 }

@@ -8,13 +8,16 @@
  * ignored.
  *
  * Air time ("ticks" of AIRSIM_HACKRF_BUFLEN samples from activation):
- *   realtime  a thread plays libhackrf's callback: tick k falls k * 131072
- *             / rate seconds after activation; it airs the oldest queued
- *             buffer as TX samples [k * 131072, (k + 1) * 131072), sent
- *             over the link 10 ms ahead of that time, or sets the
- *             underflow flag. A writer that keeps the queue full waits in
- *             writeStream: its samples reach the air up to
- *             (buffers + 1) * 131072 / rate seconds after they are written.
+ *   realtime  a thread plays libhackrf's callback: tick k is on the air
+ *             k * 131072 / rate seconds after activation; AIRSIM_TXBUF_AHEAD_S
+ *             before that, the callback takes the oldest queued buffer (a
+ *             slot is free again) and sends it as TX samples
+ *             [k * 131072, (k + 1) * 131072), or sets the underflow flag.
+ *             A buffer completed at time c airs within
+ *             [c + AHEAD, c + AHEAD + 131072 / rate] when the queue is
+ *             empty; a writer that keeps the queue full waits in
+ *             writeStream, and a buffer it queues airs
+ *             buffers * 131072 / rate + AHEAD after that write returns.
  *   fast      no wall time: a buffer is aired as soon as it is full, at
  *             the next tick, back to back (the j-th full buffer since
  *             activation is TX samples [j * 131072, (j + 1) * 131072)).
@@ -30,6 +33,11 @@
 #define AIRSIM_TXBUF_H
 
 #include "airsim_link.h"
+
+/* realtime: the callback for a tick runs this long before the tick's air
+ * time, as libhackrf fills USB transfers that reach the air later; it
+ * also keeps the simulation on time when the thread is scheduled late. */
+#define AIRSIM_TXBUF_AHEAD_S 0.100
 
 enum {
     AIRSIM_HACKRF_BUFLEN = 131072,   /* samples: BUF_LEN / BYTES_PER_SAMPLE */
@@ -60,12 +68,7 @@ int airsim_txbuf_status(airsim_txbuf_t *q, long timeout_us);
 /* Waits until no full buffer is queued: 0, or SOAPY_SDR_TIMEOUT. */
 int airsim_txbuf_wait_empty(airsim_txbuf_t *q, long timeout_us);
 
-/* Full buffers queued (not yet aired). */
-unsigned airsim_txbuf_queued(airsim_txbuf_t *q);
-
 void airsim_txbuf_set_gain(airsim_txbuf_t *q, double db);
 int airsim_txbuf_link_up(airsim_txbuf_t *q);
-/* Underflows counted here; messages and samples by the link. */
-uint64_t airsim_txbuf_underflows(airsim_txbuf_t *q);
 
 #endif

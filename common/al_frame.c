@@ -29,6 +29,15 @@ int al_frame_config_check(const al_frame_config *c)
     return AL_OK;
 }
 
+int al_frame_if_offset_check(const al_frame_config *c, float if_offset)
+{
+    const float half_band = (1.0f + c->rolloff) / (2.0f * (float)c->sps);
+    if (!(fabsf(if_offset) + half_band <= 0.5f))
+        return AL_FAIL(AL_EINVAL, "if_offset=%g: the frame (+-%g cycles/sample) leaves the band",
+                       if_offset, half_band);
+    return AL_OK;
+}
+
 void al_frame_header_pack(const al_frame_header *h, uint8_t out[AL_FRAME_HEADER_BYTES])
 {
     out[0] = h->version;

@@ -73,6 +73,11 @@ typedef struct {
 /* Checks ranges (P*N <= AL_FRAME_MAX_PAYLOAD). 0 or AL_EINVAL. */
 int al_frame_config_check(const al_frame_config *c);
 
+/* Checks that frames shifted to an IF of if_offset cycles/sample stay
+ * inside the sampled band: |if_offset| + (1 + rolloff) / (2 sps) <= 0.5.
+ * 0 or AL_EINVAL. */
+int al_frame_if_offset_check(const al_frame_config *c, float if_offset);
+
 void al_frame_header_pack(const al_frame_header *h, uint8_t out[AL_FRAME_HEADER_BYTES]);
 void al_frame_header_unpack(const uint8_t in[AL_FRAME_HEADER_BYTES], al_frame_header *h);
 

@@ -64,8 +64,8 @@ struct rx_frame {
     int remove_dc;
     float if_offset;              /* cycles/sample */
     double complex if_rot, if_phasor;
-    double complex dc_sum;        /* of the current DC block */
-    double dc_sum2;               /* of its power */
+    float dc_acc[4][3];           /* of the current DC block: I, Q and power, in four
+                                     lanes by stream index (independent additions) */
     double dc_w;                  /* DC estimate: sum of weights */
     double complex dc_wm;         /* and of weighted block means */
     float complex dc;             /* DC estimate */
@@ -179,11 +179,9 @@ rx_frame_t *rx_frame_create(const rx_frame_config *cfg, rx_frame_callback cb, vo
 
 int rx_frame_set_if_offset(rx_frame_t *q, float if_offset)
 {
-    /* The shifted frame must not wrap around the sampled band. */
-    const float half_band = (1.0f + q->cfg.frame.rolloff) / (2.0f * (float)q->cfg.frame.sps);
-    if (!(fabsf(if_offset) + half_band <= 0.5f))
-        return AL_FAIL(AL_EINVAL, "if_offset=%g: the frame (+-%g cycles/sample) leaves the band",
-                       if_offset, half_band);
+    const int rc = al_frame_if_offset_check(&q->cfg.frame, if_offset);
+    if (rc < 0)
+        return rc;
     q->if_offset = if_offset;
     q->if_rot = cexp(-I * 2.0 * M_PI * (double)if_offset);
     q->if_phasor = 1.0;
@@ -202,8 +200,7 @@ void rx_frame_reset(rx_frame_t *q)
     q->n_sym = 0;
     q->stream_index = 0;
     q->if_phasor = 1.0;
-    q->dc_sum = 0.0;
-    q->dc_sum2 = 0.0;
+    memset(q->dc_acc, 0, sizeof q->dc_acc);
     q->dc_w = 0.0;
     q->dc_wm = 0.0;
     q->dc = 0.0f;
@@ -621,8 +618,14 @@ static void s_condition(rx_frame_t *q, const float complex *x, size_t n)
  * the level can change by 40 dB from one frame's channel to the next. */
 static void s_block_end(rx_frame_t *q)
 {
-    const double complex mean = q->dc_sum / DC_BLOCK;
-    const double var = q->dc_sum2 / DC_BLOCK - creal(mean * conj(mean));
+    double sum_i = 0.0, sum_q = 0.0, sum_p = 0.0;
+    for (unsigned l = 0; l < 4; l++) {
+        sum_i += q->dc_acc[l][0];
+        sum_q += q->dc_acc[l][1];
+        sum_p += q->dc_acc[l][2];
+    }
+    const double complex mean = (sum_i + sum_q * I) / DC_BLOCK;
+    const double var = sum_p / DC_BLOCK - creal(mean * conj(mean));
     const double w = 1.0 / (var > 1e-12 ? var : 1e-12), keep = 1.0 - 1.0 / DC_BLOCKS;
     q->dc_w = keep * q->dc_w + w;
     q->dc_wm = keep * q->dc_wm + w * mean;
@@ -630,8 +633,7 @@ static void s_block_end(rx_frame_t *q)
     /* Exact zeros after a DC would decay it into denormals. */
     if (crealf(q->dc * conjf(q->dc)) < 1e-30f)
         q->dc = 0.0f;
-    q->dc_sum = 0.0;
-    q->dc_sum2 = 0.0;
+    memset(q->dc_acc, 0, sizeof q->dc_acc);
     q->if_phasor /= cabs(q->if_phasor);
 }
 
@@ -648,8 +650,11 @@ int rx_frame_execute(rx_frame_t *q, const float complex *x, size_t n)
             len = n - at;
         const float complex *p = x + at;
         for (size_t i = 0; i < len; i++) {
-            q->dc_sum += p[i];
-            q->dc_sum2 += crealf(p[i] * conjf(p[i]));
+            float *acc = q->dc_acc[(q->stream_index + i) & 3];
+            const float re = crealf(p[i]), im = cimagf(p[i]);
+            acc[0] += re;
+            acc[1] += im;
+            acc[2] += re * re + im * im;
         }
         if (condition) {
             s_condition(q, p, len);

@@ -342,6 +342,26 @@ static void test_phy_removes_dc_of_minus_10_dbc(void **state)
     assert_true(e4_both > e4_clean - 0.5);
 }
 
+static void test_phy_rejects_an_if_that_leaves_the_band(void **state)
+{
+    /* At sps 2 the frame spans +-0.3375 cycles/sample: an IF of 0.17
+     * would wrap it around. */
+    (void)state;
+    sink_t s = {0};
+    rx_frame_t *rx = s_rx(2, &s, 1);
+    assert_int_equal(rx_frame_set_if_offset(rx, 0.17f), AL_EINVAL);
+    assert_non_null(strstr(al_error_message(), "leaves the band"));
+    assert_int_equal(rx_frame_set_if_offset(rx, -0.16f), 0);
+    rx_frame_destroy(&rx);
+    tx_frame_config tc = {.frame = {.sps = 2, .rolloff = 0.35f, .messages = P, .N = N},
+                          .level_dbfs = -12.0f};
+    tx_frame_t *tx = tx_frame_create(&tc);
+    assert_non_null(tx);
+    assert_int_equal(tx_frame_set_if_offset(tx, -0.17f), AL_EINVAL);
+    assert_int_equal(tx_frame_set_if_offset(tx, 0.16f), 0);
+    tx_frame_destroy(&tx);
+}
+
 static void test_phy_receives_frames_between_exact_zeros(void **state)
 {
     /* 8-bit samples at low gain: frames at -30 dBFS (4 LSB RMS) and
@@ -541,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_phy_long_payload_keeps_its_phase),
         cmocka_unit_test(test_phy_longest_payload_survives_sample_clock_offset),
         cmocka_unit_test(test_phy_removes_dc_of_minus_10_dbc),
+        cmocka_unit_test(test_phy_rejects_an_if_that_leaves_the_band),
         cmocka_unit_test(test_phy_receives_frames_between_exact_zeros),
         cmocka_unit_test(test_phy_reports_levels_offsets_and_dc),
         cmocka_unit_test(test_phy_random_blocks_decode_like_one_block),

@@ -17,8 +17,9 @@
 
 enum { K = 2, M = AL_FRAME_FILTER_DELAY, LEN = 6000, START = 2500 };
 
-/* The preamble as the transmitter shapes it [size: (L + 2m) K]. */
-static unsigned s_shaped(float complex *out)
+/* The preamble as the transmitter shapes it [size: (L + 2m) K]; *energy
+ * gets the sum of its samples' power. */
+static unsigned s_shaped(float complex *out, double *energy)
 {
     float complex p[AL_FRAME_PREAMBLE_LEN];
     al_frame_preamble(p);
@@ -26,7 +27,11 @@ static unsigned s_shaped(float complex *out)
     for (unsigned i = 0; i < AL_FRAME_PREAMBLE_LEN + 2 * M; i++)
         firinterp_crcf_execute(f, i < AL_FRAME_PREAMBLE_LEN ? p[i] : 0.0f, out + i * K);
     firinterp_crcf_destroy(f);
-    return (AL_FRAME_PREAMBLE_LEN + 2 * M) * K;
+    const unsigned n = (AL_FRAME_PREAMBLE_LEN + 2 * M) * K;
+    *energy = 0.0;
+    for (unsigned i = 0; i < n; i++)
+        *energy += crealf(out[i] * conjf(out[i]));
+    return n;
 }
 
 static rx_detect_t *s_detector(void)
@@ -78,14 +83,12 @@ static void test_rx_detect_finds_timing_offset_and_phase(void **state)
 {
     (void)state;
     float complex s[(AL_FRAME_PREAMBLE_LEN + 2 * M) * K];
-    const unsigned n_s = s_shaped(s);
+    double p;
+    const unsigned n_s = s_shaped(s, &p);
     float complex *x = malloc(sizeof *x * LEN);
     rx_detect_t *d = s_detector();
     al_rng_t r;
     al_rng_seed(&r, 5);
-    double p = 0.0;
-    for (unsigned i = 0; i < n_s; i++)
-        p += crealf(s[i] * conjf(s[i]));
     const double es = K * p / (AL_FRAME_PREAMBLE_LEN * K); /* energy per symbol */
     double worst_t = 0, worst_f = 0, worst_p = 0;
     for (int trial = 0; trial < 200; trial++) {
@@ -142,65 +145,70 @@ static void test_rx_detect_ignores_exact_zeros(void **state)
     free(x);
 }
 
-static void test_rx_detect_ignores_quantized_low_noise(void **state)
+/* Asserts that no preamble is found in any of reps streams of n samples
+ * that fill(x, n, rep, rng) makes. */
+static void s_expect_none(void (*fill)(float complex *, size_t, unsigned, al_rng_t *),
+                          unsigned reps, size_t n, uint64_t seed)
 {
-    /* A few LSB of noise, with and without a few LSB of DC, as an 8-bit
-     * converter delivers it: mostly zeros and +-1 steps. */
-    (void)state;
-    static const double sigma_lsb[] = {0.2, 0.3, 0.5, 1.0, 2.0, 3.0};
-    static const float complex dc_lsb[] = {0.0f, 0.7f + 0.2f * I, 3.0f - 2.0f * I};
-    enum { N_Q = 10 * LEN };
-    float complex *x = malloc(sizeof *x * N_Q);
+    float complex *x = malloc(sizeof *x * n);
     rx_detect_t *d = s_detector();
     al_rng_t r;
-    al_rng_seed(&r, 13);
-    for (unsigned s = 0; s < sizeof sigma_lsb / sizeof *sigma_lsb; s++)
-        for (unsigned c = 0; c < sizeof dc_lsb / sizeof *dc_lsb; c++) {
-            const double v = 2.0 * sigma_lsb[s] * sigma_lsb[s] / (127.0 * 127.0);
-            phy_channel(NULL, 0, x, N_Q, 0.0, 1.0, 0.0, 0.0, v, &r);
-            for (size_t i = 0; i < N_Q; i++)
-                x[i] += dc_lsb[c] / 127.0f;
-            s_quantize(x, N_Q);
-            assert_int_equal(s_count(d, x, N_Q), 0);
-        }
+    al_rng_seed(&r, seed);
+    for (unsigned rep = 0; rep < reps; rep++) {
+        fill(x, n, rep, &r);
+        assert_int_equal(s_count(d, x, n), 0);
+    }
     rx_detect_destroy(&d);
     free(x);
 }
 
+/* A few LSB of noise, with and without a few LSB of DC, as an 8-bit
+ * converter delivers it: mostly zeros and +-1 steps. */
+static void s_quantized_low_noise(float complex *x, size_t n, unsigned rep, al_rng_t *r)
+{
+    static const double sigma_lsb[] = {0.2, 0.3, 0.5, 1.0, 2.0, 3.0};
+    static const float complex dc_lsb[] = {0.0f, 0.7f + 0.2f * I, 3.0f - 2.0f * I};
+    const double sigma = sigma_lsb[rep / 3], v = 2.0 * sigma * sigma / (127.0 * 127.0);
+    phy_channel(NULL, 0, x, n, 0.0, 1.0, 0.0, 0.0, v, r);
+    for (size_t i = 0; i < n; i++)
+        x[i] += dc_lsb[rep % 3] / 127.0f;
+    s_quantize(x, n);
+}
+
+static void test_rx_detect_ignores_quantized_low_noise(void **state)
+{
+    (void)state;
+    s_expect_none(s_quantized_low_noise, 18, 10 * LEN, 13);
+}
+
+/* Near-silence (-100 dBFS) and a -12 dBFS signal in the same blocks:
+ * the quiet windows hold nothing but the FFT's rounding. */
+static void s_quiet_beside_strong(float complex *x, size_t n, unsigned rep, al_rng_t *r)
+{
+    (void)rep;
+    for (size_t i = 0; i < n; i++) {
+        float a, b;
+        al_rng_cnormal(r, i % 2000 < 1000 ? 1e-10 : 0.0625, &a, &b);
+        x[i] = a + b * I;
+    }
+}
+
 static void test_rx_detect_ignores_rounding_next_to_a_strong_signal(void **state)
 {
-    /* Near-silence (-100 dBFS) and a -12 dBFS signal in the same blocks:
-     * the quiet windows hold nothing but the FFT's rounding. */
     (void)state;
-    float complex *x = malloc(sizeof *x * LEN);
-    rx_detect_t *d = s_detector();
-    al_rng_t r;
-    al_rng_seed(&r, 17);
-    for (int rep = 0; rep < 20; rep++) {
-        for (unsigned i = 0; i < LEN; i++) {
-            float a, b;
-            al_rng_cnormal(&r, i % 2000 < 1000 ? 1e-10 : 0.0625, &a, &b);
-            x[i] = a + b * I;
-        }
-        assert_int_equal(s_count(d, x, LEN), 0);
-    }
-    rx_detect_destroy(&d);
-    free(x);
+    s_expect_none(s_quiet_beside_strong, 20, LEN, 17);
+}
+
+static void s_gaussian_noise(float complex *x, size_t n, unsigned rep, al_rng_t *r)
+{
+    (void)rep;
+    phy_channel(NULL, 0, x, n, 0.0, 1.0, 0.0, 0.0, 1.0, r);
 }
 
 static void test_rx_detect_ignores_gaussian_noise(void **state)
 {
     (void)state;
-    float complex *x = malloc(sizeof *x * LEN);
-    rx_detect_t *d = s_detector();
-    al_rng_t r;
-    al_rng_seed(&r, 9);
-    for (int rep = 0; rep < 50; rep++) {
-        phy_channel(NULL, 0, x, LEN, 0.0, 1.0, 0.0, 0.0, 1.0, &r);
-        assert_int_equal(s_count(d, x, LEN), 0);
-    }
-    rx_detect_destroy(&d);
-    free(x);
+    s_expect_none(s_gaussian_noise, 50, LEN, 9);
 }
 
 static void test_rx_detect_finds_a_quantized_preamble_between_zeros(void **state)
@@ -209,14 +217,12 @@ static void test_rx_detect_finds_a_quantized_preamble_between_zeros(void **state
      * runs of exact zeros: found once, where it is. */
     (void)state;
     float complex s[(AL_FRAME_PREAMBLE_LEN + 2 * M) * K];
-    const unsigned n_s = s_shaped(s);
+    double p;
+    const unsigned n_s = s_shaped(s, &p);
     float complex *x = malloc(sizeof *x * LEN);
     rx_detect_t *d = s_detector();
     al_rng_t r;
     al_rng_seed(&r, 19);
-    double p = 0.0;
-    for (unsigned i = 0; i < n_s; i++)
-        p += crealf(s[i] * conjf(s[i]));
     const double gain = 4.0 / 127.0 / sqrt(p / n_s);
     for (int trial = 0; trial < 20; trial++) {
         const double frac = al_rng_uniform(&r);

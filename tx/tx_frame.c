@@ -135,10 +135,9 @@ int tx_frame_execute(tx_frame_t *q, const al_frame_header *h, const float *paylo
 
 int tx_frame_set_if_offset(tx_frame_t *q, float if_offset)
 {
-    const float half_band = (1.0f + q->cfg.frame.rolloff) / (2.0f * (float)q->cfg.frame.sps);
-    if (!(fabsf(if_offset) + half_band <= 0.5f))
-        return AL_FAIL(AL_EINVAL, "if_offset=%g: the frame (+-%g cycles/sample) leaves the band",
-                       if_offset, half_band);
+    const int rc = al_frame_if_offset_check(&q->cfg.frame, if_offset);
+    if (rc < 0)
+        return rc;
     q->if_offset = if_offset;
     return AL_OK;
 }

@@ -40,7 +40,7 @@ static pid_t s_spawn_writer(const char *args, double rate)
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    al_radio_config c = {args, AL_RADIO_TX, rate, 915e6, NAN, 0, NULL};
+    al_radio_config c = {args, AL_RADIO_TX, rate, 915e6, NAN, 0, NULL, NULL};
     al_radio_t *tx = al_radio_create(&c);
     if (tx == NULL)
         _exit(1);

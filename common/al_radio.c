@@ -7,14 +7,22 @@
 #include <SoapySDR/Errors.h>
 #include <SoapySDR/Formats.h>
 #include <SoapySDR/Logger.h>
+#include <SoapySDR/Types.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct al_radio_s {
     SoapySDRDevice *dev;
     SoapySDRStream *stream;
     int direction;
     size_t mtu;
+    int has_time;
+    size_t driver_buffers;
+    float complex *stage;      /* TX: [mtu], the continuous stream's next buffer */
+    size_t staged;
+    _Atomic uint64_t progress_ms;
 };
 
 static int s_check(int rc, const char *what, const char *args)
@@ -72,7 +80,9 @@ al_radio_t *al_radio_create(const al_radio_config *c)
         return NULL;
     }
     size_t ch = 0;
-    q->stream = SoapySDRDevice_setupStream(q->dev, d, SOAPY_SDR_CF32, &ch, 1, NULL);
+    SoapySDRKwargs sargs = SoapySDRKwargs_fromString(c->stream_args ? c->stream_args : "");
+    q->stream = SoapySDRDevice_setupStream(q->dev, d, SOAPY_SDR_CF32, &ch, 1, &sargs);
+    SoapySDRKwargs_clear(&sargs);
     if (q->stream == NULL) {
         AL_FAIL(AL_EDEVICE, "cannot set up a stream on '%s': %s", c->args,
                 SoapySDRDevice_lastError());
@@ -82,12 +92,20 @@ al_radio_t *al_radio_create(const al_radio_config *c)
     q->mtu = SoapySDRDevice_getStreamMTU(q->dev, q->stream);
     if (q->mtu == 0)
         q->mtu = 4096;
+    q->has_time = SoapySDRDevice_hasHardwareTime(q->dev, "");
+    q->driver_buffers = SoapySDRDevice_getNumDirectAccessBuffers(q->dev, q->stream);
+    if (d == SOAPY_SDR_TX && (q->stage = calloc(q->mtu, sizeof *q->stage)) == NULL) {
+        AL_FAIL(AL_ENOMEM, "out of memory for a %zu-sample TX buffer", q->mtu);
+        al_radio_destroy(&q);
+        return NULL;
+    }
     if (SoapySDRDevice_activateStream(q->dev, q->stream, 0, 0, 0) != 0) {
         AL_FAIL(AL_EDEVICE, "cannot start the stream on '%s': %s", c->args,
                 SoapySDRDevice_lastError());
         al_radio_destroy(&q);
         return NULL;
     }
+    atomic_store(&q->progress_ms, al_now_ms());
     return q;
 }
 
@@ -103,6 +121,7 @@ void al_radio_destroy(al_radio_t **self_p)
     }
     if (q->dev)
         SoapySDRDevice_unmake(q->dev);
+    free(q->stage);
     free(q);
 }
 
@@ -119,12 +138,34 @@ size_t al_radio_mtu(const al_radio_t *q)
     return q->mtu;
 }
 
+int al_radio_has_time(const al_radio_t *q)
+{
+    return q->has_time;
+}
+
+size_t al_radio_driver_buffers(const al_radio_t *q)
+{
+    return q->driver_buffers;
+}
+
+uint64_t al_radio_last_progress_ms(const al_radio_t *q)
+{
+    return atomic_load_explicit(&((al_radio_t *)q)->progress_ms, memory_order_relaxed);
+}
+
+static void s_progress(al_radio_t *q, int rc)
+{
+    if (rc > 0)
+        atomic_store_explicit(&q->progress_ms, al_now_ms(), memory_order_relaxed);
+}
+
 int al_radio_read(al_radio_t *q, float complex *buf, size_t n, int64_t *time_ns, long timeout_us)
 {
     void *buffs[1] = {buf};
     int flags = 0;
     long long t = 0;
     int rc = SoapySDRDevice_readStream(q->dev, q->stream, buffs, n, &flags, &t, timeout_us);
+    s_progress(q, rc);
     if (time_ns)
         *time_ns = (flags & SOAPY_SDR_HAS_TIME) ? t : 0;
     return rc;
@@ -135,7 +176,9 @@ int al_radio_write(al_radio_t *q, const float complex *buf, size_t n, int has_ti
 {
     const void *buffs[1] = {buf};
     int flags = (has_time ? SOAPY_SDR_HAS_TIME : 0) | (end_burst ? SOAPY_SDR_END_BURST : 0);
-    return SoapySDRDevice_writeStream(q->dev, q->stream, buffs, n, &flags, time_ns, timeout_us);
+    int rc = SoapySDRDevice_writeStream(q->dev, q->stream, buffs, n, &flags, time_ns, timeout_us);
+    s_progress(q, rc);
+    return rc;
 }
 
 int al_radio_write_burst(al_radio_t *q, const float complex *x, size_t n, int has_time,
@@ -155,6 +198,56 @@ int al_radio_write_burst(al_radio_t *q, const float complex *x, size_t n, int ha
         done += (size_t)rc;
     }
     return (int)n;
+}
+
+/* Writes the full staging buffer; it is empty afterwards, sent or not. */
+static int s_write_stage(al_radio_t *q, long timeout_us)
+{
+    uint64_t deadline = al_now_ms() + (uint64_t)(timeout_us / 1000);
+    size_t done = 0;
+    int rc = 0;
+    while (done < q->mtu) {
+        /* No END_BURST: the stream goes on, and HackRF ignores it anyway. */
+        rc = al_radio_write(q, q->stage + done, q->mtu - done, 0, 0, 0, 100000);
+        if (rc == 0)
+            rc = SOAPY_SDR_TIMEOUT;
+        if ((rc == SOAPY_SDR_TIMEOUT || rc == SOAPY_SDR_STREAM_ERROR) && al_now_ms() < deadline)
+            continue;
+        if (rc < 0)
+            break;
+        done += (size_t)rc;
+    }
+    q->staged = 0;
+    return rc < 0 ? rc : (int)q->mtu;
+}
+
+int al_radio_stream_append(al_radio_t *q, const float complex *x, size_t n, long timeout_us)
+{
+    if (q->stage == NULL)
+        return AL_FAIL(AL_EINVAL, "a continuous stream is for transmitting");
+    int written = 0;
+    while (n > 0) {
+        size_t k = q->mtu - q->staged < n ? q->mtu - q->staged : n;
+        memcpy(q->stage + q->staged, x, k * sizeof *x);
+        q->staged += k;
+        x += k;
+        n -= k;
+        if (q->staged == q->mtu) {
+            int rc = s_write_stage(q, timeout_us);
+            if (rc < 0)
+                return rc;
+            written += rc;
+        }
+    }
+    return written;
+}
+
+int al_radio_stream_flush(al_radio_t *q, long timeout_us)
+{
+    if (q->stage == NULL || q->staged == 0)
+        return 0;
+    memset(q->stage + q->staged, 0, (q->mtu - q->staged) * sizeof *q->stage);
+    return s_write_stage(q, timeout_us);
 }
 
 void al_radio_tx_events_poll(al_radio_t *q, al_radio_tx_events *ev)

@@ -1,14 +1,19 @@
 /* `airlearn loopback`: the demo. Starts `airlearn rx` and `airlearn tx`
  * as two child processes, each with its own configuration file written
  * into the output directory, joined by a driver=airsim radio link (fast
- * clock: as fast as the two processes go) and the ZeroMQ feedback link,
+ * clock by default: as fast as the two processes go) and the ZeroMQ
+ * feedback link,
  * exactly as two hosts with radios would be. Shows progress, stops both
  * when the transmitter has finished its final evaluation, and prints one
  * JSON summary line. Each daemon logs to its own file in the output
  * directory (tx.log, rx.log): their lines would interleave on one terminal,
  * and the receiver's view of the end (the transmitter gone from the link)
  * is a warning in a daemon's terms but the normal end of a demo. A daemon
- * that fails has the end of its log shown. */
+ * that fails has the end of its log shown.
+ *
+ * --profile makes both airsim devices imitate a real radio (hackrf, b2x0)
+ * through the SoapySDR API; --tx-device and --rx-device replace them with
+ * any device strings, e.g. two real radios on this host. */
 #include "commands.h"
 
 #include "al_error.h"
@@ -35,7 +40,9 @@ typedef struct {
     double snr_db, cfo, delay, rate, max_seconds, target_ser, sigma2, lr_tx, lr_rx, lr_decay;
     double fb_drop, fb_corrupt;
     char tx_radio[128], rx_radio[128];
-    int fading;
+    char tx_device[256], rx_device[256], tx_gains[128], rx_gains[128];
+    double frequency, stall_timeout_s, reopen_timeout_s, if_offset;
+    int fading, profile, tx_stream, clock;
     uint64_t seed;
     char out[200];
     char log_level[16];
@@ -44,6 +51,9 @@ typedef struct {
 #define L "loopback"
 #define F(field) offsetof(loop_opts, field)
 static const char *const s_fadings[] = {"none", "rayleigh-block", NULL};
+static const char *const s_profiles[] = {"ideal", "hackrf", "b2x0", NULL};
+static const char *const s_tx_streams[] = {"auto", "burst", "continuous", NULL};
+static const char *const s_clocks[] = {"fast", "realtime", NULL};
 
 static const opt_desc s_table[] = {
     {L, "M", OPT_UINT, F(M), 0, 2, 65536, NULL, "16", "messages"},
@@ -53,7 +63,9 @@ static const opt_desc s_table[] = {
     {L, "delay", OPT_DOUBLE, F(delay), 0, 0, 1e5, NULL, "3.37", "link delay, samples (fractional)"},
     {L, "fading", OPT_ENUM, F(fading), 0, 0, 0, s_fadings, "none",
      "rayleigh-block: h~CN(0,1) per frame, and the fading receiver"},
-    {L, "rate", OPT_DOUBLE, F(rate), 0, 1e4, 100e6, NULL, "1e6", "sample rate of the link"},
+    {L, "rate", OPT_DOUBLE, F(rate), 0, 0, 100e6, NULL, "0",
+     "sample rate of the link (0: 1e6; 8e6 with --profile hackrf, whose documentation "
+     "recommends 8-20 Msps)"},
     {L, "sps", OPT_UINT, F(sps), 0, 2, 16, NULL, "2", "samples per symbol"},
     {L, "messages", OPT_UINT, F(messages), 0, 1, 4096, NULL, "64", "messages per frame"},
     {L, "rx-frames", OPT_UINT, F(rx_frames), 0, 0, 1000, NULL, "2",
@@ -85,6 +97,28 @@ static const opt_desc s_table[] = {
      "extra airsim arguments of the TX device, e.g. drop_every=50"},
     {L, "rx-radio-args", OPT_STRING, F(rx_radio), 128, 0, 0, NULL, "",
      "extra airsim arguments of the RX device, e.g. overflow_every=400"},
+    {L, "profile", OPT_ENUM, F(profile), 0, 0, 0, s_profiles, "ideal",
+     "the real radio both airsim devices imitate (its buffering, formats, rates, defaults)"},
+    {L, "clock", OPT_ENUM, F(clock), 0, 0, 0, s_clocks, "fast",
+     "airsim's clock: fast (as fast as the two processes go) or realtime (paced at the rate, "
+     "as radios are: the receiver gets samples also while the transmitter is silent)"},
+    {L, "frequency", OPT_DOUBLE, F(frequency), 0, 0, 7e9, NULL, "915e6", "centre frequency, Hz"},
+    {L, "if-offset", OPT_DOUBLE, F(if_offset), 0, -50e6, 50e6, NULL, "0",
+     "offset tuning, Hz: frames this far above the LO (airlearn.conf(5) [radio] if_offset)"},
+    {L, "tx-device", OPT_STRING, F(tx_device), 256, 0, 0, NULL, "",
+     "SoapySDR device string of the TX instead of airsim, e.g. driver=hackrf,serial=..."},
+    {L, "rx-device", OPT_STRING, F(rx_device), 256, 0, 0, NULL, "",
+     "SoapySDR device string of the RX instead of airsim"},
+    {L, "tx-gains", OPT_STRING, F(tx_gains), 128, 0, 0, NULL, "",
+     "TX per-element gains, e.g. VGA=20;AMP=0"},
+    {L, "rx-gains", OPT_STRING, F(rx_gains), 128, 0, 0, NULL, "",
+     "RX per-element gains, e.g. LNA=16;VGA=20;AMP=0"},
+    {L, "tx-stream", OPT_ENUM, F(tx_stream), 0, 0, 0, s_tx_streams, "auto",
+     "how the TX hands frames to its radio (airlearn.conf(5) [radio] tx_stream)"},
+    {L, "stall-timeout", OPT_DOUBLE, F(stall_timeout_s), 0, 0, 3600, NULL, "5",
+     "seconds without samples or accepted writes before a daemon reopens its radio"},
+    {L, "reopen-timeout", OPT_DOUBLE, F(reopen_timeout_s), 0, 1, 86400, NULL, "30",
+     "seconds of failed reopening before a daemon exits (status 69)"},
     {L, "seed", OPT_U64, F(seed), 0, 0, 9007199254740992.0, NULL, "1", "weights and channel seed"},
     {L, "out", OPT_STRING, F(out), sizeof(((loop_opts *)0)->out), 0, 0, NULL, "loopback-out",
      "output directory (configurations, state, plots)"},
@@ -104,7 +138,11 @@ static double s_json_number(const char *text, const char *key)
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *p = strstr(text, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
+    if (p == NULL)
+        return NAN;
+    char *end = NULL;
+    double v = strtod(p + strlen(pat), &end);
+    return end == p + strlen(pat) ? NAN : v;   /* null */
 }
 
 static int s_read_file(const char *path, char *buf, size_t cap)
@@ -220,7 +258,11 @@ static int s_run(const loop_opts *o)
     c.N = o->N;
     c.messages = o->messages;
     c.sps = o->sps;
-    c.rate = o->rate;
+    c.rate = o->rate > 0 ? o->rate : o->profile == 1 ? 8e6 : 1e6;
+    if (c.rate < 1e4) {
+        fprintf(stderr, "airlearn loopback: --rate %g is below 10 kHz\n", o->rate);
+        return EX_USAGE;
+    }
     c.sigma2 = o->sigma2;
     c.lr_tx = o->lr_tx;
     c.lr_rx = o->lr_rx;
@@ -238,17 +280,53 @@ static int s_run(const loop_opts *o)
     c.exit_when_done = 1;
     c.loss_timeout_ms = o->loss_timeout_ms;
     c.receiver = o->fading ? 1 : 0;
+    c.frequency = o->frequency;
+    c.if_offset = o->if_offset;
+    c.tx_stream = o->tx_stream;
+    c.stall_timeout_s = o->stall_timeout_s;
+    c.reopen_timeout_s = o->reopen_timeout_s;
     snprintf(c.endpoint, sizeof c.endpoint, "%s", feedback);
     snprintf(c.log_level, sizeof c.log_level, "%s", o->log_level);
 
+    /* The ideal profile is airsim's default: its device strings stay as
+     * they always were. A real radio's profile: the TX at full gain (the
+     * unit-power signal airsim's snr_db refers to), the RX at 0 dB, and
+     * between them an attenuator that brings the TX's full scale 8 dB
+     * below the RX's (the profiles' tx_dbm - fs_dbm: hackrf 10 - -5 dBm,
+     * b2x0 10 - -10 dBm), with the channel's noise moved down alike so
+     * that Es/N0 stays --snr-db. */
+    char profile[32] = "", path[32] = "";
+    double attenuation = 0;
+    if (o->profile != 0) {
+        snprintf(profile, sizeof profile, ",profile=%s", s_profiles[o->profile]);
+        attenuation = (o->profile == 1 ? 15.0 : 20.0) + 8.0;
+        snprintf(path, sizeof path, ",gain_db=%g", -attenuation);
+        if (o->profile == 1) {
+            snprintf(c.gains, sizeof c.gains, "VGA=47;AMP=14");
+        } else {
+            c.gain = 89.75;
+        }
+    }
     daemon_config tx = c, rx = c;
-    snprintf(tx.device, sizeof tx.device, "driver=airsim,clock=fast,link=%s%s%s", link,
-             o->tx_radio[0] ? "," : "", o->tx_radio);
+    rx.gain = 0;
+    rx.gains[0] = '\0';
+    snprintf(tx.device, sizeof tx.device, "driver=airsim,clock=%s,link=%s%s%s%s",
+             s_clocks[o->clock], link, profile, o->tx_radio[0] ? "," : "", o->tx_radio);
     snprintf(rx.device, sizeof rx.device,
-             "driver=airsim,clock=fast,link=%s,snr_db=%g,cfo=%g,delay=%g,fading=%s,seed=%llu%s%s",
-             link, o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs, o->cfo, o->delay,
-             o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed,
+             "driver=airsim,clock=%s,link=%s%s,snr_db=%g%s,cfo=%g,delay=%g,fading=%s,"
+             "seed=%llu%s%s",
+             s_clocks[o->clock], link, profile,
+             o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs + attenuation, path, o->cfo,
+             o->delay, o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed,
              o->rx_radio[0] ? "," : "", o->rx_radio);
+    if (o->tx_device[0])
+        snprintf(tx.device, sizeof tx.device, "%s", o->tx_device);
+    if (o->rx_device[0])
+        snprintf(rx.device, sizeof rx.device, "%s", o->rx_device);
+    if (o->tx_gains[0])
+        snprintf(tx.gains, sizeof tx.gains, "%s", o->tx_gains);
+    if (o->rx_gains[0])
+        snprintf(rx.gains, sizeof rx.gains, "%s", o->rx_gains);
     snprintf(tx.state_dir, sizeof tx.state_dir, "%s/tx", o->out);
     snprintf(rx.state_dir, sizeof rx.state_dir, "%s/rx", o->out);
     snprintf(path_tx, sizeof path_tx, "%s/tx.conf", o->out);

@@ -11,6 +11,21 @@
  *   EVAL      decisions, error counts sent in STATS.
  * Frames of another session (a TX restarted, the handshake not done yet)
  * are counted and dropped.
+ *
+ * The queue holds rx_queue_s seconds of samples (not a count of MTUs: a
+ * HackRF's MTU is 131072 samples). A radio that delivers nothing for
+ * stall_timeout_s while the transmitter is there (a HackRF whose USB
+ * transfer failed returns TIMEOUT for ever) is closed and reopened; away
+ * for reopen_timeout_s, the daemon exits 69 (EX_UNAVAILABLE) for systemd
+ * to restart it, and the watchdog is pinged only while samples flow.
+ * The main thread meters the raw blocks (level, noise floor, DC, clipped
+ * samples) for the status file and the log.
+ *
+ * `airlearn linkcheck` is this receiver in check mode: it joins the
+ * transmitter's session (so that a normal `airlearn tx` sends frames),
+ * neither trains nor answers, touches no state, and after --seconds
+ * prints the levels, offsets and frame counts with plain advice; exit 0
+ * when the link is fit to train.
  */
 #include "commands.h"
 
@@ -36,9 +51,30 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-/* 256 blocks of one MTU each: at 16384 samples (airsim) 32 MiB, some
- * seconds of samples at the rates the receiver handles. */
-enum { QUEUE_BLOCKS = 256, RTT_SLOTS = 64 };
+/* Metering: power in chunks of METER_CHUNK samples (shorter than a
+ * frame, so the loudest chunk of a second is signal and the quietest is
+ * the noise floor); a sample component at CLIP_LEVEL of full scale or
+ * beyond counts as clipped (HackRF's CS8: -128/127 .. 1). */
+enum { RTT_SLOTS = 64, METER_CHUNK = 256, QUEUE_MIN_BLOCKS = 4 };
+#define CLIP_LEVEL 0.99f
+#define READ_MAX_S 0.02
+
+typedef struct {
+    double sum_pow;             /* this window: */
+    double complex sum_x;
+    uint64_t n;
+    double chunk_pow;           /* the chunk being summed */
+    unsigned chunk_n;
+    double min_chunk, max_chunk;
+    uint64_t clipped;           /* since start */
+    uint64_t total;             /* samples since start */
+    double sum_signal, sum_noise, sum_dc;   /* of the windows, dBFS */
+    unsigned windows, signal_windows;
+    /* the last complete window, dBFS */
+    double level_dbfs, signal_dbfs, noise_dbfs, dc_dbfs;
+    uint64_t clipped_window;
+    uint64_t window_clip_start;
+} rx_meter;
 
 typedef struct {
     daemon_config cfg;
@@ -48,6 +84,19 @@ typedef struct {
     int reader_started;
     atomic_int reader_stop;
     atomic_ullong overflows, radio_errors;
+    rx_meter meter;
+    double cfo_hz;              /* detector's carrier offset, smoothed */
+    uint64_t cfo_frames;
+    /* the PHY's per-frame figures, smoothed like cfo_hz */
+    double sco_ppm, frame_level_dbfs, frame_noise_dbfs;
+    size_t queue_bytes;
+    uint64_t expect_since;      /* ms: samples are due from here on (peer there) */
+    uint64_t outage_start;      /* ms: the radio has been away since (0: it is not) */
+    uint64_t radio_stalls, radio_reopens;
+    double radio_outage_s;
+    double check_s;             /* linkcheck: seconds to listen (0: the daemon) */
+    uint64_t check_decoded;
+    double check_snr_sum;
     fb_client_t *fb;
     rx_net_t *net;
     rx_frame_t *phy;
@@ -98,10 +147,87 @@ static void *s_reader(void *arg)
     return NULL;
 }
 
+static double s_db(double power)
+{
+    return power > 1e-20 ? 10.0 * log10(power) : -200.0;
+}
+
+static void s_meter_reset_window(rx_meter *m)
+{
+    m->sum_pow = 0;
+    m->sum_x = 0;
+    m->n = 0;
+    m->min_chunk = -1;
+    m->max_chunk = 0;
+}
+
+/* Raw samples as the radio gave them, before any receiver processing. */
+static void s_meter_block(rx_meter *m, const float complex *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float re = crealf(x[i]), im = cimagf(x[i]);
+        double p = (double)re * re + (double)im * im;
+        m->sum_pow += p;
+        m->sum_x += x[i];
+        m->clipped += fabsf(re) >= CLIP_LEVEL || fabsf(im) >= CLIP_LEVEL;
+        m->chunk_pow += p;
+        if (++m->chunk_n == METER_CHUNK) {
+            double c = m->chunk_pow / METER_CHUNK;
+            if (m->min_chunk < 0 || c < m->min_chunk)
+                m->min_chunk = c;
+            if (c > m->max_chunk)
+                m->max_chunk = c;
+            m->chunk_pow = 0;
+            m->chunk_n = 0;
+        }
+    }
+    m->n += n;
+    m->total += n;
+}
+
+/* Closes a window: signal is the loudest chunk above the noise floor
+ * (the quietest chunk), kept from the last window where it stood 3 dB
+ * above the floor (a frame was there); DC the magnitude of the mean. */
+static void s_meter_window(rx_meter *m)
+{
+    if (m->n == 0 || m->min_chunk < 0)
+        return;
+    double complex mean = m->sum_x / (double)m->n;
+    m->level_dbfs = s_db(m->sum_pow / (double)m->n);
+    m->dc_dbfs = s_db(creal(mean) * creal(mean) + cimag(mean) * cimag(mean));
+    m->noise_dbfs = s_db(m->min_chunk);
+    if (m->max_chunk > 2 * m->min_chunk) {
+        m->signal_dbfs = s_db(m->max_chunk - m->min_chunk);
+        m->sum_signal += m->signal_dbfs;
+        m->signal_windows++;
+    }
+    m->clipped_window = m->clipped - m->window_clip_start;
+    m->window_clip_start = m->clipped;
+    m->sum_noise += m->noise_dbfs;
+    m->sum_dc += m->dc_dbfs;
+    m->windows++;
+    s_meter_reset_window(m);
+}
+
 static void s_frame(void *user, const rx_frame_result *res)
 {
     rx_t *r = user;
     const al_frame_header *h = &res->header;
+    /* Any decoded frame tells the offset, of this session or not. */
+    double cfo_hz = res->cfo * r->cfg.rate / (2.0 * M_PI);
+    int first = r->cfo_frames++ == 0;
+    r->cfo_hz = first ? cfo_hz : 0.9 * r->cfo_hz + 0.1 * cfo_hz;
+    r->sco_ppm = first ? res->sco_ppm : 0.9 * r->sco_ppm + 0.1 * res->sco_ppm;
+    r->frame_level_dbfs =
+        first ? res->level_dbfs : 0.9 * r->frame_level_dbfs + 0.1 * res->level_dbfs;
+    r->frame_noise_dbfs =
+        first ? res->noise_dbfs : 0.9 * r->frame_noise_dbfs + 0.1 * res->noise_dbfs;
+    if (r->check_s > 0) {
+        /* A decoded header is all a check needs, whichever session. */
+        r->check_decoded++;
+        r->check_snr_sum += res->snr_db;
+        return;
+    }
     if (!fb_client_ready(r->fb) || h->session != fb_client_session_id(r->fb)) {
         r->frames_no_session++;
         return;
@@ -165,6 +291,8 @@ static void s_send_stats(rx_t *r)
 
 static int s_checkpoint(rx_t *r)
 {
+    if (r->check_s > 0)
+        return AL_OK;
     int rc = al_model_save(rx_net_model(r->net), r->ckpt_path, NULL, 0);
     if (rc < 0)
         al_error("checkpoint: %s", al_error_message());
@@ -172,19 +300,45 @@ static int s_checkpoint(rx_t *r)
     return rc;
 }
 
+/* How long the radio has delivered nothing while samples were due (the
+ * transmitter there: with driver=airsim,clock=fast the link is silent
+ * without one, where a real radio always delivers noise). */
+static double s_silent_ms(const rx_t *r)
+{
+    if (r->radio == NULL)
+        return 1e12;   /* being reopened */
+    if (!fb_client_ready(r->fb))
+        return 0;
+    uint64_t last = al_radio_last_progress_ms(r->radio);
+    if (r->expect_since > last)
+        last = r->expect_since;
+    uint64_t now = al_now_ms();
+    return now > last ? (double)(now - last) : 0;
+}
+
 static void s_status(rx_t *r, const char *phase)
 {
+    if (r->check_s > 0)
+        return;   /* a check leaves the daemon's state alone */
     const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
     double ser = r->stats.eval_messages ? (double)r->stats.eval_errors / r->stats.eval_messages : -1;
-    char fb[256], text[1400];
+    char fb[256], text[2400];
     daemon_fb_json(fb_client_counters(r->fb), fb, sizeof fb);
+    const rx_meter *m = &r->meter;
+    double outage =
+        r->radio_outage_s + (r->outage_start ? (al_now_ms() - r->outage_start) / 1e3 : 0);
     snprintf(text, sizeof text,
              "{\"role\":\"rx\",\"pid\":%d,\"phase\":\"%s\",\"session\":%u,\"peer\":%s,"
              "\"frames_detected\":%llu,\"frames_decoded\":%llu,\"header_failures\":%llu,"
              "\"frames_no_session\":%llu,\"samples_dropped\":%llu,\"overflows\":%llu,"
              "\"radio_errors\":%llu,\"train_steps\":%llu,\"loss\":%.5f,\"losses_sent\":%llu,"
              "\"losses_dropped_by_tx\":%llu,\"eval_messages\":%llu,\"ser\":%.6g,\"snr_db\":%.2f,"
-             "\"feedback_rtt_ms\":%.3f,%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
+             "\"feedback_rtt_ms\":%.3f,\"level_dbfs\":%.1f,\"signal_dbfs\":%.1f,"
+             "\"noise_dbfs\":%.1f,\"dc_dbfs\":%.1f,\"clipped_samples\":%llu,\"cfo_hz\":%.1f,"
+             "\"cfo_ppm\":%.3f,\"sco_ppm\":%.2f,\"frame_level_dbfs\":%.1f,"
+             "\"frame_noise_dbfs\":%.1f,\"rx_queue_bytes\":%zu,\"radio_stalls\":%llu,"
+             "\"radio_reopens\":%llu,\"radio_outage_s\":%.1f,%s,\"heap_bytes\":%zu,"
+             "\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, fb_client_session_id(r->fb),
              fb_client_ready(r->fb) ? "true" : "false", (unsigned long long)pc->detected,
              (unsigned long long)r->stats.frames_decoded,
@@ -195,13 +349,38 @@ static void s_status(rx_t *r, const char *phase)
              (unsigned long long)atomic_load(&r->radio_errors),
              (unsigned long long)r->train_steps, r->last_train_loss,
              (unsigned long long)r->losses_sent, (unsigned long long)fb_client_dropped(r->fb),
-             (unsigned long long)r->stats.eval_messages, ser, r->snr_db, r->rtt_ms, fb, mallinfo2().uordblks, al_now_s() - r->t_start);
+             (unsigned long long)r->stats.eval_messages, ser, r->snr_db, r->rtt_ms, m->level_dbfs,
+             m->signal_dbfs, m->noise_dbfs, m->dc_dbfs, (unsigned long long)m->clipped, r->cfo_hz,
+             r->cfg.frequency > 0 ? 1e6 * r->cfo_hz / r->cfg.frequency : 0.0, r->sco_ppm,
+             r->cfo_frames ? r->frame_level_dbfs : -200.0,
+             r->cfo_frames ? r->frame_noise_dbfs : -200.0, r->queue_bytes,
+             (unsigned long long)r->radio_stalls, (unsigned long long)r->radio_reopens, outage, fb,
+             mallinfo2().uordblks, al_now_s() - r->t_start);
     daemon_write_state(r->cfg.state_dir, "status.json", text);
     char line[160];
     snprintf(line, sizeof line, "%s frames %llu loss %.4f", phase,
              (unsigned long long)r->stats.frames_decoded, r->last_train_loss);
-    daemon_notify_status(line);
+    daemon_notify_status(line, r->cfg.stall_timeout_s == 0 ||
+                                   s_silent_ms(r) < 1e3 * r->cfg.stall_timeout_s);
     r->last_status = al_now_s();
+}
+
+static int s_reader_start(rx_t *r)
+{
+    atomic_store(&r->reader_stop, 0);
+    if (pthread_create(&r->reader, NULL, s_reader, r) != 0)
+        return AL_FAIL(AL_ENOMEM, "cannot start the radio thread");
+    r->reader_started = 1;
+    return AL_OK;
+}
+
+static void s_reader_stop(rx_t *r)
+{
+    if (r->reader_started) {
+        atomic_store(&r->reader_stop, 1);
+        pthread_join(r->reader, NULL);
+        r->reader_started = 0;
+    }
 }
 
 static int s_setup(rx_t *r)
@@ -210,7 +389,7 @@ static int s_setup(rx_t *r)
     r->M = c->M;
     r->N = c->N;
     r->P = c->messages;
-    if (daemon_mkdir_p(c->state_dir) < 0)
+    if (r->check_s == 0 && daemon_mkdir_p(c->state_dir) < 0)
         return AL_EIO;
     snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/rx.ckpt", c->state_dir);
 
@@ -221,7 +400,7 @@ static int s_setup(rx_t *r)
     r->net = rx_net_create(&nc);
     if (r->net == NULL || rx_net_init(r->net, c->seed ^ 0x5bd1e995u) < 0)
         return AL_EINVAL;
-    if (access(r->ckpt_path, F_OK) == 0) {
+    if (r->check_s == 0 && access(r->ckpt_path, F_OK) == 0) {
         if (al_model_load(rx_net_model(r->net), r->ckpt_path, NULL, 0, NULL) < 0)
             return AL_FAIL(AL_EMISMATCH, "cannot resume from %s: %s (move it away to start afresh)",
                            r->ckpt_path, al_error_message());
@@ -233,6 +412,8 @@ static int s_setup(rx_t *r)
     r->phy = rx_frame_create(&pc, s_frame, r);
     if (r->phy == NULL)
         return AL_EINVAL;
+    if (rx_frame_set_if_offset(r->phy, (float)(c->if_offset / c->rate)) < 0)
+        return daemon_fail_if_offset(c);
     r->labels = malloc(sizeof(uint32_t) * r->P);
     r->decisions = malloc(sizeof(uint32_t) * r->P);
     r->losses = malloc(sizeof(float) * r->P);
@@ -248,25 +429,44 @@ static int s_setup(rx_t *r)
     r->radio = daemon_radio_open(c, AL_RADIO_RX);
     if (r->radio == NULL)
         return AL_EDEVICE;
-    r->queue = al_sampleq_create(QUEUE_BLOCKS, al_radio_mtu(r->radio));
+    /* rx_queue_s of samples in blocks of at most one MTU and at most
+     * READ_MAX_S of samples (a read waits for its whole block: on a
+     * HackRF at 2 Msps an MTU is 65 ms more latency for every frame), at
+     * least QUEUE_MIN_BLOCKS of them. */
+    double want = c->rate * c->rx_queue_s;
+    size_t block = al_radio_mtu(r->radio);
+    if ((double)block > c->rate * READ_MAX_S)
+        block = (size_t)(c->rate * READ_MAX_S);
+    if ((double)block * QUEUE_MIN_BLOCKS > want)
+        block = (size_t)ceil(want / QUEUE_MIN_BLOCKS);
+    if (block < METER_CHUNK)
+        block = METER_CHUNK;
+    unsigned blocks = (unsigned)ceil(want / (double)block);
+    if (blocks < QUEUE_MIN_BLOCKS)
+        blocks = QUEUE_MIN_BLOCKS;
+    r->queue = al_sampleq_create(blocks, block);
     if (r->queue == NULL)
         return AL_FAIL(AL_ENOMEM, "out of memory for the sample queue");
-    if (pthread_create(&r->reader, NULL, s_reader, r) != 0)
-        return AL_FAIL(AL_ENOMEM, "cannot start the radio thread");
-    r->reader_started = 1;
+    r->queue_bytes = (size_t)blocks * block * sizeof(float complex);
+    al_debug("sample queue: %u blocks of %zu samples (%.2f s, %.1f MiB)", blocks, block,
+             (double)blocks * (double)block / c->rate, (double)r->queue_bytes / 1048576.0);
+    s_meter_reset_window(&r->meter);
+    /* -200 dBFS: nothing measured yet */
+    r->meter.level_dbfs = r->meter.signal_dbfs = r->meter.noise_dbfs = r->meter.dc_dbfs = -200;
+    int rc = s_reader_start(r);
+    if (rc < 0)
+        return rc;
     char path[600];
     /* The settings in force, for the record; a run does not depend on it. */
     snprintf(path, sizeof path, "%s/rx.conf", c->state_dir);
-    (void)daemon_config_write(path, c);
+    if (r->check_s == 0)
+        (void)daemon_config_write(path, c);
     return AL_OK;
 }
 
 static void s_teardown(rx_t *r)
 {
-    if (r->reader_started) {
-        atomic_store(&r->reader_stop, 1);
-        pthread_join(r->reader, NULL);
-    }
+    s_reader_stop(r);
     al_radio_destroy(&r->radio);
     al_sampleq_destroy(&r->queue);
     fb_client_destroy(&r->fb);
@@ -282,8 +482,10 @@ static void s_poll_feedback(rx_t *r)
 {
     fb_event ev;
     while (fb_client_poll(r->fb, 0, &ev) > 0) {
-        if (ev.type == FB_EV_PEER_READY)
+        if (ev.type == FB_EV_PEER_READY) {
             al_info("joined session %u", fb_client_session_id(r->fb));
+            r->expect_since = al_now_ms();
+        }
         else if (ev.type == FB_EV_PEER_LOST)
             al_warn("transmitter lost (no feedback for %u ms)", r->cfg.peer_timeout_ms);
         else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_LOSSES_ACK) {
@@ -298,7 +500,58 @@ static void s_poll_feedback(rx_t *r)
     }
 }
 
-static void s_run(rx_t *r)
+static void s_reopen_wait(void *user)
+{
+    rx_t *r = user;
+    s_poll_feedback(r);
+    if (al_now_s() - r->last_status > 1.0)
+        s_status(r, "reopening");
+    nanosleep(&(struct timespec){0, 200000000}, NULL);
+}
+
+/* Samples were due and none came for stall_timeout_s: close the radio and
+ * open it again, the feedback session kept alive meanwhile. AL_EDEVICE
+ * when it stays away for reopen_timeout_s (counted from the start of
+ * this outage, across reopens that did not bring samples back). */
+static int s_reopen(rx_t *r)
+{
+    double silent = s_silent_ms(r);
+    uint64_t now = al_now_ms();
+    if (r->outage_start == 0)
+        r->outage_start = now - (uint64_t)silent;
+    r->radio_stalls++;
+    al_warn("radio: no samples for %.1f s (unplugged, or its driver stopped streaming); closing "
+            "and reopening '%s'",
+            silent / 1e3, r->cfg.device);
+    s_reader_stop(r);
+    al_radio_destroy(&r->radio);
+    int gone = 0;
+    r->radio =
+        daemon_radio_reopen(&r->cfg, AL_RADIO_RX, r->outage_start, s_reopen_wait, r, &gone);
+    if (gone)
+        return AL_EDEVICE;
+    if (r->radio == NULL)
+        return AL_OK;   /* stopping */
+    r->radio_reopens++;
+    /* The frames that straddled the hole are lost whole. */
+    al_sampleq_drop(r->queue, 0);
+    r->expect_since = al_now_ms();
+    return s_reader_start(r);
+}
+
+static void s_log_levels(rx_t *r)
+{
+    const rx_meter *m = &r->meter;
+    const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
+    al_info("levels: signal %.1f dBFS, noise %.1f dBFS, DC %.1f dBFS, %llu samples clipped in "
+            "the last second; CFO %.0f Hz (%.2f ppm), sample clock %+.1f ppm; frames detected "
+            "%llu, decoded %llu",
+            m->signal_dbfs, m->noise_dbfs, m->dc_dbfs, (unsigned long long)m->clipped_window,
+            r->cfo_hz, r->cfg.frequency > 0 ? 1e6 * r->cfo_hz / r->cfg.frequency : 0.0, r->sco_ppm,
+            (unsigned long long)pc->detected, (unsigned long long)r->stats.frames_decoded);
+}
+
+static int s_run(rx_t *r)
 {
     r->t_start = al_now_s();
     r->last_ckpt = r->t_start;
@@ -306,7 +559,8 @@ static void s_run(rx_t *r)
     s_status(r, "waiting");
     al_info("receiving on '%s' at %.3f Msps, feedback %s", r->cfg.device, r->cfg.rate / 1e6,
             r->cfg.endpoint);
-    while (!daemon_stop_requested()) {
+    double last_meter = r->t_start, last_level_log = r->t_start;
+    while (!daemon_stop_requested() && (r->check_s == 0 || al_now_s() - r->t_start < r->check_s)) {
         s_poll_feedback(r);
         al_sampleq_block *b = al_sampleq_read_begin(r->queue, 20);
         if (b) {
@@ -314,10 +568,33 @@ static void s_run(rx_t *r)
                 r->stream_gaps++;
                 rx_frame_reset(r->phy);
             }
+            if (r->outage_start) {
+                double away = (double)(al_now_ms() - r->outage_start) / 1e3;
+                r->radio_outage_s += away;
+                r->outage_start = 0;
+                al_info("radio: samples again after %.1f s without", away);
+            }
+            s_meter_block(&r->meter, b->samples, b->count);
             rx_frame_execute(r->phy, b->samples, b->count);
             al_sampleq_read_end(r->queue);
         }
+        if (r->cfg.stall_timeout_s > 0 && s_silent_ms(r) >= 1e3 * r->cfg.stall_timeout_s) {
+            int rc = s_reopen(r);
+            if (rc < 0) {
+                s_checkpoint(r);
+                s_status(r, "stopped");
+                return rc;
+            }
+        }
         double now = al_now_s();
+        if (now - last_meter >= 1.0) {
+            s_meter_window(&r->meter);
+            last_meter = now;
+        }
+        if (now - last_level_log >= 10.0) {
+            s_log_levels(r);
+            last_level_log = now;
+        }
         if (r->last_stats == 0 || now - r->last_stats > 1.0)
             s_send_stats(r);
         if (now - r->last_status > 1.0)
@@ -327,18 +604,95 @@ static void s_run(rx_t *r)
     }
     s_checkpoint(r);
     s_status(r, "stopped");
+    return AL_OK;
 }
 
-int cmd_rx(int argc, char **argv)
+/* The check's findings and advice on stdout; 0 when the link is fit to
+ * train, 1 when not. */
+static int s_check_report(rx_t *r)
+{
+    const rx_meter *m = &r->meter;
+    const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
+    const daemon_config *c = &r->cfg;
+    double w = m->windows ? (double)m->windows : 1;
+    double signal = m->signal_windows ? m->sum_signal / m->signal_windows : -200.0;
+    double noise = m->sum_noise / w, dc = m->sum_dc / w;
+    double snr = r->check_decoded ? r->check_snr_sum / (double)r->check_decoded : NAN;
+    double ppm = c->frequency > 0 ? 1e6 * r->cfo_hz / c->frequency : NAN;
+    double clip_fraction = m->total ? (double)m->clipped / (double)m->total : 0;
+    /* Shannon's Es/N0 for log2(M)/N bits per channel use, plus 5 dB for
+     * a short uncoded block: 9.8 dB for M=16, N=2 and for M=256, N=4
+     * (the paper trains the latter at 10 dB). */
+    double need = 10.0 * log10(pow(2.0, log2((double)c->M) / c->N) - 1.0) + 5.0;
+    double decoded_ratio = pc->detected ? (double)r->check_decoded / (double)pc->detected : 0;
+    printf("linkcheck: %.0f s on '%s' at %.3f Msps, %.3f MHz\n", al_now_s() - r->t_start,
+           c->device, c->rate / 1e6, c->frequency / 1e6);
+    printf("  signal %.1f dBFS, noise %.1f dBFS, DC %.1f dBFS, %llu of %llu samples clipped\n",
+           signal, noise, dc, (unsigned long long)m->clipped, (unsigned long long)m->total);
+    printf("  SNR %.1f dB (M=%u, N=%u needs about %.1f dB)\n", snr, c->M, c->N, need);
+    printf("  CFO %.0f Hz (%.2f ppm); sample clock %+.1f ppm\n", r->cfo_hz, ppm, r->sco_ppm);
+    printf("  frames detected %llu, decoded %llu\n", (unsigned long long)pc->detected,
+           (unsigned long long)r->check_decoded);
+    int fit = 1;
+    printf("advice:\n");
+    if (clip_fraction > 1e-5) {
+        fit = 0;
+        if (strstr(c->gains, "LNA") != NULL)
+            printf("  RX clipping: lower gains LNA by 8 dB\n");
+        else
+            printf("  RX clipping: lower the RX gain by 6 dB\n");
+    }
+    if (pc->detected == 0) {
+        fit = 0;
+        printf("  no frames: is the transmitter running (airlearn tx with the same [phy] and "
+               "frequency), and the antennas or the cable connected?\n");
+        if (m->signal_windows == 0)
+            printf("  nothing above the noise: raise the TX gain (HackRF: VGA) or the RX "
+                   "gain\n");
+    } else if (decoded_ratio < 0.9) {
+        fit = 0;
+        printf("  %.0f %% of the detections decode: check the levels and the carrier offset\n",
+               100 * decoded_ratio);
+    }
+    if (r->check_decoded > 0 && snr < need) {
+        fit = 0;
+        printf("  SNR %.0f dB: too low for M=%u; raise the TX gain (HackRF: VGA), the RX gain, or "
+               "shorten the path\n",
+               snr, c->M);
+    }
+    if (dc > noise + 10)
+        printf("  DC %.0f dBFS stands %.0f dB above the noise: LO leakage; keep the frames off "
+               "the centre of the band\n",
+               dc, dc - noise);
+    if (isfinite(ppm) && fabs(ppm) > 25)
+        printf("  carrier offset %.1f ppm is beyond two 20 ppm crystals: check both [radio] "
+               "frequency settings\n",
+               ppm);
+    if (r->check_decoded > 0 && fabs(r->sco_ppm) > 45)
+        printf("  sample-clock offset %.0f ppm is beyond two 20 ppm crystals: check both [radio] "
+               "rate settings\n",
+               r->sco_ppm);
+    printf("%s\n", fit ? "  none: the link is fit to train" : "the link is not fit to train yet");
+    return fit ? 0 : 1;
+}
+
+/* The receiver daemon (check_s 0) or the link check. */
+static int s_main(const char *role, double check_s, int argc, char **argv)
 {
     rx_t *r = calloc(1, sizeof *r);
     if (r == NULL)
         return EX_OSERR;
     r->last_train_loss = -1;
+    r->check_s = check_s;
     int help = 0;
-    int status = daemon_config_load(&r->cfg, "rx", argc, argv, &help);
+    int status = daemon_config_load(&r->cfg, role, argc, argv, &help);
+    if (help && check_s > 0)
+        printf("\n--seconds=S: how long to listen (default 60). Run it on the receiver's host\n"
+               "with the receiver's configuration, the receiver daemon stopped and the\n"
+               "transmitter running; it prints levels, offsets, frame counts and advice,\n"
+               "and exits 0 when the link is fit to train.\n");
     if (status == 0 && !help)
-        status = daemon_apply_common(&r->cfg, "rx");
+        status = daemon_apply_common(&r->cfg, role);
     if (status != 0 || help) {
         free(r);
         return status;
@@ -346,15 +700,44 @@ int cmd_rx(int argc, char **argv)
     daemon_signals_install();
     int rc = s_setup(r);
     if (rc < 0) {
-        fprintf(stderr, "airlearn rx: %s\n", al_error_message());
+        fprintf(stderr, "airlearn %s: %s\n", role, al_error_message());
         s_teardown(r);
         free(r);
         return rc == AL_EDEVICE || rc == AL_ENET ? EX_UNAVAILABLE
                : rc == AL_EIO                   ? EX_CANTCREAT
                                                 : EX_CONFIG;
     }
-    s_run(r);
+    rc = s_run(r);
+    if (rc == AL_OK && check_s > 0) {
+        s_meter_window(&r->meter);
+        rc = s_check_report(r);
+    }
     s_teardown(r);
     free(r);
-    return 0;
+    return rc == AL_EDEVICE ? EX_UNAVAILABLE : rc < 0 ? EX_SOFTWARE : rc;
+}
+
+int cmd_linkcheck(int argc, char **argv)
+{
+    double seconds = 60;
+    /* --seconds=S is the check's own; everything else is the receiver's. */
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--seconds=", 10) == 0) {
+            char *end = NULL;
+            seconds = strtod(argv[i] + 10, &end);
+            if (end == argv[i] + 10 || *end != '\0' || !(seconds >= 1 && seconds <= 3600)) {
+                fprintf(stderr, "airlearn linkcheck: --seconds must be 1..3600\n");
+                return EX_USAGE;
+            }
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    return s_main("linkcheck", seconds, n, argv);
+}
+
+int cmd_rx(int argc, char **argv)
+{
+    return s_main("rx", 0, argc, argv);
 }

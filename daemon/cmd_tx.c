@@ -9,6 +9,16 @@
  * measure the SER through the receiver's error counts. Nothing about the
  * channel is known here: the losses are all the TX learns from.
  *
+ * Frames reach the radio as bursts (one per frame, END_BURST) or, on a
+ * device without hardware time (HackRF: it sends only full 131072-sample
+ * buffers and ignores END_BURST), as a continuous stream: frames packed
+ * back to back into MTU buffers, the last one padded with zeros and
+ * flushed before every wait for the receiver. The loss timeout follows
+ * the measured round trip of the frames (hand-off to losses back).
+ * A radio that accepts no write for stall_timeout_s is closed and
+ * reopened; if it stays away for reopen_timeout_s the daemon exits 69
+ * (EX_UNAVAILABLE) and systemd restarts it.
+ *
  * Labels of frame seq are drawn from (session seed, seq) on both sides, so
  * they never travel. The TX owns the session: a restart starts a new one
  * (the receiver re-handshakes), and resumes the model, optimiser and
@@ -39,6 +49,11 @@
 #include <unistd.h>
 
 enum { CKPT_EXTRA_VERSION = 1, CKPT_EXTRA_BYTES = 48 };
+/* Frame round trips remembered by seq % RTT_SLOTS; the timeout follows
+ * the longest of the last RTT_WINDOW. */
+enum { RTT_SLOTS = 256, RTT_WINDOW = 64 };
+/* One frame's write may wait this long for the radio (back-pressure). */
+#define WRITE_TIMEOUT_US 2000000L
 
 typedef struct {
     daemon_config cfg;
@@ -76,6 +91,20 @@ typedef struct {
     uint64_t frames_sent, radio_errors, losses_accepted, losses_dropped;
     al_radio_tx_events radio_events;   /* underflows, late bursts, ... */
     uint64_t last_radio_log;
+    int continuous;             /* frames go out as one continuous stream */
+    uint64_t full_scale;        /* samples with I or Q at or beyond full scale */
+    /* frame round trip: TX_TRAIN hand-off to its losses back */
+    uint32_t rtt_seq[RTT_SLOTS];
+    uint64_t rtt_sent[RTT_SLOTS];
+    double rtt_win[RTT_WINDOW];
+    unsigned rtt_count;
+    double rtt_ms, rtt_max_ms;
+    unsigned loss_timeout_ms;   /* in force: max(floor, 2 x rtt_max_ms) */
+    /* radio stalls: writes refused since fail_since (0: they are not);
+     * the radio away since outage_start (0: it is not) */
+    uint64_t fail_since, outage_start;
+    uint64_t radio_stalls, radio_reopens;
+    double radio_outage_s;
     FILE *training_csv;
     double last_ckpt, last_status;
     char ckpt_path[512];
@@ -89,8 +118,39 @@ static void s_labels(uint64_t seed, uint32_t seq, uint32_t *msgs, unsigned P, un
         msgs[i] = al_rng_below(&r, M);
 }
 
+/* A frame's round trip, also from losses that came too late to be used:
+ * they are what the timeout must learn from. */
+static void s_note_rtt(tx_t *t, uint32_t seq)
+{
+    unsigned k = seq % RTT_SLOTS;
+    if (t->rtt_seq[k] != seq || t->rtt_sent[k] == 0)
+        return;
+    double ms = (double)(al_now_ms() - t->rtt_sent[k]);
+    t->rtt_sent[k] = 0;
+    t->rtt_ms = t->rtt_count ? 0.9 * t->rtt_ms + 0.1 * ms : ms;
+    t->rtt_win[t->rtt_count++ % RTT_WINDOW] = ms;
+    unsigned n = t->rtt_count < RTT_WINDOW ? t->rtt_count : RTT_WINDOW;
+    double max = 0;
+    for (unsigned i = 0; i < n; i++)
+        max = t->rtt_win[i] > max ? t->rtt_win[i] : max;
+    t->rtt_max_ms = max;
+    /* Twice the longest recent round trip: room for jitter without
+     * waiting long for a frame the channel really lost. */
+    double want = 2.0 * max;
+    unsigned timeout =
+        want > t->cfg.loss_timeout_ms ? (unsigned)ceil(want) : t->cfg.loss_timeout_ms;
+    if (timeout != t->loss_timeout_ms) {
+        if (timeout > t->loss_timeout_ms * 1.2 || timeout < t->loss_timeout_ms / 1.2)
+            al_info("frame round trip %.0f ms (longest of the last %u: %.0f ms): loss timeout "
+                    "%u ms", ms, n, max, timeout);
+        t->loss_timeout_ms = timeout;
+        fb_pending_set_timeout(t->pending, timeout);
+    }
+}
+
 static void s_handle_losses(tx_t *t, const fb_losses *l)
 {
+    s_note_rtt(t, l->seq);
     unsigned slot = 0;
     fb_reason why = fb_pending_match(t->pending, l, tx_net_version(t->net), al_now_ms(), &slot);
     fb_server_ack(t->fb, l->seq, why, tx_net_version(t->net));
@@ -119,6 +179,7 @@ static void s_poll_feedback(tx_t *t, int timeout_ms)
             al_info("receiver joined session %u", t->session_id);
         } else if (ev.type == FB_EV_PEER_LOST) {
             al_warn("receiver lost (no feedback for %u ms)", t->cfg.peer_timeout_ms);
+            t->fail_since = 0;   /* nothing is sent without a receiver */
         } else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_LOSSES) {
             s_handle_losses(t, &ev.msg->u.losses);
         } else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_STATS) {
@@ -128,14 +189,61 @@ static void s_poll_feedback(tx_t *t, int timeout_ms)
     }
 }
 
+/* n: samples the driver took (0: only staged), or an error, counted;
+ * notes since when writes fail. -1 if n is an error. */
+static int s_radio_result(tx_t *t, int n)
+{
+    if (n == 0)
+        return 0;
+    if (n > 0) {
+        if (t->outage_start) {
+            double s = (double)(al_now_ms() - t->outage_start) / 1e3;
+            t->radio_outage_s += s;
+            al_info("radio: writes accepted again after %.1f s", s);
+        }
+        t->fail_since = t->outage_start = 0;
+        return 0;
+    }
+    t->radio_errors++;
+    if (t->fail_since == 0) {
+        /* Writes stopped being accepted when this one began, or at the
+         * last accepted one if that was later. */
+        uint64_t began = al_now_ms() - WRITE_TIMEOUT_US / 1000;
+        uint64_t last = al_radio_last_progress_ms(t->radio);
+        t->fail_since = last > began ? last : began;
+    }
+    al_log_ratelimited(AL_LOG_WARN, &t->last_radio_log, 5000, "radio write: %s (%s)",
+                       al_radio_strerror(n), al_error_message());
+    return -1;
+}
+
+/* Continuous stream: the frames staged so far go to the air now, before
+ * the scheduler waits for what they bring back. */
+static void s_flush(tx_t *t)
+{
+    if (t->continuous)
+        s_radio_result(t, al_radio_stream_flush(t->radio, WRITE_TIMEOUT_US));
+}
+
+static int s_stalled(const tx_t *t)
+{
+    return t->fail_since && t->cfg.stall_timeout_s > 0 &&
+           (double)(al_now_ms() - t->fail_since) >= 1e3 * t->cfg.stall_timeout_s;
+}
+
 static int s_send_frame(tx_t *t, al_phase phase)
 {
+    if (s_stalled(t))
+        return AL_OK;   /* the radio is about to be reopened */
     s_labels(t->session_seed, t->seq, t->msgs, t->P, t->M);
     int rc;
     if (phase == AL_PHASE_TX_TRAIN) {
+        uint64_t now = al_now_ms();
         unsigned slot = fb_pending_add(t->pending, t->seq, tx_net_version(t->net), (uint16_t)t->P,
-                                       al_now_ms());
+                                       now);
         t->slot_seq[slot] = t->seq;
+        t->rtt_seq[t->seq % RTT_SLOTS] = t->seq;
+        t->rtt_sent[t->seq % RTT_SLOTS] = now;
         rc = tx_net_perturb(t->net, t->msgs, t->P, &t->perturb_rng, t->payload,
                             t->w_store + (size_t)slot * 2 * t->P * t->N);
     } else {
@@ -149,13 +257,17 @@ static int s_send_frame(tx_t *t, al_phase phase)
     if (rc < 0)
         return rc;
     t->seq++;
-    int n = al_radio_write_burst(t->radio, t->samples, t->burst_len, 0, 0, 2000000);
-    if (n < 0) {
-        t->radio_errors++;
-        al_log_ratelimited(AL_LOG_WARN, &t->last_radio_log, 5000, "radio write: %s (%s)",
-                           al_radio_strerror(n), al_error_message());
+    /* SoapyHackRF converts with an unclipped (int8_t)(x * 127): beyond
+     * full scale a sample wraps to the other side (HackRF_Streaming.cpp
+     * writebuf). Count them: level_dbfs must leave room for the peaks. */
+    for (size_t i = 0; i < t->frame_len; i++)
+        t->full_scale +=
+            fabsf(crealf(t->samples[i])) >= 1.0f || fabsf(cimagf(t->samples[i])) >= 1.0f;
+    int n = t->continuous
+                ? al_radio_stream_append(t->radio, t->samples, t->burst_len, WRITE_TIMEOUT_US)
+                : al_radio_write_burst(t->radio, t->samples, t->burst_len, 0, 0, WRITE_TIMEOUT_US);
+    if (s_radio_result(t, n) < 0)
         return AL_OK;   /* a radio hiccup costs a frame, not the run */
-    }
     t->frames_sent++;
     unsigned long long before = t->radio_events.underflows;
     al_radio_tx_events_poll(t->radio, &t->radio_events);
@@ -190,7 +302,8 @@ static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs)
         s_send_frame(t, AL_PHASE_EVAL);
         s_poll_feedback(t, 0);
     }
-    uint64_t want = (uint64_t)frames * t->P, deadline = al_now_ms() + t->cfg.loss_timeout_ms;
+    s_flush(t);
+    uint64_t want = (uint64_t)frames * t->P, deadline = al_now_ms() + t->loss_timeout_ms;
     for (;;) {
         if (t->stats.eval_messages < base.eval_messages)   /* receiver restarted */
             memset(&base, 0, sizeof base);
@@ -269,21 +382,36 @@ static int s_resume(tx_t *t)
 
 static void s_status(tx_t *t, const char *phase)
 {
-    char fb[256], text[1400];
+    char fb[256], text[2048];
     daemon_fb_json(fb_server_counters(t->fb), fb, sizeof fb);
+    double outage =
+        t->radio_outage_s + (t->outage_start ? (al_now_ms() - t->outage_start) / 1e3 : 0);
+    /* Before the first update and evaluation there is no figure: null
+     * (JSON has no NaN). */
+    char loss[32] = "null", ser[32] = "null";
+    if (isfinite(t->last_loss))
+        snprintf(loss, sizeof loss, "%.5f", t->last_loss);
+    if (isfinite(t->last_ser))
+        snprintf(ser, sizeof ser, "%.6g", t->last_ser);
     snprintf(text, sizeof text,
              "{\"role\":\"tx\",\"pid\":%d,\"phase\":\"%s\",\"round\":%llu,\"model_version\":%u,"
              "\"session\":%u,\"peer\":%s,\"frames_sent\":%llu,\"radio_errors\":%llu,"
-             "\"underflows\":%llu,\"late_bursts\":%llu,"
-             "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%.5f,\"ser\":%.6g,"
+             "\"underflows\":%llu,\"late_bursts\":%llu,\"tx_stream\":\"%s\","
+             "\"frame_rtt_ms\":%.1f,\"frame_rtt_max_ms\":%.1f,\"loss_timeout_ms\":%u,"
+             "\"radio_stalls\":%llu,\"radio_reopens\":%llu,\"radio_outage_s\":%.1f,"
+             "\"tx_full_scale_samples\":%llu,"
+             "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%s,\"ser\":%s,"
              "\"rx_frames_detected\":%llu,\"rx_frames_decoded\":%llu,\"rx_frames_dropped\":%llu,"
              "%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, (unsigned long long)t->round, tx_net_version(t->net),
              t->session_id, fb_server_has_peer(t->fb) ? "true" : "false",
              (unsigned long long)t->frames_sent, (unsigned long long)t->radio_errors,
              t->radio_events.underflows, t->radio_events.time_errors,
+             t->continuous ? "continuous" : "burst", t->rtt_ms, t->rtt_max_ms, t->loss_timeout_ms,
+             (unsigned long long)t->radio_stalls, (unsigned long long)t->radio_reopens, outage,
+             (unsigned long long)t->full_scale,
              (unsigned long long)t->losses_accepted, (unsigned long long)t->losses_dropped,
-             t->last_loss, t->last_ser, (unsigned long long)t->stats.frames_detected,
+             loss, ser, (unsigned long long)t->stats.frames_detected,
              (unsigned long long)t->stats.frames_decoded,
              (unsigned long long)t->stats.frames_dropped, fb, mallinfo2().uordblks,
              al_now_s() - t->t_start);
@@ -291,7 +419,7 @@ static void s_status(tx_t *t, const char *phase)
     char line[200];
     snprintf(line, sizeof line, "%s round %llu v%u loss %.4f ser %.4g", phase,
              (unsigned long long)t->round, tx_net_version(t->net), t->last_loss, t->last_ser);
-    daemon_notify_status(line);
+    daemon_notify_status(line, t->fail_since == 0);
     t->last_status = al_now_s();
 }
 
@@ -322,6 +450,8 @@ static int s_setup(tx_t *t)
     t->frame = tx_frame_create(&fc);
     if (t->frame == NULL)
         return AL_EINVAL;
+    if (tx_frame_set_if_offset(t->frame, (float)(c->if_offset / c->rate)) < 0)
+        return daemon_fail_if_offset(c);
     t->frame_len = tx_frame_length(t->frame);
     t->burst_len = t->frame_len + c->guard;
 
@@ -355,6 +485,15 @@ static int s_setup(tx_t *t)
     t->radio = daemon_radio_open(c, AL_RADIO_TX);
     if (t->radio == NULL)
         return AL_EDEVICE;
+    t->loss_timeout_ms = c->loss_timeout_ms;
+    t->continuous = c->tx_stream == TX_STREAM_CONTINUOUS ||
+                    (c->tx_stream == TX_STREAM_AUTO && !al_radio_has_time(t->radio));
+    if (t->continuous) {
+        size_t mtu = al_radio_mtu(t->radio), nbuf = al_radio_driver_buffers(t->radio);
+        al_info("streaming continuously in %zu-sample buffers of %.1f ms, %zu of them queued in "
+                "the driver at most (0: it does not say)",
+                mtu, 1e3 * (double)mtu / c->rate, nbuf);
+    }
 
     char path[600];
     snprintf(path, sizeof path, "%s/training.csv", c->state_dir);
@@ -416,6 +555,7 @@ static int s_training_round(tx_t *t)
             return rc;
         s_poll_feedback(t, 0);
     }
+    s_flush(t);
     /* Wait for the losses of this round (or their timeout). */
     while (fb_pending_open_count(t->pending) > 0 && !daemon_stop_requested()) {
         s_poll_feedback(t, 5);
@@ -474,6 +614,43 @@ static int s_eval_round(tx_t *t)
     return 0;
 }
 
+static void s_reopen_wait(void *user)
+{
+    tx_t *t = user;
+    if (al_now_s() - t->last_status > 1.0)
+        s_status(t, "reopening");
+    s_poll_feedback(t, 500);
+}
+
+/* The radio accepted no write for stall_timeout_s: a HackRF whose USB
+ * transfer failed returns TIMEOUT for ever (SoapyHackRF), so close it and
+ * open it again, keeping the feedback session alive meanwhile. AL_EDEVICE
+ * when it stays away for reopen_timeout_s (counted from the first stall
+ * of this outage). */
+static int s_reopen(tx_t *t)
+{
+    uint64_t now = al_now_ms();
+    if (t->outage_start == 0)
+        t->outage_start = t->fail_since;
+    t->radio_stalls++;
+    al_warn("radio: no write accepted for %.1f s (unplugged, or its driver stopped streaming); "
+            "closing and reopening '%s'",
+            (double)(now - t->fail_since) / 1e3, t->cfg.device);
+    al_radio_destroy(&t->radio);
+    int gone = 0;
+    t->radio = daemon_radio_reopen(&t->cfg, AL_RADIO_TX, t->outage_start, s_reopen_wait, t, &gone);
+    if (gone) {
+        t->radio_outage_s += (double)(al_now_ms() - t->outage_start) / 1e3;
+        t->outage_start = 0;
+        return AL_EDEVICE;
+    }
+    if (t->radio != NULL)
+        t->radio_reopens++;
+    /* Writes prove it works; until then the outage goes on. */
+    t->fail_since = 0;
+    return AL_OK;
+}
+
 static int s_run(tx_t *t)
 {
     t->t_start = al_now_s();
@@ -496,6 +673,8 @@ static int s_run(tx_t *t)
         } else if (s_eval_round(t)) {
             break;
         }
+        if (rc == AL_OK && s_stalled(t))
+            rc = s_reopen(t);
         if (rc < 0)
             break;
         if (al_now_s() - t->last_status > 1.0)
@@ -534,7 +713,7 @@ int cmd_tx(int argc, char **argv)
     s_teardown(&t);
     if (rc < 0) {
         fprintf(stderr, "airlearn tx: %s\n", al_error_message());
-        return EX_SOFTWARE;
+        return rc == AL_EDEVICE ? EX_UNAVAILABLE : EX_SOFTWARE;
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 #define AL_COMMAND_LIST(X)                                                   \
     X("tx", cmd_tx, "transmitter daemon (tx --help lists the configuration)") \
     X("rx", cmd_rx, "receiver daemon (rx --help)") \
+    X("linkcheck", cmd_linkcheck, "RX side: levels, offsets, frames and advice (linkcheck --help)") \
     X("loopback", cmd_loopback, "the demo: tx and rx over a simulated radio link (loopback --help)") \
     X("status", cmd_status, "JSON status of a running daemon (status --config F)") \
     X("sim", cmd_sim, "symbol-level training and SER sweeps, both methods (sim --help)") \

@@ -4,6 +4,7 @@
 #include "al_frame.h"
 #include "al_log.h"
 #include "al_threads.h"
+#include "daemon_util.h"
 #include "fb_proto.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 /* OPT_ENUM stores an int. */
 _Static_assert(sizeof(rx_kind) == sizeof(int) && sizeof(tx_baseline) == sizeof(int),
                "enum settings are int-sized");
+static const char *const s_tx_streams[] = {"auto", "burst", "continuous", NULL};
 
 const opt_desc daemon_table[] = {
     {"radio", "device", OPT_STRING, STR(device), 0, 0, NULL, "driver=airsim",
@@ -35,6 +37,22 @@ const opt_desc daemon_table[] = {
      "analog filter bandwidth, Hz (0: leave the device's)"},
     {"radio", "antenna", OPT_STRING, STR(antenna), 0, 0, NULL, "",
      "antenna name (empty: the device's default)"},
+    {"radio", "stream_args", OPT_STRING, STR(stream_args), 0, 0, NULL, "",
+     "SoapySDR stream arguments, e.g. buffers=4 (HackRF: TX buffers queued in the driver)"},
+    {"radio", "tx_stream", OPT_ENUM, F(tx_stream), 0, 0, 0, s_tx_streams, "auto",
+     "TX: burst (one burst per frame), continuous (frames packed into full MTU buffers, "
+     "flushed before every wait), auto (continuous on devices without hardware time)"},
+    {"radio", "stall_timeout_s", OPT_DOUBLE, F(stall_timeout_s), 0, 0, 3600, NULL, "5",
+     "no samples received (RX) or writes accepted (TX) for this long: reopen the radio "
+     "(0: never)"},
+    {"radio", "reopen_timeout_s", OPT_DOUBLE, F(reopen_timeout_s), 0, 1, 86400, NULL, "30",
+     "reopening failing for this long: exit with status 69 for systemd to restart us"},
+    {"radio", "if_offset", OPT_DOUBLE, F(if_offset), 0, -50e6, 50e6, NULL, "0",
+     "offset tuning, Hz: the LO is tuned this far below frequency and the frames shifted up "
+     "digitally, so that the LO leakage (HackRF has no DC correction) lies outside their band; "
+     "both ends the same"},
+    {"radio", "rx_queue_s", OPT_DOUBLE, F(rx_queue_s), 0, 0.01, 60, NULL, "0.5",
+     "RX: samples queued between the radio thread and the receiver, seconds"},
     {"phy", "sps", OPT_UINT, F(sps), 0, 2, 16, NULL, "2", "samples per symbol"},
     {"phy", "rolloff", OPT_DOUBLE, F(rolloff), 0, 0.05, 1, NULL, "0.35", "RRC excess bandwidth"},
     {"phy", "messages", OPT_UINT, F(messages), 0, 1, 4096, NULL, "64", "messages per frame (P)"},
@@ -79,7 +97,8 @@ const opt_desc daemon_table[] = {
     {"training", "eval_frames", OPT_UINT, F(eval_frames), 0, 1, 100000, NULL, "8",
      "TX: EVAL frames per evaluation"},
     {"training", "loss_timeout_ms", OPT_UINT, F(loss_timeout_ms), 0, 10, 600000, NULL, "2000",
-     "TX: a TX_TRAIN frame's losses are given up after this"},
+     "TX: a TX_TRAIN frame's losses are given up after this, or after twice the longest "
+     "measured frame round trip if that is longer (a floor)"},
     {"training", "max_staleness", OPT_UINT, F(max_staleness), 0, 0, 1000, NULL, "0",
      "TX: accept losses of frames up to this many model updates old"},
     {"training", "final_eval_messages", OPT_UINT, F(final_eval_messages), 0, 0, 1000000000, NULL,
@@ -185,8 +204,10 @@ int daemon_load_options(const opt_desc *table, void *cfg, const char *cmd,
 
 al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
 {
-    al_radio_config rc = {c->device, direction, c->rate, c->frequency, c->gain, c->bandwidth,
-                          c->antenna};
+    /* Offset tuning: the LO sits if_offset below the frames' carrier. */
+    al_radio_config rc = {c->device, direction, c->rate,
+                          c->frequency > 0 ? c->frequency - c->if_offset : 0, c->gain, c->bandwidth,
+                          c->antenna, c->stream_args};
     al_radio_t *r = al_radio_create(&rc);
     if (r == NULL && strstr(c->device, "driver=airsim") != NULL) {
         char why[512];
@@ -215,6 +236,39 @@ al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
         }
     }
     return r;
+}
+
+int daemon_fail_if_offset(const daemon_config *c)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", al_error_message());
+    return AL_FAIL(AL_EINVAL, "[radio] if_offset %g Hz at %g samples/s: %s", c->if_offset, c->rate,
+                   why);
+}
+
+al_radio_t *daemon_radio_reopen(const daemon_config *c, int direction, uint64_t outage_start_ms,
+                                void (*wait)(void *user), void *user, int *gone)
+{
+    *gone = 0;
+    uint64_t last_log = 0;
+    while (!daemon_stop_requested()) {
+        al_radio_t *r = daemon_radio_open(c, direction);
+        double away = (double)(al_now_ms() - outage_start_ms) / 1e3;
+        if (r != NULL) {
+            al_info("radio: reopened after %.1f s away", away);
+            return r;
+        }
+        if (away >= c->reopen_timeout_s) {
+            al_error("radio: '%s' away for %.0f s (%s); exiting so that it is restarted",
+                     c->device, away, al_error_message());
+            *gone = 1;
+            return NULL;
+        }
+        al_log_ratelimited(AL_LOG_INFO, &last_log, 10000, "radio: cannot reopen yet: %s",
+                           al_error_message());
+        wait(user);
+    }
+    return NULL;
 }
 
 fb_session_config daemon_fb_config(const daemon_config *c, int server, uint32_t session_id,

@@ -17,12 +17,23 @@
 
 #include <stdint.h>
 
+/* How the TX hands frames to the radio: auto picks continuous on devices
+ * without hardware time (they cannot schedule a burst: HackRF), bursts
+ * otherwise. */
+typedef enum { TX_STREAM_AUTO = 0, TX_STREAM_BURST = 1, TX_STREAM_CONTINUOUS = 2 } daemon_tx_stream;
+
 typedef struct {
     /* [radio] */
     char device[512];
     double rate, frequency, gain, bandwidth;
     char gains[128];          /* per element: "LNA=32;VGA=20" */
     char antenna[32];
+    char stream_args[256];    /* SoapySDR stream arguments, e.g. "buffers=4" */
+    int tx_stream;            /* daemon_tx_stream */
+    double stall_timeout_s;   /* no samples / accepted writes this long: reopen */
+    double reopen_timeout_s;  /* reopening failing this long: exit EX_UNAVAILABLE */
+    double rx_queue_s;        /* RX sample queue, seconds of samples */
+    double if_offset;         /* Hz: frames this far above the LO (offset tuning) */
     /* [phy] */
     unsigned sps;
     double rolloff;
@@ -88,6 +99,18 @@ int daemon_load_options(const opt_desc *table, void *cfg, const char *cmd,
 
 /* Opens the [radio] of c in one direction, applying per-element gains. */
 al_radio_t *daemon_radio_open(const daemon_config *c, int direction);
+
+/* AL_EINVAL, the PHY's refusal of [radio] if_offset (in al_error_message)
+ * named as the setting. */
+int daemon_fail_if_offset(const daemon_config *c);
+
+/* A radio that went silent, closed by the caller: opens it again, calling
+ * wait(user) between attempts (it keeps the feedback session alive and
+ * must pass some time). The radio, or NULL when a stop was requested or
+ * it is still away reopen_timeout_s after outage_start_ms (al_now_ms());
+ * then *gone is set and the error is logged. Logs the outcome once. */
+al_radio_t *daemon_radio_reopen(const daemon_config *c, int direction, uint64_t outage_start_ms,
+                                void (*wait)(void *user), void *user, int *gone);
 
 /* The feedback session settings of c for one side (server: the TX, with
  * its session; client: the RX). Strings point into c. */

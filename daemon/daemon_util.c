@@ -56,9 +56,9 @@ void daemon_notify_ready(const char *status)
     sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 }
 
-void daemon_notify_status(const char *status)
+void daemon_notify_status(const char *status, int radio_alive)
 {
-    sd_notifyf(0, "STATUS=%s\nWATCHDOG=1", status);
+    sd_notifyf(0, radio_alive ? "STATUS=%s\nWATCHDOG=1" : "STATUS=%s", status);
 }
 
 void daemon_fb_json(const fb_counters *c, char *buf, size_t len)

@@ -19,7 +19,10 @@ int daemon_stop_requested(void);
 
 /* sd_notify wrappers: harmless when not run by systemd. */
 void daemon_notify_ready(const char *status);
-void daemon_notify_status(const char *status);   /* and the watchdog ping */
+/* The watchdog is pinged only while the radio moves samples: a radio that
+ * went silent (HackRF unplugged: TIMEOUT forever) must not keep a daemon
+ * alive in systemd's eyes. */
+void daemon_notify_status(const char *status, int radio_alive);
 
 /* JSON members for a status record from feedback counters:
  * "fb_received":N,"fb_rejected":N,"fb_fault_dropped":N,"fb_fault_corrupted":N */

@@ -51,6 +51,11 @@ void fb_pending_destroy(fb_pending_t **self_p)
     *self_p = NULL;
 }
 
+void fb_pending_set_timeout(fb_pending_t *q, uint64_t timeout_ms)
+{
+    q->timeout_ms = timeout_ms ? timeout_ms : 1;
+}
+
 unsigned fb_pending_add(fb_pending_t *q, uint32_t seq, uint32_t model_version, uint16_t count,
                         uint64_t now_ms)
 {

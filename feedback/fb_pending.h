@@ -23,6 +23,9 @@ typedef struct fb_pending fb_pending_t;
 fb_pending_t *fb_pending_create(unsigned capacity, uint32_t max_staleness, uint64_t timeout_ms);
 void fb_pending_destroy(fb_pending_t **self_p);
 
+/* Deadline of the frames registered from now on; timeout_ms >= 1. */
+void fb_pending_set_timeout(fb_pending_t *q, uint64_t timeout_ms);
+
 /* Registers a frame sent at now_ms; returns its slot (0..capacity-1). */
 unsigned fb_pending_add(fb_pending_t *q, uint32_t seq, uint32_t model_version, uint16_t count,
                         uint64_t now_ms);

@@ -157,7 +157,7 @@ static void s_link(char *out, size_t len, const char *name)
 
 static al_radio_t *s_open(const char *args, int direction)
 {
-    al_radio_config c = {args, direction, RATE, 915e6, NAN, 0, NULL};
+    al_radio_config c = {args, direction, RATE, 915e6, NAN, 0, NULL, NULL};
     al_radio_t *r = al_radio_create(&c);
     if (r == NULL)
         fprintf(stderr, "%s\n", al_error_message());
@@ -702,7 +702,7 @@ static void test_airsim_realtime_reader_too_slow_overflows(void **state)
 static void test_airsim_rejects_bad_device_arguments(void **state)
 {
     (void)state;
-    al_radio_config c = {"driver=airsim,snr_db=ten", AL_RADIO_RX, RATE, 0, NAN, 0, NULL};
+    al_radio_config c = {"driver=airsim,snr_db=ten", AL_RADIO_RX, RATE, 0, NAN, 0, NULL, NULL};
     assert_null(al_radio_create(&c));
     assert_non_null(strstr(al_error_message(), "snr_db"));
     c.args = "driver=airsim,clock=fast,link=ipc://@airlearn-test-cfo,cfo=600000";
@@ -885,7 +885,7 @@ static int s_hackrf_tx_run(int attempt, const char **why)
      * oscillator offset. */
     snprintf(tx, sizeof tx, "driver=airsim,profile=hackrf,ppm=0,link=%s", link);
     snprintf(rx, sizeof rx, "driver=airsim,link=%s", link);   /* ideal: no noise */
-    al_radio_config rc = {rx, AL_RADIO_RX, HACKRF_RATE, 0, NAN, 0, NULL};
+    al_radio_config rc = {rx, AL_RADIO_RX, HACKRF_RATE, 0, NAN, 0, NULL, NULL};
     al_radio_t *r = al_radio_create(&rc);
     int64_t t_activated = s_mono_ns();   /* the RX clock's 0 */
     assert_non_null(r);
@@ -1062,7 +1062,7 @@ static float complex *s_hackrf_receive(const char *name, double gain, size_t cou
     snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
     snprintf(rx, sizeof rx, "driver=airsim,clock=fast,profile=hackrf,link=%s", link);
     pid_t w = s_spawn_writer(tx, 41, 20000, 30000);
-    al_radio_config c = {rx, AL_RADIO_RX, HACKRF_RATE, 0, gain, 0, NULL};
+    al_radio_config c = {rx, AL_RADIO_RX, HACKRF_RATE, 0, gain, 0, NULL, NULL};
     al_radio_t *r = al_radio_create(&c);
     assert_non_null(r);
     float complex *y = calloc(count, sizeof *y);
@@ -1142,7 +1142,7 @@ static void test_airsim_unplug_and_replug_per_profile(void **state)
         snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
         snprintf(rx, sizeof rx, "%s,profile=%s,unplug_after=1,replug_after=1", tx, profiles[k]);
         pid_t w = s_spawn_endless(tx, AL_RADIO_TX);
-        al_radio_config c = {rx, AL_RADIO_RX, HACKRF_RATE, 0, NAN, 0, NULL};
+        al_radio_config c = {rx, AL_RADIO_RX, HACKRF_RATE, 0, NAN, 0, NULL, NULL};
         uint64_t t0 = al_now_ms();
         al_radio_t *r = al_radio_create(&c);
         assert_non_null(r);

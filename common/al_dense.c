@@ -167,3 +167,8 @@ double al_dense_forward_flops(const al_dense_t *q, unsigned B)
 {
     return 2.0 * B * q->c.n_in * q->c.n_out;
 }
+
+double al_dense_backward_flops(const al_dense_t *q, unsigned B, int with_dx)
+{
+    return (with_dx ? 2 : 1) * al_dense_forward_flops(q, B);
+}

@@ -372,3 +372,17 @@ double rx_net_forward_flops(const rx_net_t *q, unsigned B)
         f += 2.0 * B * (2.0 * c->N * c->est_hidden + 2.0 * c->est_hidden);
     return f;
 }
+
+double rx_net_train_flops(const rx_net_t *q, unsigned B, int with_dy)
+{
+    const int fading = q->cfg.kind == RX_KIND_FADING;
+    double f = rx_net_forward_flops(q, B);
+    /* The same dX choices as rx_net_gradient. */
+    f += al_dense_backward_flops(al_model_dense(q->model, L_DENSE2), B, 1);
+    f += al_dense_backward_flops(al_model_dense(q->model, L_DENSE1), B, fading || with_dy);
+    if (fading) {
+        f += al_dense_backward_flops(al_model_dense(q->model, L_EST2), B, 1);
+        f += al_dense_backward_flops(al_model_dense(q->model, L_EST1), B, with_dy);
+    }
+    return f;
+}

@@ -110,16 +110,20 @@ static void s_forward_narrow(const al_layer_core *c, const float *x, unsigned B,
     const unsigned full = n / AL_VF_LANES * AL_VF_LANES;
     const float *W = c->p.W, *b = c->p.b;
     const int relu = c->act == AL_ACT_RELU;
+    const al_vf zero = {0};
     for (unsigned r = 0; r < B; r++) {
         const float *xr = x + (size_t)r * n_in;
         float *yr = y + (size_t)r * n;
         for (unsigned j = 0; j < full; j += AL_VF_LANES) {
-            al_vf acc = al_vf_load(b + j);
-            for (unsigned k = 0; k < n_in; k++)
-                acc += xr[k] * al_vf_load(W + (size_t)k * n + j);
+            al_vf acc, w;
+            al_vf_load(&acc, b + j);
+            for (unsigned k = 0; k < n_in; k++) {
+                al_vf_load(&w, W + (size_t)k * n + j);
+                acc += xr[k] * w;
+            }
             if (relu)
-                acc = al_vf_max(acc, (al_vf){0});
-            al_vf_store(yr + j, acc);
+                al_vf_max(&acc, &zero);
+            al_vf_store(yr + j, &acc);
         }
         for (unsigned j = full; j < n; j++) {
             float acc = b[j];

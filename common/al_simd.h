@@ -29,13 +29,6 @@
 #define AL_VECTOR_CLONES
 #endif
 
-/* GCC warns that 64-byte vectors passed by value change the ABI when
- * AVX-512 is off; these helpers are always inlined, never an ABI
- * boundary. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
 #define AL_SIMD_INLINE static inline __attribute__((always_inline))
 
 enum { AL_VF_LANES = 16 };
@@ -47,58 +40,53 @@ typedef float al_vf4 __attribute__((vector_size(16)));
 typedef int32_t al_vi8 __attribute__((vector_size(32)));
 typedef int32_t al_vi4 __attribute__((vector_size(16)));
 
-AL_SIMD_INLINE al_vf al_vf_load(const float *p)
+/* The helpers take and give vectors through pointers, or are macros:
+ * clang rejects 64-byte vectors passed by value in code compiled without
+ * AVX-512 (the baseline version), inlined or not, and GCC warns. */
+
+#define AL_VF_SPLAT(a) ((al_vf){0} + (a))
+/* m ? a : b lane by lane, m from a comparison (all ones or zero). */
+#define AL_VF_SELECT(m, a, b) ((al_vf)(((m) & (al_vi)(a)) | (~(m) & (al_vi)(b))))
+
+AL_SIMD_INLINE void al_vf_load(al_vf *v, const float *p)
 {
-    al_vf v;
-    memcpy(&v, p, sizeof v);
-    return v;
+    memcpy(v, p, sizeof *v);
 }
 
-AL_SIMD_INLINE void al_vf_store(float *p, al_vf v)
+AL_SIMD_INLINE void al_vf_store(float *p, const al_vf *v)
 {
-    memcpy(p, &v, sizeof v);
+    memcpy(p, v, sizeof *v);
 }
 
 /* The first n < AL_VF_LANES values of p, the other lanes `pad`. */
-AL_SIMD_INLINE al_vf al_vf_load_part(const float *p, unsigned n, float pad)
+AL_SIMD_INLINE void al_vf_load_part(al_vf *v, const float *p, unsigned n, float pad)
 {
-    al_vf v;
     for (unsigned l = 0; l < AL_VF_LANES; l++)
-        v[l] = l < n ? p[l] : pad;
-    return v;
+        (*v)[l] = l < n ? p[l] : pad;
 }
 
-AL_SIMD_INLINE void al_vf_store_part(float *p, al_vf v, unsigned n)
+AL_SIMD_INLINE void al_vf_store_part(float *p, const al_vf *v, unsigned n)
 {
     for (unsigned l = 0; l < n; l++)
-        p[l] = v[l];
+        p[l] = (*v)[l];
 }
 
-AL_SIMD_INLINE al_vf al_vf_splat(float a)
+/* *a = *a > b ? *a : b lane by lane: a NaN in *a never stays, as in the
+ * scalar code's v > 0 ? v : 0. */
+AL_SIMD_INLINE void al_vf_max(al_vf *a, const al_vf *b)
 {
-    return (al_vf){0} + a;
-}
-
-/* m ? a : b lane by lane, m from a comparison (all ones or zero). */
-AL_SIMD_INLINE al_vf al_vf_select(al_vi m, al_vf a, al_vf b)
-{
-    return (al_vf)((m & (al_vi)a) | (~m & (al_vi)b));
-}
-
-/* a > b ? a : b: a NaN in a never wins, as in the scalar code. */
-AL_SIMD_INLINE al_vf al_vf_max(al_vf a, al_vf b)
-{
-    return al_vf_select(a > b, a, b);
+    const al_vi m = *a > *b;
+    *a = AL_VF_SELECT(m, *a, *b);
 }
 
 /* Horizontal reductions as trees of halves: a few vector instructions
  * where a lane-by-lane loop is a dependent chain of 16 (most of the cost
  * of a 16-wide row). */
-AL_SIMD_INLINE float al_vf_hsum(al_vf v)
+AL_SIMD_INLINE float al_vf_hsum(const al_vf *v)
 {
     al_vf8 a, b;
-    memcpy(&a, &v, sizeof a);
-    memcpy(&b, (const char *)&v + sizeof a, sizeof b);
+    memcpy(&a, v, sizeof a);
+    memcpy(&b, (const char *)v + sizeof a, sizeof b);
     a += b;
     al_vf4 c, d;
     memcpy(&c, &a, sizeof c);
@@ -107,11 +95,11 @@ AL_SIMD_INLINE float al_vf_hsum(al_vf v)
     return (c[0] + c[2]) + (c[1] + c[3]);
 }
 
-AL_SIMD_INLINE float al_vf_hmax(al_vf v)
+AL_SIMD_INLINE float al_vf_hmax(const al_vf *v)
 {
     al_vf8 a, b;
-    memcpy(&a, &v, sizeof a);
-    memcpy(&b, (const char *)&v + sizeof a, sizeof b);
+    memcpy(&a, v, sizeof a);
+    memcpy(&b, (const char *)v + sizeof a, sizeof b);
     const al_vi8 ab = a > b;
     a = (al_vf8)((ab & (al_vi8)a) | (~ab & (al_vi8)b));
     al_vf4 c, d;
@@ -123,11 +111,11 @@ AL_SIMD_INLINE float al_vf_hmax(al_vf v)
     return x > y ? x : y;
 }
 
-AL_SIMD_INLINE int32_t al_vi_hmin(al_vi v)
+AL_SIMD_INLINE int32_t al_vi_hmin(const al_vi *v)
 {
     al_vi8 a, b;
-    memcpy(&a, &v, sizeof a);
-    memcpy(&b, (const char *)&v + sizeof a, sizeof b);
+    memcpy(&a, v, sizeof a);
+    memcpy(&b, (const char *)v + sizeof a, sizeof b);
     const al_vi8 ab = a < b;
     a = (ab & a) | (~ab & b);
     al_vi4 c, d;

@@ -10,16 +10,17 @@
  * 1e-7); 2^n from exponent bits, in two factors so that results below
  * FLT_MIN come out subnormal, as from expf, and results below half the
  * smallest subnormal come out 0. */
-AL_SIMD_INLINE al_vf s_exp_nonpos(al_vf x)
+AL_SIMD_INLINE void s_exp_nonpos(al_vf *xp)
 {
-    const al_vf magic = al_vf_splat(12582912.0f); /* 1.5 * 2^23: rounds to integers */
-    x = al_vf_select(x < -104.0f, al_vf_splat(-104.0f), x);
+    const al_vf magic = AL_VF_SPLAT(12582912.0f); /* 1.5 * 2^23: rounds to integers */
+    const al_vi low = *xp < -104.0f;
+    const al_vf x = AL_VF_SELECT(low, AL_VF_SPLAT(-104.0f), *xp);
     const al_vf t = x * 1.44269504089f + magic;
     const al_vf n = t - magic;
     const al_vu ni = (al_vu)t - (al_vu)magic; /* n as a two's complement integer */
     al_vf r = x - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
-    al_vf p = al_vf_splat(1.9875691500e-4f);
+    al_vf p = AL_VF_SPLAT(1.9875691500e-4f);
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
@@ -31,32 +32,43 @@ AL_SIMD_INLINE al_vf s_exp_nonpos(al_vf x)
     const al_vu n2 = ni - n1;
     const al_vf s1 = (al_vf)((n1 + 127u) << 23);
     const al_vf s2 = (al_vf)((n2 + 127u) << 23);
-    return p * s1 * s2;
+    *xp = p * s1 * s2;
+}
+
+/* Lanes j .. j+15 of a row of M, past its end -inf. */
+AL_SIMD_INLINE void s_load(al_vf *v, const float *z, unsigned j, unsigned M)
+{
+    if (j + AL_VF_LANES <= M)
+        al_vf_load(v, z + j);
+    else
+        al_vf_load_part(v, z + j, M - j, -INFINITY);
 }
 
 /* Row maximum and, when want_arg, the lowest index holding it: each lane
  * keeps the first index of its own maximum, then the lanes are merged. */
 AL_SIMD_INLINE float s_row_max(const float *z, unsigned M, int want_arg, uint32_t *arg)
 {
-    const unsigned full = M / AL_VF_LANES * AL_VF_LANES;
     al_vi idx, best_i;
     for (unsigned l = 0; l < AL_VF_LANES; l++)
         idx[l] = (int32_t)l;
     best_i = idx;
-    al_vf best = full > 0 ? al_vf_load(z) : al_vf_load_part(z, M, -INFINITY);
+    al_vf best;
+    s_load(&best, z, 0, M);
     for (unsigned j = AL_VF_LANES; j < M; j += AL_VF_LANES) {
         idx += AL_VF_LANES;
-        const al_vf v = j < full ? al_vf_load(z + j) : al_vf_load_part(z + j, M - j, -INFINITY);
+        al_vf v;
+        s_load(&v, z, j, M);
         const al_vi m = v > best;
-        best = al_vf_select(m, v, best);
+        best = AL_VF_SELECT(m, v, best);
         if (want_arg)
             best_i = (m & idx) | (~m & best_i);
     }
-    const float zmax = al_vf_hmax(best);
+    const float zmax = al_vf_hmax(&best);
     if (want_arg) {
         /* Lanes holding the maximum offer their index, the others M. */
         const al_vi at_max = best == zmax;
-        const uint32_t a = (uint32_t)al_vi_hmin((at_max & best_i) | (~at_max & (int32_t)M));
+        const al_vi offer = (at_max & best_i) | (~at_max & (int32_t)M);
+        const uint32_t a = (uint32_t)al_vi_hmin(&offer);
         *arg = a < M ? a : 0; /* a row of NaNs */
     }
     return zmax;
@@ -70,26 +82,31 @@ AL_SIMD_INLINE float s_row(const float *z, unsigned M, uint32_t label, float *g,
 {
     const float zmax = s_row_max(z, M, decision != NULL, decision);
     const float z_label = z[label];
-    const unsigned full = M / AL_VF_LANES * AL_VF_LANES;
     al_vf acc = {0};
-    for (unsigned j = 0; j < full; j += AL_VF_LANES) {
-        const al_vf e = s_exp_nonpos(al_vf_load(z + j) - zmax);
+    for (unsigned j = 0; j < M; j += AL_VF_LANES) {
+        al_vf e;
+        s_load(&e, z, j, M);
+        e -= zmax;
+        s_exp_nonpos(&e);
         acc += e;
-        if (g != NULL)
-            al_vf_store(g + j, e);
+        if (g == NULL)
+            continue;
+        if (j + AL_VF_LANES <= M)
+            al_vf_store(g + j, &e);
+        else
+            al_vf_store_part(g + j, &e, M - j);
     }
-    if (full < M) {
-        const al_vf e = s_exp_nonpos(al_vf_load_part(z + full, M - full, -INFINITY) - zmax);
-        acc += e;
-        if (g != NULL)
-            al_vf_store_part(g + full, e, M - full);
-    }
-    const float sum = al_vf_hsum(acc);
+    const float sum = al_vf_hsum(&acc);
     if (g != NULL) {
         const float k = scale / sum;
-        for (unsigned j = 0; j < full; j += AL_VF_LANES)
-            al_vf_store(g + j, al_vf_load(g + j) * k);
-        for (unsigned j = full; j < M; j++)
+        unsigned j = 0;
+        for (; j + AL_VF_LANES <= M; j += AL_VF_LANES) {
+            al_vf v;
+            al_vf_load(&v, g + j);
+            v *= k;
+            al_vf_store(g + j, &v);
+        }
+        for (; j < M; j++)
             g[j] *= k;
         g[label] -= scale;
     }

@@ -275,9 +275,8 @@ int rx_net_losses(rx_net_t *q, const float *y, const uint32_t *labels, unsigned 
     const float *logits = rx_net_forward(q, y, B);
     if (logits == NULL)
         return AL_EINVAL;
-    if (decisions != NULL)
-        al_argmax_rows(logits, B, q->cfg.M, decisions);
-    return al_softmax_ce(logits, labels, B, q->cfg.M, losses, NULL, 0.0f);
+    /* Decisions from the same pass over the logits as the losses. */
+    return al_softmax_ce_decide(logits, labels, B, q->cfg.M, losses, NULL, 0.0f, decisions);
 }
 
 /* Backward through z = y conj(h) / d, d = |h|^2 + eps, per message (y is

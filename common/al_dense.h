@@ -74,7 +74,13 @@ unsigned al_dense_n_out(const al_dense_t *q);
 al_act al_dense_act(const al_dense_t *q);
 al_dense_params al_dense_get_params(const al_dense_t *q);
 
-/* Floating-point operations of one forward pass of B rows (for benchmarks). */
+/* Floating-point operations of one forward pass of B rows (for benchmarks):
+ * the multiply-adds of X W, 2 B n_in n_out. */
 double al_dense_forward_flops(const al_dense_t *q, unsigned B);
+
+/* Of one backward pass: 2 B n_in n_out for dW, as many again for dX when
+ * with_dx (the elementwise passes are not counted: benchmarks measure
+ * them as overhead against the products). */
+double al_dense_backward_flops(const al_dense_t *q, unsigned B, int with_dx);
 
 #endif

@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include "al_radio.h"
+#include "al_threads.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,9 @@ static void s_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* First, before any thread exists: every thread of the process then
+     * flushes subnormals (see al_threads.h). */
+    al_threads_init();
     if (argc < 2) {
         s_usage(stderr);
         return EX_USAGE;

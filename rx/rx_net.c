@@ -276,9 +276,8 @@ int rx_net_losses(rx_net_t *q, const float *y, const uint32_t *labels, unsigned 
     const float *logits = rx_net_forward(q, y, B);
     if (logits == NULL)
         return AL_EINVAL;
-    if (decisions != NULL)
-        al_argmax_rows(logits, B, q->cfg.M, decisions);
-    return al_softmax_ce(logits, labels, B, q->cfg.M, losses, NULL, 0.0f);
+    /* Decisions from the same pass over the logits as the losses. */
+    return al_softmax_ce_decide(logits, labels, B, q->cfg.M, losses, NULL, 0.0f, decisions);
 }
 
 /* Backward through z = y conj(h) / d, d = |h|^2 + eps, per message (y is
@@ -371,5 +370,19 @@ double rx_net_forward_flops(const rx_net_t *q, unsigned B)
     double f = 2.0 * B * (2.0 * c->N * c->hidden + (double)c->hidden * c->M);
     if (c->kind == RX_KIND_FADING)
         f += 2.0 * B * (2.0 * c->N * c->est_hidden + 2.0 * c->est_hidden);
+    return f;
+}
+
+double rx_net_train_flops(const rx_net_t *q, unsigned B, int with_dy)
+{
+    const int fading = q->cfg.kind == RX_KIND_FADING;
+    double f = rx_net_forward_flops(q, B);
+    /* The same dX choices as rx_net_gradient. */
+    f += al_dense_backward_flops(al_model_dense(q->model, L_DENSE2), B, 1);
+    f += al_dense_backward_flops(al_model_dense(q->model, L_DENSE1), B, fading || with_dy);
+    if (fading) {
+        f += al_dense_backward_flops(al_model_dense(q->model, L_EST2), B, 1);
+        f += al_dense_backward_flops(al_model_dense(q->model, L_EST1), B, with_dy);
+    }
     return f;
 }

@@ -83,7 +83,13 @@ int rx_net_train_step(rx_net_t *q, const float *y, const uint32_t *labels, unsig
 const rx_net_config *rx_net_get_config(const rx_net_t *q);
 al_model_t *rx_net_model(rx_net_t *q);
 
-/* Floating-point operations of one forward pass of B messages. */
+/* Floating-point operations of one forward pass of B messages (the layers'
+ * products, al_dense_forward_flops). */
 double rx_net_forward_flops(const rx_net_t *q, unsigned B);
+
+/* Of one rx_net_gradient or rx_net_train_step: the forward pass plus each
+ * layer's backward products (al_dense_backward_flops); with_dy as dy !=
+ * NULL there. */
+double rx_net_train_flops(const rx_net_t *q, unsigned B, int with_dy);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,59 @@ static void test_dense_forward_matches_naive_product(void **state)
     s_free(f);
 }
 
+/* The narrow forward kernel (n_in <= 16, no sgemm) and the sgemm path, and
+ * the fused activation-and-bias backward pass, against the layer computed
+ * the plain way in double: every activation, column counts with and
+ * without a partial vector of 16. */
+static void test_dense_matches_unfused_reference_for_narrow_and_wide_layers(void **state)
+{
+    (void)state;
+    const unsigned shapes[][2] = {{1, 5}, {8, 37}, {16, 64}, {17, 16}, {40, 33}};
+    const al_act acts[] = {AL_ACT_LINEAR, AL_ACT_RELU, AL_ACT_TANH};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (size_t a = 0; a < 3; a++) {
+            const unsigned n_in = shapes[s][0], n = shapes[s][1], B = 9;
+            fixture *f = s_fixture(n_in, n, B, acts[a], 0);
+            assert_int_equal(al_dense_forward(f->dense, f->x, B, f->y), 0);
+            assert_int_equal(al_dense_backward(f->dense, f->x, f->y, f->c, B, f->dx), 0);
+            double *dz = calloc((size_t)B * n, sizeof(double));
+            for (unsigned r = 0; r < B; r++)
+                for (unsigned j = 0; j < n; j++) {
+                    double z = f->b[j];
+                    for (unsigned i = 0; i < n_in; i++)
+                        z += (double)f->x[r * n_in + i] * f->W[i * n + j];
+                    double y = z, d = 1.0;
+                    if (acts[a] == AL_ACT_RELU)
+                        y = z > 0 ? z : 0.0, d = z > 0 ? 1.0 : 0.0;
+                    else if (acts[a] == AL_ACT_TANH)
+                        y = tanh(z), d = 1.0 - y * y;
+                    assert_float_equal(f->y[r * n + j], y, 1e-5);
+                    dz[r * n + j] = d * f->c[r * n + j];
+                }
+            for (unsigned j = 0; j < n; j++) {
+                double db = 0.0;
+                for (unsigned r = 0; r < B; r++)
+                    db += dz[r * n + j];
+                assert_float_equal(f->db[j], db, 1e-4);
+                for (unsigned i = 0; i < n_in; i++) {
+                    double dw = 0.0;
+                    for (unsigned r = 0; r < B; r++)
+                        dw += (double)f->x[r * n_in + i] * dz[r * n + j];
+                    assert_float_equal(f->dW[i * n + j], dw, 1e-4);
+                }
+            }
+            for (unsigned r = 0; r < B; r++)
+                for (unsigned i = 0; i < n_in; i++) {
+                    double dx = 0.0;
+                    for (unsigned j = 0; j < n; j++)
+                        dx += dz[r * n + j] * f->W[i * n + j];
+                    assert_float_equal(f->dx[r * n_in + i], dx, 1e-4);
+                }
+            free(dz);
+            s_free(f);
+        }
+}
+
 static void test_dense_backward_accumulates_across_calls(void **state)
 {
     (void)state;
@@ -194,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_dense_relu_gradients_match_finite_differences),
         cmocka_unit_test(test_dense_tanh_gradients_match_finite_differences),
         cmocka_unit_test(test_dense_forward_matches_naive_product),
+        cmocka_unit_test(test_dense_matches_unfused_reference_for_narrow_and_wide_layers),
         cmocka_unit_test(test_dense_backward_accumulates_across_calls),
         cmocka_unit_test(test_dense_rejects_bad_arguments),
         cmocka_unit_test(test_embedding_gradients_match_finite_differences),

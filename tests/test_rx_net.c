@@ -131,6 +131,34 @@ static void test_rx_training_learns_a_fixed_constellation(void **state)
     rx_net_destroy(&q);
 }
 
+/* rx_net_losses' decisions come from the same pass as its losses: they
+ * must equal rx_net_decide's, and the losses those without decisions. */
+static void test_rx_losses_decisions_equal_decide(void **state)
+{
+    (void)state;
+    rx_net_config cfg = rx_net_config_default(40, N, RX_KIND_AWGN);
+    cfg.max_batch = 32;
+    rx_net_t *q = rx_net_create(&cfg);
+    assert_non_null(q);
+    float y[32 * 2 * N], l1[32], l2[32];
+    uint32_t labels[32], d1[32], d2[32];
+    al_rng_t r;
+    al_rng_seed(&r, 9);
+    al_rng_fill_normalf(&r, y, 32 * 2 * N, 1.0f);
+    for (int i = 0; i < 32; i++) {
+        labels[i] = al_rng_below(&r, 40);
+        d2[i] = 40; /* no message: must be overwritten */
+    }
+    assert_int_equal(rx_net_decide(q, y, 32, d1), 0);
+    assert_int_equal(rx_net_losses(q, y, labels, 32, l1, d2), 0);
+    assert_int_equal(rx_net_losses(q, y, labels, 32, l2, NULL), 0);
+    for (int i = 0; i < 32; i++) {
+        assert_int_equal(d1[i], d2[i]);
+        assert_float_equal(l1[i], l2[i], 0);
+    }
+    rx_net_destroy(&q);
+}
+
 static void test_rx_rejects_bad_configuration_and_labels(void **state)
 {
     (void)state;
@@ -159,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_rx_fading_gradients_match_finite_differences),
         cmocka_unit_test(test_rx_fading_unscaled_gradients_match_finite_differences),
         cmocka_unit_test(test_rx_training_learns_a_fixed_constellation),
+        cmocka_unit_test(test_rx_losses_decisions_equal_decide),
         cmocka_unit_test(test_rx_rejects_bad_configuration_and_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -83,6 +83,60 @@ static void test_softmax_ce_in_place_gradient_equals_separate(void **state)
         assert_float_equal(dz[j], z2[j], 0);
 }
 
+/* The vectorised one-pass kernel against softmax cross-entropy computed
+ * the plain way in double, for widths below, at and around multiples of
+ * the 16-lane vector, with logits spread far enough that probabilities
+ * underflow into the subnormal range and to 0, and ties (integer logits)
+ * for the decisions. */
+static void test_softmax_ce_matches_unfused_reference_for_many_widths(void **state)
+{
+    (void)state;
+    const unsigned widths[] = {2, 5, 15, 16, 17, 31, 64, 256, 300};
+    enum { ROWS = 6, MAX_M = 300 };
+    static float z[ROWS * MAX_M], dz[ROWS * MAX_M];
+    float losses[ROWS];
+    uint32_t labels[ROWS], dec[ROWS], dec2[ROWS];
+    al_rng_t r;
+    al_rng_seed(&r, 11);
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        const unsigned m = widths[w];
+        for (unsigned i = 0; i < ROWS; i++) {
+            /* Row spreads 1, 10 (ties: rounded), 60, 200 (underflow). */
+            const float spread = (const float[]){1, 10, 60, 200, 3, 120}[i];
+            for (unsigned j = 0; j < m; j++) {
+                const float v = spread * (al_rng_uniformf(&r) - 0.5f);
+                z[i * m + j] = i == 1 ? roundf(v) : v;
+            }
+            labels[i] = al_rng_below(&r, m);
+        }
+        const float scale = 0.25f;
+        assert_int_equal(al_softmax_ce_decide(z, labels, ROWS, m, losses, dz, scale, dec), 0);
+        al_argmax_rows(z, ROWS, m, dec2);
+        for (unsigned i = 0; i < ROWS; i++) {
+            const float *row = z + i * m;
+            unsigned arg = 0;
+            for (unsigned j = 1; j < m; j++)
+                arg = row[j] > row[arg] ? j : arg;
+            assert_int_equal(dec[i], arg);
+            assert_int_equal(dec2[i], arg);
+            double sum = 0.0;
+            for (unsigned j = 0; j < m; j++)
+                sum += exp((double)row[j] - row[arg]);
+            const double loss = log(sum) + row[arg] - row[labels[i]];
+            assert_float_equal(losses[i], loss, 1e-5 * (1.0 + fabs(loss)));
+            for (unsigned j = 0; j < m; j++) {
+                const double d = (double)row[j] - row[arg];
+                const double g = scale * (exp(d) / sum - (j == labels[i] ? 1.0 : 0.0));
+                /* The float difference z - max is off by up to half its
+                 * last place, |d| 2^-24, and so is e^d relatively;
+                 * subnormals carry fewer bits: allow two of their steps. */
+                const double tol = fabs(g) * (1e-6 + fabs(d) * 6e-8) + 3e-45;
+                assert_float_equal(dz[i * m + j], g, tol);
+            }
+        }
+    }
+}
+
 static void test_softmax_ce_rejects_label_out_of_range(void **state)
 {
     (void)state;
@@ -109,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_softmax_ce_gradient_matches_finite_differences),
         cmocka_unit_test(test_softmax_ce_is_stable_for_huge_logits),
         cmocka_unit_test(test_softmax_ce_in_place_gradient_equals_separate),
+        cmocka_unit_test(test_softmax_ce_matches_unfused_reference_for_many_widths),
         cmocka_unit_test(test_softmax_ce_rejects_label_out_of_range),
         cmocka_unit_test(test_argmax_picks_largest_and_first_on_ties),
     };

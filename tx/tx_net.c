@@ -272,3 +272,9 @@ uint32_t tx_net_version(const tx_net_t *q) { return q->version; }
 void tx_net_set_version(tx_net_t *q, uint32_t version) { q->version = version; }
 const tx_net_config *tx_net_get_config(const tx_net_t *q) { return &q->cfg; }
 al_model_t *tx_net_model(tx_net_t *q) { return q->model; }
+
+double tx_net_step_flops(const tx_net_t *q)
+{
+    const al_dense_t *d = al_model_dense(q->model, 1);
+    return al_dense_backward_flops(d, q->cfg.M, 1) + al_dense_forward_flops(d, q->cfg.M);
+}

@@ -103,4 +103,10 @@ void tx_net_set_version(tx_net_t *q, uint32_t version);
 const tx_net_config *tx_net_get_config(const tx_net_t *q);
 al_model_t *tx_net_model(tx_net_t *q);
 
+/* Floating-point operations of one tx_net_grad_step or tx_net_pg_step:
+ * the dense layer's products over the M-row table, backward (dW, dX) and
+ * the rebuild's forward; the embedding's are lookups and scatters, the
+ * table accumulation and Adam elementwise. */
+double tx_net_step_flops(const tx_net_t *q);
+
 #endif

@@ -126,13 +126,6 @@ static const opt_desc s_table[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
-static volatile sig_atomic_t s_interrupted;
-static void s_on_signal(int sig)
-{
-    (void)sig;
-    s_interrupted = 1;
-}
-
 static double s_json_number(const char *text, const char *key)
 {
     char pat[64];
@@ -348,11 +341,9 @@ static int s_run(const loop_opts *o)
         return EX_CANTCREAT;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    /* Ctrl-C stops the demo the way SIGTERM stops a daemon: the children
+     * are told to stop, and their state is kept. */
+    daemon_signals_install();
 
     double t0 = al_now_s();
     fprintf(stderr, "loopback: M=%u N=%u, Es/N0 %.1f dB, CFO %g Hz, delay %g samples, %s; "
@@ -365,7 +356,7 @@ static int s_run(const loop_opts *o)
     double last_progress = 0;
     char status_path[700];
     snprintf(status_path, sizeof status_path, "%s/status.json", tx.state_dir);
-    while (!s_interrupted) {
+    while (!daemon_stop_requested()) {
         int st;
         if (waitpid(tx_pid, &st, WNOHANG) == tx_pid) {
             tx_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -398,7 +389,7 @@ static int s_run(const loop_opts *o)
     s_stop(tx_pid);
     s_stop(rx_pid);
     double wall = al_now_s() - t0;
-    if (s_interrupted) {
+    if (daemon_stop_requested()) {
         fprintf(stderr, "loopback: interrupted; state kept in %s\n", o->out);
         return 130;
     }

@@ -97,8 +97,18 @@ while kill -0 "$tx_pid" 2>/dev/null; do
 done
 wait "$tx_pid" || { echo "transmitter failed"; cat "$work/tx.log"; exit 1; }
 tx_pid=
-grep -q "resumed from" "$work/tx.log" || { echo "the transmitter did not resume"; cat "$work/tx.log"; exit 1; }
-grep -q "resumed the receiver network" "$work/rx.log" || { echo "the receiver did not resume"; cat "$work/rx.log"; exit 1; }
+# A kill that lands at the end of training restarts a daemon that may
+# still be starting when the transmitter exits: wait for its line (a
+# grep at once failed three loaded runs) rather than race it.
+await_line() {   # FILE PATTERN: up to 10 s
+    i=0
+    until grep -q "$2" "$1"; do
+        i=$((i + 1)); [ $i -lt 100 ] || return 1
+        sleep 0.1
+    done
+}
+await_line "$work/tx.log" "resumed from" || { echo "the transmitter did not resume"; cat "$work/tx.log"; exit 1; }
+await_line "$work/rx.log" "resumed the receiver network" || { echo "the receiver did not resume"; cat "$work/rx.log"; exit 1; }
 cat "$work/tx/summary.json"
 python3 - "$work/tx/summary.json" "$rounds" "$kills" <<'PY'
 import json, sys

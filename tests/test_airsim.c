@@ -31,6 +31,7 @@
 #include "al_log.h"
 #include "al_radio.h"
 #include "al_rng.h"
+#include "unit_noise.h"
 
 enum { RATE = 1000000 };   /* 1 Msps: one tick is one microsecond */
 
@@ -164,20 +165,6 @@ static al_radio_t *s_open(const char *args, int direction)
     return r;
 }
 
-/* A known unit-power burst. */
-static float complex *s_burst(uint64_t seed, size_t n)
-{
-    float complex *x = malloc(n * sizeof *x);
-    al_rng_t r;
-    al_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++) {
-        float re, im;
-        al_rng_cnormal(&r, 1.0, &re, &im);
-        x[i] = re + I * im;
-    }
-    return x;
-}
-
 /* The other end of a two-process test is this binary again, started in
  * a child role (main below): exec rather than a bare fork, because the
  * parent already runs SoapySDR and ZeroMQ threads, and a fork copies
@@ -202,7 +189,7 @@ static int s_child_writer(const char *args, uint64_t seed, size_t n, int64_t t)
     al_radio_t *tx = NULL;
     for (int i = 0; i < 100 && tx == NULL; i++)
         tx = s_open(args, AL_RADIO_TX);
-    float complex *x = s_burst(seed, n);
+    float complex *x = unit_noise(seed, n);
     float complex *z = calloc(4096, sizeof *z);
     int ok = tx && al_radio_write_burst(tx, x, n, 1, t * 1000, 5000000) == (int)n &&
              al_radio_write_burst(tx, z, 4096, 1, (t + (int64_t)n + 10000) * 1000, 5000000) == 4096;
@@ -271,7 +258,7 @@ static void test_airsim_burst_arrives_intact_at_its_time(void **state)
     float complex *y1 = calloc(upto, sizeof *y1), *y2 = calloc(upto, sizeof *y2);
     s_collect(r1, y1, upto);
     s_collect(r2, y2, upto);
-    float complex *x1 = s_burst(11, L), *x2 = s_burst(22, L);
+    float complex *x1 = unit_noise(11, L), *x2 = unit_noise(22, L);
     for (int64_t t = 0; t < upto; t++) {
         float complex e1 = (t >= T1 && t < T1 + L) ? x1[t - T1] : 0.0f;
         float complex e2 = (t >= T2 && t < T2 + L) ? x2[t - T2] : 0.0f;
@@ -323,7 +310,7 @@ static void test_airsim_snr_matches_configuration(void **state)
     (void)state;
     enum { L = 60000, T = 1000 };
     float complex *y = s_receive_impaired("snr", "snr_db=10,seed=5", 31, T, L);
-    float complex *x = s_burst(31, L);
+    float complex *x = unit_noise(31, L);
     double ps = 0, pn = 0;
     for (int i = 0; i < L; i++) {
         ps += crealf(x[i] * conjf(x[i]));
@@ -354,7 +341,7 @@ static void s_check_cfo(const char *name, const char *tx_extra, const char *rx_e
                         uint64_t seed, int n, int lag, double want)
 {
     float complex *y = s_receive_pair(name, tx_extra, rx_extra, seed, 1000, (size_t)n);
-    float complex *x = s_burst(seed, (size_t)n);
+    float complex *x = unit_noise(seed, (size_t)n);
     double est = s_cfo_estimate(x, y, n, lag);
     printf("airsim measured CFO %.2f Hz (expected %.2f; TX %s, RX %s)\n", est, want,
            tx_extra ? tx_extra : "-", rx_extra);
@@ -423,7 +410,7 @@ static void test_airsim_retuned_receiver_follows_its_frequency(void **state)
     SoapySDRDevice_deactivateStream(dev, st, 0, 0);
     SoapySDRDevice_closeStream(dev, st);
     SoapySDRDevice_unmake(dev);
-    float complex *x = s_burst(35, L);
+    float complex *x = unit_noise(35, L);
     double est = s_cfo_estimate(x, y + T, L, LAG);
     printf("airsim measured CFO %.1f Hz after retuning to 2.4 GHz (expected %.1f)\n", est, cfo);
     assert_true(fabs(est - cfo) < 0.01 * fabs(cfo));
@@ -438,7 +425,7 @@ static void test_airsim_delay_matches_configuration(void **state)
     enum { L = 20000, T = 1000, W = L + 64, NF = 48 };
     const double delay = 3.37;
     float complex *y = s_receive_impaired("delay", "delay=3.37", 33, T, L);
-    float complex *x = s_burst(33, L);
+    float complex *x = unit_noise(33, L);
     /* Cross-spectrum phase slope over the band the delay filter passes:
      * arg(Y(f) X*(f)) = -2 pi f d. */
     double num = 0, den = 0;

@@ -23,6 +23,7 @@
 #include "al_error.h"
 #include "al_log.h"
 #include "al_rng.h"
+#include "unit_noise.h"
 
 enum { RATE = 1000000 };
 
@@ -39,19 +40,6 @@ static void s_config_more(airsim_config *c, const char *const *kv, const char *c
 static void s_config(airsim_config *c, const char *const *kv)
 {
     s_config_more(c, kv, NULL);
-}
-
-static float complex *s_noise(uint64_t seed, size_t n)
-{
-    float complex *x = malloc(n * sizeof *x);
-    al_rng_t r;
-    al_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++) {
-        float re, im;
-        al_rng_cnormal(&r, 1.0, &re, &im);
-        x[i] = re + I * im;
-    }
-    return x;
 }
 
 /* ---------------------------------------------------------------- */
@@ -263,7 +251,7 @@ static void test_airsim_chan_sample_clock_drifts_by_ppm(void **state)
      * drift runs on through the silence between bursts. */
     enum { SPAN = 1000000, W = 4096, L = SPAN + W, T = 1000 };
     double r = (1.0 - 8e-6) / (1.0 + 12e-6), want = SPAN * (r - 1.0);
-    float complex *x = s_noise(41, L), *y = malloc((L + 64) * sizeof *y);
+    float complex *x = unit_noise(41, L), *y = malloc((L + 64) * sizeof *y);
     for (int split = 0; split < 2; split++) {
         s_pair p = s_open_pair(split ? "drift2" : "drift1", "12", "-8", 0.0, 0.0);
         s_send_bursts(&p, x, L, T, split ? W : L, split ? SPAN : L, y);
@@ -319,7 +307,7 @@ static void test_airsim_chan_dc_offset_measured_back(void **state)
     s_config(&c, (const char *const[]){"dc_dbc", "-30", NULL});
     airsim_chan_t *ch = airsim_chan_create(&c, RATE);
     assert_non_null(ch);
-    float complex *x = s_noise(51, N), *y = malloc(N * sizeof *y);
+    float complex *x = unit_noise(51, N), *y = malloc(N * sizeof *y);
     airsim_chan_stream(ch, x, y, N);
     /* Relative to the unit-power signal itself: the mean of y - x. */
     double complex dc = 0;
@@ -346,7 +334,7 @@ static void test_airsim_chan_iq_imbalance_measured_from_the_image(void **state)
     s_config(&c, (const char *const[]){"iq_gain_db", "0.5", "iq_phase_deg", "3", NULL});
     airsim_chan_t *ch = airsim_chan_create(&c, RATE);
     assert_non_null(ch);
-    float complex *x = s_noise(52, N), *y = malloc(N * sizeof *y);
+    float complex *x = unit_noise(52, N), *y = malloc(N * sizeof *y);
     airsim_chan_stream(ch, x, y, N);
     /* Least squares y = mu x + nu conj(x): nu is the image. */
     double complex a = 0, b = 0, cc = 0, sxy = 0, sy = 0;

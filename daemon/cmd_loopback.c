@@ -34,6 +34,23 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+/* --profile, in the order of s_profiles. */
+typedef enum { L_PROFILE_IDEAL, L_PROFILE_HACKRF, L_PROFILE_B2X0 } l_profile;
+_Static_assert(sizeof(l_profile) == sizeof(int), "OPT_ENUM stores an int");
+
+/* What the demo sets for each profile: the link's default rate, and the
+ * TX power of a unit-power signal at full gain above the RX's full-scale
+ * input (airsim's profile defaults tx_dbm - fs_dbm: hackrf 10 - -5 dBm,
+ * b2x0 10 - -10 dBm; keep them in step). */
+static const struct {
+    double rate;
+    double tx_over_fs_db;
+} s_profile_demo[] = {
+    [L_PROFILE_IDEAL] = {1e6, 0.0},
+    [L_PROFILE_HACKRF] = {8e6, 15.0},
+    [L_PROFILE_B2X0] = {1e6, 20.0},
+};
+
 typedef struct {
     unsigned M, N, messages, rounds, eval_interval, final_eval_messages, sps, loss_timeout_ms;
     unsigned rx_frames, tx_frames;
@@ -42,7 +59,8 @@ typedef struct {
     char tx_radio[128], rx_radio[128];
     char tx_device[256], rx_device[256], tx_gains[128], rx_gains[128];
     double frequency, stall_timeout_s, reopen_timeout_s, if_offset;
-    int fading, profile, tx_stream, clock;
+    int fading, tx_stream, clock;
+    l_profile profile;
     uint64_t seed;
     char out[200];
     char log_level[16];
@@ -251,7 +269,7 @@ static int s_run(const loop_opts *o)
     c.N = o->N;
     c.messages = o->messages;
     c.sps = o->sps;
-    c.rate = o->rate > 0 ? o->rate : o->profile == 1 ? 8e6 : 1e6;
+    c.rate = o->rate > 0 ? o->rate : s_profile_demo[o->profile].rate;
     if (c.rate < 1e4) {
         fprintf(stderr, "airlearn loopback: --rate %g is below 10 kHz\n", o->rate);
         return EX_USAGE;
@@ -285,16 +303,15 @@ static int s_run(const loop_opts *o)
      * they always were. A real radio's profile: the TX at full gain (the
      * unit-power signal airsim's snr_db refers to), the RX at 0 dB, and
      * between them an attenuator that brings the TX's full scale 8 dB
-     * below the RX's (the profiles' tx_dbm - fs_dbm: hackrf 10 - -5 dBm,
-     * b2x0 10 - -10 dBm), with the channel's noise moved down alike so
-     * that Es/N0 stays --snr-db. */
+     * below the RX's (s_profile_demo), with the channel's noise moved
+     * down alike so that Es/N0 stays --snr-db. */
     char profile[32] = "", path[32] = "";
     double attenuation = 0;
-    if (o->profile != 0) {
+    if (o->profile != L_PROFILE_IDEAL) {
         snprintf(profile, sizeof profile, ",profile=%s", s_profiles[o->profile]);
-        attenuation = (o->profile == 1 ? 15.0 : 20.0) + 8.0;
+        attenuation = s_profile_demo[o->profile].tx_over_fs_db + 8.0;
         snprintf(path, sizeof path, ",gain_db=%g", -attenuation);
-        if (o->profile == 1) {
+        if (o->profile == L_PROFILE_HACKRF) {
             snprintf(c.gains, sizeof c.gains, "VGA=47;AMP=14");
         } else {
             c.gain = 89.75;

@@ -24,7 +24,8 @@
  *   LOSSES_ACK TX->RX  u32 frame seq, u8 fb_reason (FB_OK = accepted),
  *                      u8[3] 0, u32 current TX model version
  *   STATS      RX->TX  u64 frames detected, decoded, header failures,
- *                      dropped, EVAL messages, EVAL errors
+ *                      dropped, EVAL messages, EVAL errors, EVAL baseline
+ *                      messages, EVAL baseline errors (errors <= messages)
  *   HEARTBEAT  both    u64 sender's monotonic time in ms
  *   BYE        both    (empty)
  *
@@ -39,7 +40,7 @@
 #include <stdint.h>
 
 enum {
-    FB_PROTOCOL_VERSION = 1,
+    FB_PROTOCOL_VERSION = 2,   /* 2: STATS carries the baseline's counts */
     FB_HEADER_SIZE = 20,
     FB_MAX_LOSSES = 4096,      /* losses in one report */
     FB_MAX_TEXT = 200,         /* bytes of REJECT text */
@@ -54,7 +55,7 @@ enum {
     X(FB_REJECT, 3, 4, 4 + FB_MAX_TEXT)                           \
     X(FB_LOSSES, 4, 12, 12 + 4 * FB_MAX_LOSSES)                   \
     X(FB_LOSSES_ACK, 5, 12, 12)                                   \
-    X(FB_STATS, 6, 48, 48)                                        \
+    X(FB_STATS, 6, 64, 64)                                        \
     X(FB_HEARTBEAT, 7, 8, 8)                                      \
     X(FB_BYE, 8, 0, 0)
 
@@ -109,6 +110,7 @@ typedef struct {
 typedef struct {
     uint64_t frames_detected, frames_decoded, header_failures, frames_dropped;
     uint64_t eval_messages, eval_errors;
+    uint64_t baseline_messages, baseline_errors;   /* same-rate QAM in the EVAL frames */
 } fb_stats;
 
 /* A decoded message; only the member of its type is meaningful. */

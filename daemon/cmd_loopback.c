@@ -233,24 +233,29 @@ static void s_plot_curve(const loop_opts *o)
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return;
-    plot_series s[2] = {{.label = "policy loss"}, {.label = "SER"}};
+    plot_series s[3] = {{.label = "policy loss"}, {.label = "SER"}, {.label = "SER baseline (QAM)"}};
     char line[256];
     if (fgets(line, sizeof line, f) != NULL) {
         while (fgets(line, sizeof line, f)) {
-            double round, version, loss, ser;
-            if (sscanf(line, "%lf,%lf,%lf,%lf", &round, &version, &loss, &ser) == 4) {
+            double round, version, loss, ser, msgs, wall, ser_baseline;
+            int n = sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf", &round, &version, &loss, &ser, &msgs,
+                           &wall, &ser_baseline);
+            if (n >= 4) {
                 if (isfinite(loss) && loss > 0)
                     plot_series_add(&s[0], round, loss);
                 if (isfinite(ser) && ser > 0)
                     plot_series_add(&s[1], round, ser);
             }
+            if (n == 7 && isfinite(ser_baseline) && ser_baseline > 0)
+                plot_series_add(&s[2], round, ser_baseline);
         }
     }
     fclose(f);
     snprintf(path, sizeof path, "%s/learning.svg", o->out);
-    plot_lines(path, "airlearn loopback: learning curve", "round", "loss / SER", s, 2, 1);
-    plot_series_free(&s[0]);
-    plot_series_free(&s[1]);
+    plot_lines(path, "airlearn loopback: learning curve", "round", "loss / SER", s,
+               s[2].n > 0 ? 3 : 2, 1);
+    for (int i = 0; i < 3; i++)
+        plot_series_free(&s[i]);
 }
 
 static int s_run(const loop_opts *o)
@@ -424,12 +429,19 @@ static int s_run(const loop_opts *o)
         return EX_SOFTWARE;
     }
     s_plot_curve(o);
+    /* The same-rate QAM from the same EVAL frames (null: no such QAM). */
+    char baseline[128] = "null";
+    const double ser_baseline = s_json_number(text, "ser_baseline");
+    if (isfinite(ser_baseline))
+        snprintf(baseline, sizeof baseline, "%.6g,\"baseline_messages\":%.0f,\"baseline_errors\":%.0f",
+                 ser_baseline, s_json_number(text, "baseline_messages"),
+                 s_json_number(text, "baseline_errors"));
     char line[1024];
     snprintf(line, sizeof line,
-             "{\"ser\":%.6g,\"snr_db\":%.2f,\"iterations\":%.0f,\"wall_s\":%.1f,\"train_s\":%.1f,"
+             "{\"ser\":%.6g,\"ser_baseline\":%s,\"snr_db\":%.2f,\"iterations\":%.0f,\"wall_s\":%.1f,\"train_s\":%.1f,"
              "\"messages\":%.0f,\"errors\":%.0f,\"M\":%u,\"N\":%u,\"channel\":\"%s\","
              "\"out\":\"%s\"}\n",
-             s_json_number(text, "ser"), o->snr_db, s_json_number(text, "rounds"), wall,
+             s_json_number(text, "ser"), baseline, o->snr_db, s_json_number(text, "rounds"), wall,
              s_json_number(text, "train_s"), s_json_number(text, "messages"),
              s_json_number(text, "errors"), o->M, o->N, o->fading ? "rayleigh-block" : "awgn",
              o->out);

@@ -268,6 +268,11 @@ static void s_frame(void *user, const rx_frame_result *res)
             for (unsigned i = 0; i < r->P; i++)
                 r->stats.eval_errors += r->decisions[i] != r->labels[i];
             r->stats.eval_messages += r->P;
+            /* The preamble fit's Es/N0 of these very frames: the TX's
+             * SER-against-SNR sweep (sweep.h) reads it from STATS. */
+            r->stats.eval_frames++;
+            r->stats.eval_signal += res->es;
+            r->stats.eval_noise += res->n0;
             r->last_stats = 0;   /* report at once: the TX is waiting */
         }
         break;

@@ -111,14 +111,17 @@ static int s_encode_body(const fb_msg *m, uint8_t *p, size_t cap)
         al_put_le32(p + 8, m->u.ack.model_version);
         return (int)n;
     case FB_STATS: {
-        n = 48;
+        n = 72;
         if (cap < n)
             return AL_ERANGE;
-        const uint64_t v[6] = {m->u.stats.frames_detected, m->u.stats.frames_decoded,
+        const uint64_t v[7] = {m->u.stats.frames_detected, m->u.stats.frames_decoded,
                                m->u.stats.header_failures, m->u.stats.frames_dropped,
-                               m->u.stats.eval_messages, m->u.stats.eval_errors};
-        for (int i = 0; i < 6; i++)
+                               m->u.stats.eval_messages, m->u.stats.eval_errors,
+                               m->u.stats.eval_frames};
+        for (int i = 0; i < 7; i++)
             al_put_le64(p + 8 * i, v[i]);
+        al_put_f64(p + 56, m->u.stats.eval_signal);
+        al_put_f64(p + 64, m->u.stats.eval_noise);
         return (int)n;
     }
     case FB_HEARTBEAT:
@@ -207,13 +210,20 @@ static fb_reason s_decode_body(fb_msg *m, const uint8_t *p, uint32_t n)
         m->u.ack.model_version = al_get_le32(p + 8);
         return FB_OK;
     case FB_STATS: {
-        uint64_t *v[6] = {&m->u.stats.frames_detected, &m->u.stats.frames_decoded,
+        uint64_t *v[7] = {&m->u.stats.frames_detected, &m->u.stats.frames_decoded,
                           &m->u.stats.header_failures, &m->u.stats.frames_dropped,
-                          &m->u.stats.eval_messages, &m->u.stats.eval_errors};
-        for (int i = 0; i < 6; i++)
+                          &m->u.stats.eval_messages, &m->u.stats.eval_errors,
+                          &m->u.stats.eval_frames};
+        for (int i = 0; i < 7; i++)
             *v[i] = al_get_le64(p + 8 * i);
         if (m->u.stats.eval_errors > m->u.stats.eval_messages)
             return FB_R_COUNT;
+        m->u.stats.eval_signal = al_get_f64(p + 56);
+        m->u.stats.eval_noise = al_get_f64(p + 64);
+        if (!isfinite(m->u.stats.eval_signal) || !isfinite(m->u.stats.eval_noise))
+            return FB_R_NONFINITE;
+        if (m->u.stats.eval_signal < 0.0 || m->u.stats.eval_noise < 0.0)
+            return FB_R_NEGATIVE;
         return FB_OK;
     }
     case FB_HEARTBEAT:

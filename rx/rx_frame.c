@@ -529,6 +529,13 @@ static void s_finish(rx_frame_t *q)
     const float g_abs = cabsf(g) > 1e-30f ? cabsf(g) : 1e-30f;
     const double noise = err / n_ref > 1e-30 ? err / n_ref : 1e-30;
     r.snr_db = (float)(10.0 * log10((double)g_abs * g_abs / noise));
+    /* The fit of one complex gain takes one of the n_ref complex degrees
+     * of freedom from the residual, and leaves its own error (variance
+     * N0 / n_ref) in |g|^2. */
+    r.n0 = err / (n_ref - 1);
+    r.es = (double)g_abs * g_abs - r.n0 / n_ref;
+    if (r.es < 0.0)
+        r.es = 0.0;
     /* Levels over the symbols' span of the stored samples: the symbol
      * SNR is k times the SNR per sample (noise over the sampled band). */
     const long first = lround(pos) - (long)(AL_FRAME_FILTER_DELAY * k);

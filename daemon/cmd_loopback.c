@@ -124,7 +124,7 @@ static const opt_desc s_table[] = {
      "and ends this many dB below it"},
     {L, "sweep-step", OPT_DOUBLE, F(sweep_step), 0, 0.1, 60, NULL, "2", "level step, dB"},
     {L, "sweep-messages", OPT_UINT, F(sweep_messages), 0, 1, 1000000000, NULL, "200000",
-     "messages per level at most (the simulation's points likewise)"},
+     "messages per level at most (the simulation's points: ten times as many)"},
     {L, "sweep-errors", OPT_UINT, F(sweep_errors), 0, 1, 1000000000, NULL, "200",
      "errors that end a level (the simulation's points likewise)"},
     {L, "tx-radio-args", OPT_STRING, F(tx_radio), 128, 0, 0, NULL, "",

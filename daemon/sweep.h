@@ -93,7 +93,7 @@ typedef struct {
 /* Writes ser-sim.csv (snr_db,ser,messages,errors: sim_eval of tx and rx
  * over AWGN, seed `seed`, from 1 dB below the lowest measured SNR to
  * 1 dB above the highest in 0.5 dB steps, each until min_errors errors or
- * max_messages) and ser-ota.svg (the measured points beside it and, where
+ * 10 x max_messages) and ser-ota.svg (the measured points beside it and, where
  * one of the same rate exists, the conventional baseline's closed form)
  * into dir; fills *gap from the measured points with at least min_errors
  * errors. rx may be NULL (the TX alone has no receiver network): then no

@@ -249,24 +249,59 @@ static void s_plot_curve(const loop_opts *o)
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return;
-    plot_series s[2] = {{.label = "policy loss"}, {.label = "SER"}};
+    plot_series s[3] = {{.label = "policy loss"}, {.label = "SER"}, {.label = "SER baseline (QAM)"}};
     char line[256];
     if (fgets(line, sizeof line, f) != NULL) {
         while (fgets(line, sizeof line, f)) {
-            double round, version, loss, ser;
-            if (sscanf(line, "%lf,%lf,%lf,%lf", &round, &version, &loss, &ser) == 4) {
+            double round, version, loss, ser, msgs, wall, ser_baseline;
+            int n = sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf", &round, &version, &loss, &ser, &msgs,
+                           &wall, &ser_baseline);
+            if (n >= 4) {
                 if (isfinite(loss) && loss > 0)
                     plot_series_add(&s[0], round, loss);
                 if (isfinite(ser) && ser > 0)
                     plot_series_add(&s[1], round, ser);
             }
+            if (n == 7 && isfinite(ser_baseline) && ser_baseline > 0)
+                plot_series_add(&s[2], round, ser_baseline);
         }
     }
     fclose(f);
     snprintf(path, sizeof path, "%s/learning.svg", o->out);
-    plot_lines(path, "airlearn loopback: learning curve", "round", "loss / SER", s, 2, 1);
-    plot_series_free(&s[0]);
-    plot_series_free(&s[1]);
+    plot_lines(path, "airlearn loopback: learning curve", "round", "loss / SER", s,
+               s[2].n > 0 ? 3 : 2, 1);
+    for (int i = 0; i < 3; i++)
+        plot_series_free(&s[i]);
+}
+
+/* JSON members: the gap in dB (over the air minus simulation at equal
+ * SER) of the learned points to airlearn sim's curve of the same
+ * networks, and of the baseline's to its closed form; null where no
+ * point had enough errors. */
+static void s_sweep_compare(const loop_opts *o, const daemon_config *tx, const daemon_config *rx,
+                            char *json, size_t len)
+{
+    char title[128];
+    snprintf(title, sizeof title, "airlearn loopback: SER against measured Es/N0, M=%u N=%u", o->M,
+             o->N);
+    sweep_gap g;
+    if (sweep_compare(tx, rx, o->out, title, o->seed, &g) < 0) {
+        fprintf(stderr, "loopback: sweep: %s\n", al_error_message());
+        return;
+    }
+    char v[4][32];
+    const double x[4] = {g.max_gap_db, g.mean_gap_db, g.baseline_max_gap_db,
+                         g.baseline_mean_gap_db};
+    for (int i = 0; i < 4; i++)
+        if (isfinite(x[i]))
+            snprintf(v[i], sizeof v[i], "%.3f", x[i]);
+        else
+            snprintf(v[i], sizeof v[i], "null");
+    snprintf(json, len,
+             ",\"sweep_points_compared\":%u,\"sweep_gap_max_db\":%s,\"sweep_gap_mean_db\":%s,"
+             "\"sweep_baseline_points_compared\":%u,\"sweep_baseline_gap_max_db\":%s,"
+             "\"sweep_baseline_gap_mean_db\":%s",
+             g.compared, v[0], v[1], g.baseline_compared, v[2], v[3]);
 }
 
 static int s_run(const loop_opts *o)
@@ -450,28 +485,22 @@ static int s_run(const loop_opts *o)
         return EX_SOFTWARE;
     }
     s_plot_curve(o);
-    char sweep[160] = "";
-    if (o->sweep) {
-        char title[128];
-        snprintf(title, sizeof title, "airlearn loopback: SER against measured Es/N0, M=%u N=%u",
-                 o->M, o->N);
-        sweep_gap gap;
-        if (sweep_compare(&tx, &rx, o->out, title, o->seed, &gap) < 0)
-            fprintf(stderr, "loopback: sweep: %s\n", al_error_message());
-        else if (gap.compared == 0)
-            snprintf(sweep, sizeof sweep, ",\"sweep_points_compared\":0");
-        else
-            snprintf(sweep, sizeof sweep,
-                     ",\"sweep_points_compared\":%u,\"sweep_gap_max_db\":%.3f,"
-                     "\"sweep_gap_mean_db\":%.3f",
-                     gap.compared, gap.max_gap_db, gap.mean_gap_db);
-    }
+    char sweep[400] = "";
+    if (o->sweep)
+        s_sweep_compare(o, &tx, &rx, sweep, sizeof sweep);
+    /* The same-rate QAM from the same EVAL frames (null: no such QAM). */
+    char baseline[128] = "null";
+    const double ser_baseline = s_json_number(text, "ser_baseline");
+    if (isfinite(ser_baseline))
+        snprintf(baseline, sizeof baseline, "%.6g,\"baseline_messages\":%.0f,\"baseline_errors\":%.0f",
+                 ser_baseline, s_json_number(text, "baseline_messages"),
+                 s_json_number(text, "baseline_errors"));
     char line[1200];
     snprintf(line, sizeof line,
-             "{\"ser\":%.6g,\"snr_db\":%.2f,\"iterations\":%.0f,\"wall_s\":%.1f,\"train_s\":%.1f,"
+             "{\"ser\":%.6g,\"ser_baseline\":%s,\"snr_db\":%.2f,\"iterations\":%.0f,\"wall_s\":%.1f,\"train_s\":%.1f,"
              "\"messages\":%.0f,\"errors\":%.0f,\"M\":%u,\"N\":%u,\"channel\":\"%s\","
              "\"out\":\"%s\"%s}\n",
-             s_json_number(text, "ser"), o->snr_db, s_json_number(text, "rounds"), wall,
+             s_json_number(text, "ser"), baseline, o->snr_db, s_json_number(text, "rounds"), wall,
              s_json_number(text, "train_s"), s_json_number(text, "messages"),
              s_json_number(text, "errors"), o->M, o->N, o->fading ? "rayleigh-block" : "awgn",
              o->out, sweep);

@@ -8,7 +8,9 @@
  * from (session seed, seq) and obeys the header's phase:
  *   RX_TRAIN  supervised steps on the receiver network;
  *   TX_TRAIN  per-message losses with the network frozen, sent as LOSSES;
- *   EVAL      decisions, error counts sent in STATS.
+ *   EVAL      decisions, error counts sent in STATS; the odd message
+ *             slots carry the same-rate QAM baseline (al_evalmix), detected
+ *             by minimum distance and counted apart.
  * Frames of another session (a TX restarted, the handshake not done yet)
  * are counted and dropped.
  *
@@ -31,6 +33,7 @@
 
 #include "al_adam.h"
 #include "al_error.h"
+#include "al_evalmix.h"
 #include "al_log.h"
 #include "al_rng.h"
 #include "al_sampleq.h"
@@ -100,6 +103,7 @@ typedef struct {
     fb_client_t *fb;
     rx_net_t *net;
     rx_frame_t *phy;
+    al_evalmix_t *eval;
     unsigned M, N, P;
     uint32_t *labels, *decisions;
     float *losses, *dy;
@@ -263,11 +267,16 @@ static void s_frame(void *user, const rx_frame_result *res)
             r->rtt_sent[h->seq % RTT_SLOTS] = al_now_s();
         }
         break;
-    case AL_PHASE_EVAL:
-        if (rx_net_decide(r->net, res->symbols, r->P, r->decisions) == 0) {
-            for (unsigned i = 0; i < r->P; i++)
-                r->stats.eval_errors += r->decisions[i] != r->labels[i];
-            r->stats.eval_messages += r->P;
+    case AL_PHASE_EVAL: {
+        const unsigned n = al_evalmix_learned_count(r->eval);
+        const uint32_t *want = al_evalmix_learned_labels(r->eval, r->labels);
+        if (rx_net_decide(r->net, al_evalmix_learned_symbols(r->eval, res->symbols), n,
+                          r->decisions) == 0) {
+            for (unsigned i = 0; i < n; i++)
+                r->stats.eval_errors += r->decisions[i] != want[i];
+            r->stats.eval_messages += n;
+            r->stats.baseline_errors += al_evalmix_baseline_errors(r->eval, res->symbols, r->labels);
+            r->stats.baseline_messages += al_evalmix_baseline_count(r->eval);
             /* The preamble fit's Es/N0 of these very frames: the TX's
              * SER-against-SNR sweep (sweep.h) reads it from STATS. */
             r->stats.eval_frames++;
@@ -276,6 +285,7 @@ static void s_frame(void *user, const rx_frame_result *res)
             r->last_stats = 0;   /* report at once: the TX is waiting */
         }
         break;
+    }
     default:
         break;
     }
@@ -327,6 +337,10 @@ static void s_status(rx_t *r, const char *phase)
         return;   /* a check leaves the daemon's state alone */
     const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
     double ser = r->stats.eval_messages ? (double)r->stats.eval_errors / r->stats.eval_messages : -1;
+    char ser_baseline[32] = "null";
+    if (r->stats.baseline_messages)
+        snprintf(ser_baseline, sizeof ser_baseline, "%.6g",
+                 (double)r->stats.baseline_errors / r->stats.baseline_messages);
     char fb[256], text[2400];
     daemon_fb_json(fb_client_counters(r->fb), fb, sizeof fb);
     const rx_meter *m = &r->meter;
@@ -337,7 +351,8 @@ static void s_status(rx_t *r, const char *phase)
              "\"frames_detected\":%llu,\"frames_decoded\":%llu,\"header_failures\":%llu,"
              "\"frames_no_session\":%llu,\"samples_dropped\":%llu,\"overflows\":%llu,"
              "\"radio_errors\":%llu,\"train_steps\":%llu,\"loss\":%.5f,\"losses_sent\":%llu,"
-             "\"losses_dropped_by_tx\":%llu,\"eval_messages\":%llu,\"ser\":%.6g,\"snr_db\":%.2f,"
+             "\"losses_dropped_by_tx\":%llu,\"eval_messages\":%llu,\"ser\":%.6g,"
+             "\"baseline_messages\":%llu,\"ser_baseline\":%s,\"snr_db\":%.2f,"
              "\"feedback_rtt_ms\":%.3f,\"level_dbfs\":%.1f,\"signal_dbfs\":%.1f,"
              "\"noise_dbfs\":%.1f,\"dc_dbfs\":%.1f,\"clipped_samples\":%llu,\"cfo_hz\":%.1f,"
              "\"cfo_ppm\":%.3f,\"sco_ppm\":%.2f,\"frame_level_dbfs\":%.1f,"
@@ -354,7 +369,9 @@ static void s_status(rx_t *r, const char *phase)
              (unsigned long long)atomic_load(&r->radio_errors),
              (unsigned long long)r->train_steps, r->last_train_loss,
              (unsigned long long)r->losses_sent, (unsigned long long)fb_client_dropped(r->fb),
-             (unsigned long long)r->stats.eval_messages, ser, r->snr_db, r->rtt_ms, m->level_dbfs,
+             (unsigned long long)r->stats.eval_messages, ser,
+             (unsigned long long)r->stats.baseline_messages, ser_baseline, r->snr_db, r->rtt_ms,
+             m->level_dbfs,
              m->signal_dbfs, m->noise_dbfs, m->dc_dbfs, (unsigned long long)m->clipped, r->cfo_hz,
              r->cfg.frequency > 0 ? 1e6 * r->cfo_hz / r->cfg.frequency : 0.0, r->sco_ppm,
              r->cfo_frames ? r->frame_level_dbfs : -200.0,
@@ -425,6 +442,8 @@ static int s_setup(rx_t *r)
     r->dy = malloc(sizeof(float) * 2 * r->P * r->N);
     if (!r->labels || !r->decisions || !r->losses || !r->dy)
         return AL_FAIL(AL_ENOMEM, "out of memory");
+    if ((r->eval = al_evalmix_create(c->M, c->N, c->messages)) == NULL)
+        return AL_EINVAL;
 
     fb_session_config fc = daemon_fb_config(c, 0, 0, 0);
     r->fb = fb_client_create(&fc);
@@ -477,6 +496,7 @@ static void s_teardown(rx_t *r)
     fb_client_destroy(&r->fb);
     rx_net_destroy(&r->net);
     rx_frame_destroy(&r->phy);
+    al_evalmix_destroy(&r->eval);
     free(r->labels);
     free(r->decisions);
     free(r->losses);

@@ -6,7 +6,8 @@
  * per frame seq in the pending table), then waits until the receiver's
  * losses for those frames are back or timed out and makes one
  * policy-gradient step from them. Every eval_interval rounds, EVAL frames
- * measure the SER through the receiver's error counts. Nothing about the
+ * measure the SER through the receiver's error counts, of the learned
+ * messages and of the same-rate QAM interleaved with them (al_evalmix). Nothing about the
  * channel is known here: the losses are all the TX learns from.
  *
  * Frames reach the radio as bursts (one per frame, END_BURST) or, on a
@@ -29,6 +30,7 @@
 #include "al_bytes.h"
 #include "al_adam.h"
 #include "al_error.h"
+#include "al_evalmix.h"
 #include "al_log.h"
 #include "al_rng.h"
 #include "daemon_config.h"
@@ -63,6 +65,7 @@ typedef struct {
     fb_pending_t *pending;
     tx_net_t *net;
     tx_frame_t *frame;
+    al_evalmix_t *eval;
     unsigned M, N, P;
     size_t frame_len, burst_len;
     uint32_t session_id;
@@ -89,8 +92,8 @@ typedef struct {
     fb_stats eval_delta;        /* what the receiver counted over the last s_evaluate */
     sweep_t *sweep;             /* SER against measured SNR, after training */
     int swept;
-    double last_loss, last_ser;
-    uint64_t final_msgs, final_errs;
+    double last_loss, last_ser, last_ser_baseline;
+    uint64_t final_msgs, final_errs, final_bmsgs, final_berrs;
     /* counters */
     uint64_t frames_sent, radio_errors, losses_accepted, losses_dropped;
     al_radio_tx_events radio_events;   /* underflows, late bursts, ... */
@@ -250,6 +253,10 @@ static int s_send_frame(tx_t *t, al_phase phase)
         t->rtt_sent[t->seq % RTT_SLOTS] = now;
         rc = tx_net_perturb(t->net, t->msgs, t->P, &t->perturb_rng, t->payload,
                             t->w_store + (size_t)slot * 2 * t->P * t->N);
+    } else if (phase == AL_PHASE_EVAL) {
+        rc = tx_net_encode(t->net, al_evalmix_learned_labels(t->eval, t->msgs),
+                           al_evalmix_learned_count(t->eval), t->payload);
+        al_evalmix_compose(t->eval, t->msgs, t->payload);
     } else {
         rc = tx_net_encode(t->net, t->msgs, t->P, t->payload);
     }
@@ -297,9 +304,16 @@ static int s_update(tx_t *t)
     return AL_OK;
 }
 
-/* Sends `frames` EVAL frames and waits for the receiver's counts. */
-static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs)
+/* Sends EVAL frames for `frames` x P learned messages (more frames than
+ * that when the baseline takes its share of the slots, so that an
+ * evaluation measures as many learned messages as before it) and waits
+ * for the receiver's counts: learned messages and errors, and the
+ * baseline's (*bmsgs, *berrs) from the same frames. */
+static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs, uint64_t *bmsgs,
+                       uint64_t *berrs)
 {
+    const unsigned learned = al_evalmix_learned_count(t->eval);
+    frames = (unsigned)(((uint64_t)frames * t->P + learned - 1) / learned);
     s_poll_feedback(t, 0);
     fb_stats base = t->stats;
     for (unsigned i = 0; i < frames && !daemon_stop_requested(); i++) {
@@ -307,7 +321,7 @@ static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs)
         s_poll_feedback(t, 0);
     }
     s_flush(t);
-    uint64_t want = (uint64_t)frames * t->P, deadline = al_now_ms() + t->loss_timeout_ms;
+    uint64_t want = (uint64_t)frames * learned, deadline = al_now_ms() + t->loss_timeout_ms;
     for (;;) {
         if (t->stats.eval_messages < base.eval_messages)   /* receiver restarted */
             memset(&base, 0, sizeof base);
@@ -318,7 +332,10 @@ static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs)
     }
     *msgs = t->stats.eval_messages - base.eval_messages;
     *errs = t->stats.eval_errors - base.eval_errors;
+    *bmsgs = t->stats.baseline_messages - base.baseline_messages;
+    *berrs = t->stats.baseline_errors - base.baseline_errors;
     t->eval_delta = (fb_stats){.eval_messages = *msgs, .eval_errors = *errs,
+                               .baseline_messages = *bmsgs, .baseline_errors = *berrs,
                                .eval_frames = t->stats.eval_frames - base.eval_frames,
                                .eval_signal = t->stats.eval_signal - base.eval_signal,
                                .eval_noise = t->stats.eval_noise - base.eval_noise};
@@ -396,11 +413,13 @@ static void s_status(tx_t *t, const char *phase)
         t->radio_outage_s + (t->outage_start ? (al_now_ms() - t->outage_start) / 1e3 : 0);
     /* Before the first update and evaluation there is no figure: null
      * (JSON has no NaN). */
-    char loss[32] = "null", ser[32] = "null";
+    char loss[32] = "null", ser[32] = "null", ser_baseline[32] = "null";
     if (isfinite(t->last_loss))
         snprintf(loss, sizeof loss, "%.5f", t->last_loss);
     if (isfinite(t->last_ser))
         snprintf(ser, sizeof ser, "%.6g", t->last_ser);
+    if (isfinite(t->last_ser_baseline))
+        snprintf(ser_baseline, sizeof ser_baseline, "%.6g", t->last_ser_baseline);
     snprintf(text, sizeof text,
              "{\"role\":\"tx\",\"pid\":%d,\"phase\":\"%s\",\"round\":%llu,\"model_version\":%u,"
              "\"session\":%u,\"peer\":%s,\"frames_sent\":%llu,\"radio_errors\":%llu,"
@@ -409,6 +428,7 @@ static void s_status(tx_t *t, const char *phase)
              "\"radio_stalls\":%llu,\"radio_reopens\":%llu,\"radio_outage_s\":%.1f,"
              "\"tx_full_scale_samples\":%llu,"
              "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%s,\"ser\":%s,"
+             "\"ser_baseline\":%s,"
              "\"rx_frames_detected\":%llu,\"rx_frames_decoded\":%llu,\"rx_frames_dropped\":%llu,"
              "%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, (unsigned long long)t->round, tx_net_version(t->net),
@@ -419,7 +439,7 @@ static void s_status(tx_t *t, const char *phase)
              (unsigned long long)t->radio_stalls, (unsigned long long)t->radio_reopens, outage,
              (unsigned long long)t->full_scale,
              (unsigned long long)t->losses_accepted, (unsigned long long)t->losses_dropped,
-             loss, ser, (unsigned long long)t->stats.frames_detected,
+             loss, ser, ser_baseline, (unsigned long long)t->stats.frames_detected,
              (unsigned long long)t->stats.frames_decoded,
              (unsigned long long)t->stats.frames_dropped, fb, mallinfo2().uordblks,
              al_now_s() - t->t_start);
@@ -461,6 +481,16 @@ static int s_setup(tx_t *t)
     if (tx_frame_set_if_offset(t->frame, (float)(c->if_offset / c->rate)) < 0)
         return daemon_fail_if_offset(c);
     t->frame_len = tx_frame_length(t->frame);
+    if ((t->eval = al_evalmix_create(c->M, c->N, c->messages)) == NULL)
+        return AL_EINVAL;
+    const al_qam_t *qam = al_evalmix_baseline(t->eval);
+    if (qam != NULL)
+        al_info("EVAL frames: %u learned and %u baseline messages (%u x %s) each",
+                al_evalmix_learned_count(t->eval), al_evalmix_baseline_count(t->eval), t->N,
+                al_qam_name(qam));
+    else
+        al_info("EVAL frames: no baseline (no QAM carries log2(M)/N = %g bits per symbol)",
+                log2((double)c->M) / c->N);
     t->burst_len = t->frame_len + c->guard;
 
     unsigned cap = 4 * c->tx_frames + 16;
@@ -510,7 +540,8 @@ static int s_setup(tx_t *t)
     if (t->training_csv == NULL)
         return AL_FAIL(AL_EIO, "cannot write %s", path);
     if (fresh)
-        fprintf(t->training_csv, "round,model_version,loss,ser,eval_messages,wall_s\n");
+        fprintf(t->training_csv,
+                "round,model_version,loss,ser,eval_messages,wall_s,ser_baseline,baseline_messages\n");
     /* The settings in force, for the record; a run does not depend on it. */
     snprintf(path, sizeof path, "%s/tx.conf", c->state_dir);
     (void)daemon_config_write(path, c);
@@ -525,6 +556,7 @@ static void s_teardown(tx_t *t)
     tx_net_destroy(&t->net);
     tx_frame_destroy(&t->frame);
     sweep_destroy(&t->sweep);
+    al_evalmix_destroy(&t->eval);
     free(t->samples);
     free(t->payload);
     free(t->msgs);
@@ -537,11 +569,13 @@ static void s_teardown(tx_t *t)
         fclose(t->training_csv);
 }
 
-static void s_record(tx_t *t, double ser, uint64_t eval_msgs)
+static void s_record(tx_t *t, double ser, uint64_t eval_msgs, double ser_baseline,
+                     uint64_t baseline_msgs)
 {
-    fprintf(t->training_csv, "%llu,%u,%.6f,%.6g,%llu,%.3f\n", (unsigned long long)t->round,
+    fprintf(t->training_csv, "%llu,%u,%.6f,%.6g,%llu,%.3f,%.6g,%llu\n", (unsigned long long)t->round,
             tx_net_version(t->net), t->last_loss, ser, (unsigned long long)eval_msgs,
-            t->train_seconds + (t->training_done ? 0 : al_now_s() - t->t_start));
+            t->train_seconds + (t->training_done ? 0 : al_now_s() - t->t_start), ser_baseline,
+            (unsigned long long)baseline_msgs);
     fflush(t->training_csv);
 }
 
@@ -574,16 +608,19 @@ static int s_training_round(tx_t *t)
     if (rc < 0)
         return rc;
     t->round++;
-    double ser = NAN;
-    uint64_t msgs = 0, errs = 0;
+    double ser = NAN, ser_baseline = NAN;
+    uint64_t msgs = 0, errs = 0, bmsgs = 0, berrs = 0;
     if (t->round % c->eval_interval == 0) {
-        s_evaluate(t, c->eval_frames, &msgs, &errs);
+        s_evaluate(t, c->eval_frames, &msgs, &errs, &bmsgs, &berrs);
         if (msgs > 0)
             t->last_ser = ser = (double)errs / (double)msgs;
-        al_info("round %llu: loss %.4f, SER %.4g over %llu messages", (unsigned long long)t->round,
-                t->last_loss, ser, (unsigned long long)msgs);
+        if (bmsgs > 0)
+            t->last_ser_baseline = ser_baseline = (double)berrs / (double)bmsgs;
+        al_info("round %llu: loss %.4f, SER %.4g over %llu messages (baseline %.4g over %llu)",
+                (unsigned long long)t->round, t->last_loss, ser, (unsigned long long)msgs,
+                ser_baseline, (unsigned long long)bmsgs);
     }
-    s_record(t, ser, msgs);
+    s_record(t, ser, msgs, ser_baseline, bmsgs);
     double elapsed = t->train_seconds + al_now_s() - t->t_start;
     if ((c->rounds > 0 && t->round >= c->rounds) ||
         (c->max_seconds > 0 && elapsed >= c->max_seconds) ||
@@ -614,8 +651,8 @@ static int s_sweep_round(tx_t *t)
     int rc = tx_frame_set_level(t->frame, (float)sweep_level(t->sweep));
     if (rc < 0)
         return rc;
-    uint64_t msgs, errs;
-    s_evaluate(t, c->eval_frames, &msgs, &errs);
+    uint64_t msgs, errs, bmsgs, berrs;
+    s_evaluate(t, c->eval_frames, &msgs, &errs, &bmsgs, &berrs);
     unsigned n;
     const sweep_point *p;
     if (sweep_add(t->sweep, &t->eval_delta)) {
@@ -647,23 +684,39 @@ static int s_sweep_round(tx_t *t)
 static int s_eval_round(tx_t *t)
 {
     const daemon_config *c = &t->cfg;
-    uint64_t msgs = 0, errs = 0;
-    s_evaluate(t, c->eval_frames, &msgs, &errs);
+    uint64_t msgs = 0, errs = 0, bmsgs = 0, berrs = 0;
+    s_evaluate(t, c->eval_frames, &msgs, &errs, &bmsgs, &berrs);
     if (msgs > 0)
         t->last_ser = (double)errs / (double)msgs;
+    if (bmsgs > 0)
+        t->last_ser_baseline = (double)berrs / (double)bmsgs;
     int was_short = t->final_msgs < c->final_eval_messages;
     t->final_msgs += msgs;
     t->final_errs += errs;
+    t->final_bmsgs += bmsgs;
+    t->final_berrs += berrs;
     if (was_short && t->final_msgs >= c->final_eval_messages) {
         double ser = t->final_msgs ? (double)t->final_errs / (double)t->final_msgs : NAN;
-        char text[512];
+        /* The baseline from the same frames; null when there is none. */
+        const al_qam_t *qam = al_evalmix_baseline(t->eval);
+        char baseline[160] = "\"baseline\":null,\"ser_baseline\":null";
+        if (qam != NULL && t->final_bmsgs > 0)
+            snprintf(baseline, sizeof baseline,
+                     "\"baseline\":\"%ux%s\",\"ser_baseline\":%.6g,\"baseline_messages\":%llu,"
+                     "\"baseline_errors\":%llu",
+                     t->N, al_qam_name(qam), (double)t->final_berrs / (double)t->final_bmsgs,
+                     (unsigned long long)t->final_bmsgs, (unsigned long long)t->final_berrs);
+        char text[700];
         snprintf(text, sizeof text,
-                 "{\"ser\":%.6g,\"messages\":%llu,\"errors\":%llu,\"rounds\":%llu,"
+                 "{\"ser\":%.6g,\"messages\":%llu,\"errors\":%llu,%s,\"rounds\":%llu,"
                  "\"model_version\":%u,\"train_s\":%.2f}\n",
-                 ser, (unsigned long long)t->final_msgs, (unsigned long long)t->final_errs,
+                 ser, (unsigned long long)t->final_msgs, (unsigned long long)t->final_errs, baseline,
                  (unsigned long long)t->round, tx_net_version(t->net), t->train_seconds);
         daemon_write_state(c->state_dir, "summary.json", text);
-        al_info("final SER %.4g over %llu messages", ser, (unsigned long long)t->final_msgs);
+        al_info("final SER %.4g over %llu messages; baseline %s SER %.4g over %llu from the same "
+                "frames", ser, (unsigned long long)t->final_msgs, qam ? al_qam_name(qam) : "none",
+                t->final_bmsgs ? (double)t->final_berrs / (double)t->final_bmsgs : NAN,
+                (unsigned long long)t->final_bmsgs);
         return c->exit_when_done;
     }
     return 0;
@@ -751,6 +804,7 @@ int cmd_tx(int argc, char **argv)
     tx_t t;
     memset(&t, 0, sizeof t);
     t.last_ser = NAN;
+    t.last_ser_baseline = NAN;
     t.last_loss = NAN;
     int help = 0;
     int status = daemon_config_load(&t.cfg, "tx", argc, argv, &help);

@@ -3,6 +3,7 @@
 
 #include "al_error.h"
 #include "al_model.h"
+#include "al_qam.h"
 #include "daemon_util.h"
 #include "plot.h"
 #include "sim.h"
@@ -82,14 +83,19 @@ int sweep_add(sweep_t *q, const fb_stats *d)
     sweep_point *p = &q->points[q->at];
     p->messages += d->eval_messages;
     p->errors += d->eval_errors;
+    p->messages_baseline += d->baseline_messages;
+    p->errors_baseline += d->baseline_errors;
     p->frames += d->eval_frames;
     p->signal += d->eval_signal;
     p->noise += d->eval_noise;
     if (p->frames > 0 && p->noise > 0)
         p->snr_db = 10.0 * log10(p->signal / p->noise);
     q->empty = d->eval_messages == 0 ? q->empty + 1 : 0;
-    if (p->errors >= q->cfg.min_errors || p->messages >= q->cfg.max_messages ||
-        q->empty >= SWEEP_EMPTY_BATCHES) {
+    /* Both curves need their errors; a level where the baseline is the
+     * better one costs what its errors take. */
+    int enough = p->errors >= q->cfg.min_errors &&
+                 (p->messages_baseline == 0 || p->errors_baseline >= q->cfg.min_errors);
+    if (enough || p->messages >= q->cfg.max_messages || q->empty >= SWEEP_EMPTY_BATCHES) {
         q->at++;
         q->empty = 0;
         return 1;
@@ -115,12 +121,16 @@ int sweep_write_csv(const char *dir, const sweep_point *p, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         if (p[i].messages == 0 || !isfinite(p[i].snr_db))
             continue;
-        /* The conventional baseline's columns stay empty: EVAL frames
-         * carry the learned messages only. */
-        len += (size_t)snprintf(text + len, cap - len, "%.3f,%.6g,,%llu,%llu,\n", p[i].snr_db,
-                                (double)p[i].errors / (double)p[i].messages,
+        char ser_b[32] = "", err_b[32] = "";
+        if (p[i].messages_baseline > 0) {
+            snprintf(ser_b, sizeof ser_b, "%.9g",
+                     (double)p[i].errors_baseline / (double)p[i].messages_baseline);
+            snprintf(err_b, sizeof err_b, "%llu", (unsigned long long)p[i].errors_baseline);
+        }
+        len += (size_t)snprintf(text + len, cap - len, "%.3f,%.6g,%s,%llu,%llu,%s\n",
+                                p[i].snr_db, (double)p[i].errors / (double)p[i].messages, ser_b,
                                 (unsigned long long)p[i].messages,
-                                (unsigned long long)p[i].errors);
+                                (unsigned long long)p[i].errors, err_b);
     }
     int rc = daemon_write_state(dir, "ser-ota.csv", text);
     free(text);
@@ -140,25 +150,49 @@ int sweep_read_csv(const char *path, sweep_point *p, unsigned cap, unsigned *n)
         rc = AL_FAIL(AL_EFORMAT, "%s: not a ser-ota.csv", path);
     }
     for (unsigned lineno = 2; rc == AL_OK && fgets(line, sizeof line, f) != NULL; lineno++) {
-        double snr, ser;
-        unsigned long long msgs, errs;
-        char *s = line, *end;
-        snr = strtod(s, &end);
-        int ok = end != s && *end == ',';
-        s = end + 1;
-        ser = strtod(s, &end);
-        ok = ok && end != s && *end == ',';
-        s = strchr(end + 1, ',');   /* past ser_baseline, empty or not */
-        ok = ok && s != NULL && sscanf(s + 1, "%llu,%llu", &msgs, &errs) == 2;
-        if (!ok || !isfinite(snr) || msgs == 0 || errs > msgs) {
+        /* snr,ser,ser_baseline,messages,errors,errors_baseline; the
+         * baseline's two may be empty. */
+        char *field[7];
+        unsigned nf = 0;
+        line[strcspn(line, "\r\n")] = '\0';
+        for (char *c = line; c != NULL && nf < 7;) {
+            field[nf++] = c;
+            if ((c = strchr(c, ',')) != NULL)
+                *c++ = '\0';
+        }
+        char *end;
+        sweep_point pt = {0};
+        int ok = nf == 6;
+        if (ok) {
+            pt.snr_db = strtod(field[0], &end);
+            ok = end != field[0] && *end == '\0' && isfinite(pt.snr_db);
+            pt.messages = strtoull(field[3], &end, 10);
+            ok = ok && end != field[3] && *end == '\0';
+            pt.errors = strtoull(field[4], &end, 10);
+            ok = ok && end != field[4] && *end == '\0' && pt.messages > 0 &&
+                 pt.errors <= pt.messages;
+        }
+        if (ok && field[2][0] != '\0') {
+            /* The baseline's messages are the learned ones or, with an
+             * odd number of messages per frame, one fewer per frame: its
+             * SER (nine digits) gives them back. */
+            double ser_b = strtod(field[2], &end);
+            ok = end != field[2] && *end == '\0' && ser_b >= 0 && ser_b <= 1;
+            pt.errors_baseline = strtoull(field[5], &end, 10);
+            ok = ok && end != field[5] && *end == '\0';
+            pt.messages_baseline =
+                ser_b > 0 ? (uint64_t)llround((double)pt.errors_baseline / ser_b) : pt.messages;
+            ok = ok && pt.errors_baseline <= pt.messages_baseline;
+        } else if (ok) {
+            ok = field[5][0] == '\0';
+        }
+        if (!ok) {
             rc = AL_FAIL(AL_EFORMAT, "%s:%u: malformed line", path, lineno);
         } else if (*n >= cap) {
             rc = AL_FAIL(AL_EFORMAT, "%s: more than %u points", path, cap);
         } else {
-            p[*n] = (sweep_point){.snr_db = snr, .messages = msgs, .errors = errs};
-            (*n)++;
+            p[(*n)++] = pt;
         }
-        (void)ser;   /* errors / messages says the same, exactly */
     }
     fclose(f);
     return rc;
@@ -186,18 +220,41 @@ static int s_cmp_snr(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The simulated curve, its CSV and the gap of the measured points. */
+/* The measured points' distance in dB, at equal SER, to the curve
+ * (snr[i], ser[i]), i < m: points with min_errors errors only. */
+static void s_gap(const sweep_point *p, unsigned n, int baseline, const double *snr,
+                  const double *ser, unsigned m, uint64_t min_errors, double *max_db,
+                  double *mean_db, unsigned *compared)
+{
+    double sum = 0;
+    *compared = 0;
+    *max_db = *mean_db = NAN;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t errs = baseline ? p[i].errors_baseline : p[i].errors;
+        uint64_t msgs = baseline ? p[i].messages_baseline : p[i].messages;
+        if (errs < min_errors || msgs == 0)
+            continue;
+        double at = sweep_snr_at(snr, ser, m, (double)errs / (double)msgs);
+        if (!isfinite(at))
+            continue;
+        double g = p[i].snr_db - at;
+        sum += g;
+        (*compared)++;
+        if (!(fabs(g) <= *max_db))
+            *max_db = fabs(g);
+    }
+    if (*compared > 0)
+        *mean_db = sum / *compared;
+}
+
+/* The simulated curve of the same networks, its CSV, and the gap of the
+ * learned points to it. */
 static int s_reference(const char *dir, const sweep_point *p, unsigned n, tx_net_t *tx,
                        rx_net_t *rx, uint64_t max_messages, uint64_t min_errors, uint64_t seed,
                        plot_series *sim, sweep_gap *gap)
 {
-    double lo = INFINITY, hi = -INFINITY;
-    for (unsigned i = 0; i < n; i++) {
-        lo = p[i].snr_db < lo ? p[i].snr_db : lo;
-        hi = p[i].snr_db > hi ? p[i].snr_db : hi;
-    }
-    lo = floor(2.0 * (lo - 1.0)) / 2.0;
-    hi = ceil(2.0 * (hi + 1.0)) / 2.0;
+    const double lo = floor(2.0 * (p[0].snr_db - 1.0)) / 2.0;
+    const double hi = ceil(2.0 * (p[n - 1].snr_db + 1.0)) / 2.0;
     unsigned m = (unsigned)lround((hi - lo) / 0.5) + 1;
     double *snr = malloc(sizeof(double) * m), *ser = malloc(sizeof(double) * m);
     uint64_t *errs = malloc(sizeof(uint64_t) * m);
@@ -223,26 +280,14 @@ static int s_reference(const char *dir, const sweep_point *p, unsigned n, tx_net
     }
     if (rc == AL_OK)
         rc = daemon_write_state(dir, "ser-sim.csv", text);
-    /* Only SERs both curves measured with min_errors errors: the curve
-     * beyond its last such point is noise. */
+    /* Only SERs measured with min_errors errors: the curve beyond its
+     * last such point is noise. */
     unsigned good = 0;
-    while (good < m && errs[good] >= min_errors)
+    while (rc == AL_OK && good < m && errs[good] >= min_errors)
         good++;
-    double sum = 0;
-    for (unsigned i = 0; i < n && rc == AL_OK; i++) {
-        if (p[i].errors < min_errors)
-            continue;
-        double at = sweep_snr_at(snr, ser, good, (double)p[i].errors / (double)p[i].messages);
-        if (!isfinite(at))
-            continue;
-        double g = p[i].snr_db - at;
-        sum += g;
-        gap->compared++;
-        if (!(fabs(g) <= gap->max_gap_db))
-            gap->max_gap_db = fabs(g);
-    }
-    if (gap->compared > 0)
-        gap->mean_gap_db = sum / gap->compared;
+    if (rc == AL_OK)
+        s_gap(p, n, 0, snr, ser, good, min_errors, &gap->max_gap_db, &gap->mean_gap_db,
+              &gap->compared);
     free(snr);
     free(ser);
     free(errs);
@@ -250,11 +295,45 @@ static int s_reference(const char *dir, const sweep_point *p, unsigned n, tx_net
     return rc;
 }
 
+/* The conventional baseline's closed form over the span of the points
+ * (plotted), and the gap of its measured points to it. */
+enum { BASE_GRID = 20 };   /* points per dB */
+static int s_baseline(const sweep_point *p, unsigned n, unsigned M, unsigned N,
+                      uint64_t min_errors, plot_series *curve, char *label, size_t label_len,
+                      sweep_gap *gap)
+{
+    unsigned bits = al_qam_bits_for_rate(M, N);
+    if (bits == 0)
+        return AL_OK;
+    al_qam_t *qam = al_qam_create(bits, N);
+    if (qam == NULL)
+        return AL_EINVAL;
+    const double lo = floor(p[0].snr_db) - 1, hi = ceil(p[n - 1].snr_db) + 1;
+    unsigned m = (unsigned)lround((hi - lo) * BASE_GRID) + 1;
+    double *snr = malloc(sizeof(double) * m), *ser = malloc(sizeof(double) * m);
+    int rc = snr && ser ? AL_OK : AL_FAIL(AL_ENOMEM, "no memory");
+    for (unsigned i = 0; i < m && rc == AL_OK; i++) {
+        snr[i] = lo + (double)i / BASE_GRID;
+        ser[i] = al_qam_ser_awgn(qam, snr[i]);
+        if (i % (BASE_GRID / 4) == 0)
+            plot_series_add(curve, snr[i], ser[i]);
+    }
+    if (rc == AL_OK)
+        s_gap(p, n, 1, snr, ser, m, min_errors, &gap->baseline_max_gap_db,
+              &gap->baseline_mean_gap_db, &gap->baseline_compared);
+    snprintf(label, label_len, "%u x %s, closed form", N, al_qam_name(qam));
+    free(snr);
+    free(ser);
+    al_qam_destroy(&qam);
+    return rc;
+}
+
 int sweep_report(const char *dir, const char *title, const sweep_point *points, unsigned n,
                  tx_net_t *tx, rx_net_t *rx, uint64_t max_messages, uint64_t min_errors,
                  uint64_t seed, sweep_gap *gap)
 {
-    *gap = (sweep_gap){.max_gap_db = NAN, .mean_gap_db = NAN};
+    *gap = (sweep_gap){.max_gap_db = NAN, .mean_gap_db = NAN, .baseline_max_gap_db = NAN,
+                       .baseline_mean_gap_db = NAN};
     sweep_point *p = malloc(sizeof *p * (n ? n : 1));
     if (p == NULL)
         return AL_FAIL(AL_ENOMEM, "no memory");
@@ -264,37 +343,39 @@ int sweep_report(const char *dir, const char *title, const sweep_point *points, 
             p[k++] = points[i];
     qsort(p, k, sizeof *p, s_cmp_snr);
     const tx_net_config *tc = tx_net_get_config(tx);
-    plot_series s[3] = {{.label = "over the air (learned)"},
+    char base_label[64] = "", ota_base_label[80] = "";
+    plot_series s[4] = {{.label = "over the air, learned"},
                         {.label = "airlearn sim, same networks (AWGN)"},
-                        {.label = "conventional baseline, closed form"}};
+                        {.label = ota_base_label},
+                        {.label = base_label}};
     int rc = AL_OK;
-    for (unsigned i = 0; i < k; i++)
+    for (unsigned i = 0; i < k; i++) {
         if (p[i].errors > 0)
             plot_series_add(&s[0], p[i].snr_db, (double)p[i].errors / (double)p[i].messages);
+        if (p[i].errors_baseline > 0)
+            plot_series_add(&s[2], p[i].snr_db,
+                            (double)p[i].errors_baseline / (double)p[i].messages_baseline);
+    }
     if (rx != NULL && k > 0)
         rc = s_reference(dir, p, k, tx, rx, max_messages, min_errors, seed, &s[1], gap);
-    char base[64] = "";
-    for (int kind = SIM_BASE_QPSK; kind <= SIM_BASE_QAM16 && k > 0; kind++) {
-        if (!sim_baseline_applies((sim_baseline_kind)kind, tc->M, tc->N))
-            continue;
-        snprintf(base, sizeof base, "%u x %s, closed form", tc->N,
-                 kind == SIM_BASE_QPSK ? "QPSK" : "16-QAM");
-        s[2].label = base;
-        for (double x = floor(p[0].snr_db) - 1; x <= ceil(p[k - 1].snr_db) + 1; x += 0.25)
-            plot_series_add(&s[2], x, sim_baseline_ser_awgn((sim_baseline_kind)kind, tc->N, x));
-        break;
-    }
+    if (rc == AL_OK && k > 0)
+        rc = s_baseline(p, k, tc->M, tc->N, min_errors, &s[3], base_label, sizeof base_label,
+                        gap);
+    snprintf(ota_base_label, sizeof ota_base_label, "over the air, %s", base_label);
+    char *cut = strstr(ota_base_label, ", closed form");
+    if (cut != NULL)
+        *cut = '\0';
     if (rc == AL_OK) {
         char path[700];
         snprintf(path, sizeof path, "%s/ser-ota.svg", dir);
-        plot_series drawn[3];
+        plot_series drawn[4];
         unsigned nd = 0;
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             if (s[i].n > 0)
                 drawn[nd++] = s[i];
         rc = plot_lines(path, title, "Es/N0 measured at the receiver, dB", "SER", drawn, nd, 1);
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         plot_series_free(&s[i]);
     free(p);
     return rc;
@@ -303,7 +384,8 @@ int sweep_report(const char *dir, const char *title, const sweep_point *points, 
 int sweep_compare(const daemon_config *tcfg, const daemon_config *rcfg, const char *out,
                   const char *title, uint64_t seed, sweep_gap *gap)
 {
-    *gap = (sweep_gap){.max_gap_db = NAN, .mean_gap_db = NAN};
+    *gap = (sweep_gap){.max_gap_db = NAN, .mean_gap_db = NAN, .baseline_max_gap_db = NAN,
+                       .baseline_mean_gap_db = NAN};
     if (rcfg->receiver != RX_KIND_AWGN)
         return AL_FAIL(AL_EINVAL, "the sweep's comparison with the simulation needs the AWGN "
                                   "receiver");

@@ -41,6 +41,7 @@ typedef struct {
     double level_dbfs;
     double snr_db;            /* measured at the receiver; NAN: no frame came back */
     uint64_t messages, errors;
+    uint64_t messages_baseline, errors_baseline;   /* same-rate QAM, same frames */
     /* EVAL frames and the sums of their Es and N0 estimates */
     uint64_t frames;
     double signal, noise;
@@ -61,7 +62,9 @@ double sweep_level(const sweep_t *q);
 
 /* What the receiver counted over one batch of EVAL frames at the current
  * level (the difference of two STATS). Moves to the next level when this
- * one is done, or when SWEEP_EMPTY_BATCHES batches in a row brought
+ * one is done (min_errors errors of the learned system and, where the
+ * EVAL frames carry it, of the conventional baseline; or max_messages
+ * learned messages), or when SWEEP_EMPTY_BATCHES batches in a row brought
  * nothing back (no frame decodes at this level). Returns 1 when it moved
  * on, 0 when the level goes on. */
 enum { SWEEP_EMPTY_BATCHES = 3 };
@@ -71,8 +74,9 @@ int sweep_add(sweep_t *q, const fb_stats *delta);
 const sweep_point *sweep_points(const sweep_t *q, unsigned *n);
 
 /* DIR/ser-ota.csv: snr_db_measured,ser,ser_baseline,messages,errors,
- * errors_baseline; levels without frames are left out. Written
- * atomically. 0 or AL_EIO. */
+ * errors_baseline (messages: of each system, the same number; the
+ * baseline's columns empty when there is none at this rate); levels
+ * without frames are left out. Written atomically. 0 or AL_EIO. */
 int sweep_write_csv(const char *dir, const sweep_point *p, unsigned n);
 
 /* Reads what sweep_write_csv wrote (level_dbfs and the sums are not in
@@ -88,15 +92,19 @@ typedef struct {
     double max_gap_db;        /* largest |measured SNR - sim SNR| at equal SER; NAN: none */
     double mean_gap_db;       /* mean signed gap: > 0, the link needs more SNR than the sim */
     unsigned compared;        /* points with min_errors errors on both curves */
+    /* The conventional baseline over the air against its closed form
+     * (al_qam_ser_awgn), likewise */
+    double baseline_max_gap_db, baseline_mean_gap_db;
+    unsigned baseline_compared;
 } sweep_gap;
 
 /* Writes ser-sim.csv (snr_db,ser,messages,errors: sim_eval of tx and rx
  * over AWGN, seed `seed`, from 1 dB below the lowest measured SNR to
  * 1 dB above the highest in 0.5 dB steps, each until min_errors errors or
- * 10 x max_messages) and ser-ota.svg (the measured points beside it and, where
- * one of the same rate exists, the conventional baseline's closed form)
- * into dir; fills *gap from the measured points with at least min_errors
- * errors. rx may be NULL (the TX alone has no receiver network): then no
+ * 10 x max_messages) and ser-ota.svg (the measured points of both
+ * systems beside it and beside the baseline's closed form) into dir;
+ * fills *gap from the measured points with at least min_errors errors.
+ * rx may be NULL (the TX alone has no receiver network): then no
  * simulated curve, no ser-sim.csv, and gap->compared = 0. */
 int sweep_report(const char *dir, const char *title, const sweep_point *p, unsigned n,
                  tx_net_t *tx, rx_net_t *rx, uint64_t max_messages, uint64_t min_errors,

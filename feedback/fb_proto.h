@@ -25,11 +25,12 @@
  *   LOSSES_ACK TX->RX  u32 frame seq, u8 fb_reason (FB_OK = accepted),
  *                      u8[3] 0, u32 current TX model version
  *   STATS      RX->TX  u64 frames detected, decoded, header failures,
- *                      dropped, EVAL messages, EVAL errors, EVAL frames;
- *                      f64 sums over those EVAL frames of the symbol
- *                      energy and of the noise variance per symbol
- *                      (finite, >= 0: Es/N0 over any span of frames is
- *                      the ratio of two differences)
+ *                      dropped, EVAL messages, EVAL errors, EVAL baseline
+ *                      messages, EVAL baseline errors (errors <= messages),
+ *                      EVAL frames; f64 sums over those EVAL frames of the
+ *                      symbol energy and of the noise variance per symbol
+ *                      (finite, >= 0: Es/N0 over any span of frames is the
+ *                      ratio of two differences)
  *   HEARTBEAT  both    u64 sender's monotonic time in ms
  *   BYE        both    (empty)
  *
@@ -44,7 +45,7 @@
 #include <stdint.h>
 
 enum {
-    FB_PROTOCOL_VERSION = 1,
+    FB_PROTOCOL_VERSION = 2,   /* 2: STATS carries the baseline's counts */
     FB_HEADER_SIZE = 20,
     FB_MAX_LOSSES = 4096,      /* losses in one report */
     FB_MAX_TEXT = 200,         /* bytes of REJECT text */
@@ -59,7 +60,7 @@ enum {
     X(FB_REJECT, 3, 4, 4 + FB_MAX_TEXT)                           \
     X(FB_LOSSES, 4, 12, 12 + 4 * FB_MAX_LOSSES)                   \
     X(FB_LOSSES_ACK, 5, 12, 12)                                   \
-    X(FB_STATS, 6, 72, 72)                                        \
+    X(FB_STATS, 6, 88, 88)                                        \
     X(FB_HEARTBEAT, 7, 8, 8)                                      \
     X(FB_BYE, 8, 0, 0)
 
@@ -114,6 +115,7 @@ typedef struct {
 typedef struct {
     uint64_t frames_detected, frames_decoded, header_failures, frames_dropped;
     uint64_t eval_messages, eval_errors;
+    uint64_t baseline_messages, baseline_errors;   /* same-rate QAM in the EVAL frames */
     uint64_t eval_frames;
     double eval_signal, eval_noise;   /* sums of the EVAL frames' Es and N0 estimates */
 } fb_stats;

@@ -8,7 +8,9 @@
 #    10 log10(sps), within 0.2 dB (at 6 dB the PHY's synchronisation
 #    costs about 0.5 dB, and the preamble fit measures that: README);
 #  - the over-the-air curve lies within 0.5 dB of `airlearn sim`'s curve of
-#    the same trained networks (sim_eval over AWGN), at equal SER.
+#    the same trained networks (sim_eval over AWGN), at equal SER;
+#  - the same frames' 2 x QPSK (the baseline's columns) lies within 0.5 dB
+#    of its closed form.
 set -eu
 airlearn=$1
 work=$(mktemp -d)
@@ -46,7 +48,10 @@ if len(rows) != 5:
     raise SystemExit(f"{len(rows) - 1} levels measured, 4 expected")
 worst = 0.0
 for i, row in enumerate(rows[1:]):
-    measured = float(row.split(",")[0])
+    f = row.split(",")
+    if f[2] == "" or f[5] == "":
+        raise SystemExit(f"no baseline in: {row}")
+    measured = float(f[0])
     truth = snr_db + level - step * i + 10 * math.log10(sps)
     print(f"level {level - step * i:.0f} dBFS: Es/N0 airsim {truth:.2f} dB, measured {measured:.3f} dB")
     if truth >= 7.99:
@@ -60,4 +65,10 @@ if s.get("sweep_points_compared", 0) < 3:
     raise SystemExit("fewer than 3 points compared with the simulation")
 if not s["sweep_gap_max_db"] <= 0.5:
     raise SystemExit(f"over-the-air curve {s['sweep_gap_max_db']} dB from the simulation's (bound 0.5)")
+print(f"2 x QPSK to its closed form: max {s.get('sweep_baseline_gap_max_db')} dB, mean "
+      f"{s.get('sweep_baseline_gap_mean_db')} dB over {s.get('sweep_baseline_points_compared')} points")
+if s.get("sweep_baseline_points_compared", 0) < 3:
+    raise SystemExit("fewer than 3 baseline points compared with the closed form")
+if not s["sweep_baseline_gap_max_db"] <= 0.5:
+    raise SystemExit(f"baseline {s['sweep_baseline_gap_max_db']} dB from its closed form (bound 0.5)")
 EOF

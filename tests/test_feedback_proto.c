@@ -53,7 +53,8 @@ static void test_feedback_every_type_round_trips(void **state)
     msgs[5].type = FB_STATS, msgs[5].session = 5, msgs[5].u.stats.frames_detected = 100,
     msgs[5].u.stats.frames_decoded = 99, msgs[5].u.stats.header_failures = 1,
     msgs[5].u.stats.frames_dropped = 2, msgs[5].u.stats.eval_messages = 1000,
-    msgs[5].u.stats.eval_errors = 3;
+    msgs[5].u.stats.eval_errors = 3, msgs[5].u.stats.baseline_messages = 900,
+    msgs[5].u.stats.baseline_errors = 7;
     msgs[5].u.stats.eval_frames = 16, msgs[5].u.stats.eval_signal = 15.25,
     msgs[5].u.stats.eval_noise = 0.9375;
     msgs[6].type = FB_HEARTBEAT, msgs[6].session = 5, msgs[6].u.heartbeat.time_ms = 123456789;
@@ -110,7 +111,10 @@ static void test_feedback_rejects_bad_magic_version_type_flags(void **state)
     s_buf[0] = 'X';
     assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_MAGIC);
     s_losses(4);
-    s_buf[4] = 2;
+    s_buf[4] = FB_PROTOCOL_VERSION + 1;
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_VERSION);
+    s_losses(4);
+    s_buf[4] = FB_PROTOCOL_VERSION - 1;   /* version 1: STATS without the baseline */
     assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_VERSION);
     s_losses(4);
     s_buf[5] = 0;
@@ -192,11 +196,39 @@ static void test_feedback_stats_rejects_nonfinite_and_negative_snr_sums(void **s
             int len = fb_encode(&m, s_buf, sizeof s_buf);
             assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_OK);
             assert_true(s_out.u.stats.eval_signal == 2.0 && s_out.u.stats.eval_noise == 0.1);
-            al_put_f64(s_buf + FB_HEADER_SIZE + 56 + 8 * field, bad[k]);
+            al_put_f64(s_buf + FB_HEADER_SIZE + 72 + 8 * field, bad[k]);
             s_fix_crc(len);
             assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), want[k]);
         }
     }
+}
+
+static void test_feedback_rejects_stats_with_more_errors_than_messages(void **state)
+{
+    (void)state;
+    memset(&s_in, 0, sizeof s_in);
+    s_in.type = FB_STATS;
+    s_in.session = 77;
+    s_in.u.stats.eval_messages = 100, s_in.u.stats.eval_errors = 100;
+    s_in.u.stats.baseline_messages = 100, s_in.u.stats.baseline_errors = 100;
+    int len = fb_encode(&s_in, s_buf, sizeof s_buf);
+    assert_int_equal(len, FB_HEADER_SIZE + 88);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_OK);
+    assert_true(s_out.u.stats.baseline_errors == 100);
+    /* Baseline errors (the eighth u64) one above its messages. */
+    al_put_le64(s_buf + FB_HEADER_SIZE + 56, 101);
+    s_fix_crc(len);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_COUNT);
+    s_in.u.stats.eval_errors = 101;
+    s_in.u.stats.baseline_errors = 0;
+    len = fb_encode(&s_in, s_buf, sizeof s_buf);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_COUNT);
+    /* A version-1 STATS body (48 bytes, no baseline) is the wrong length. */
+    s_in.u.stats.eval_errors = 0;
+    len = fb_encode(&s_in, s_buf, sizeof s_buf);
+    al_put_le32(s_buf + 12, 48);
+    s_fix_crc(FB_HEADER_SIZE + 48);
+    assert_int_equal(fb_decode(s_buf, FB_HEADER_SIZE + 48, 0, &s_out), FB_R_LENGTH);
 }
 
 static void test_feedback_rejects_other_session_but_not_hello(void **state)
@@ -252,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_feedback_rejects_wrong_lengths),
         cmocka_unit_test(test_feedback_rejects_nonfinite_and_negative_losses),
         cmocka_unit_test(test_feedback_stats_rejects_nonfinite_and_negative_snr_sums),
+        cmocka_unit_test(test_feedback_rejects_stats_with_more_errors_than_messages),
         cmocka_unit_test(test_feedback_rejects_other_session_but_not_hello),
         cmocka_unit_test(test_feedback_encoder_refuses_bad_fields),
         cmocka_unit_test(test_feedback_counters_and_names),

@@ -21,6 +21,14 @@ static fb_stats s_batch(uint64_t msgs, uint64_t errs, uint64_t frames, double es
                       .eval_signal = es * (double)frames, .eval_noise = n0 * (double)frames};
 }
 
+static fb_stats s_both(uint64_t msgs, uint64_t errs, uint64_t errs_baseline)
+{
+    fb_stats d = s_batch(msgs, errs, 2, 1.0, 0.1);
+    d.baseline_messages = msgs;
+    d.baseline_errors = errs_baseline;
+    return d;
+}
+
 static void test_sweep_steps_down_and_ends_on_the_last_level(void **state)
 {
     (void)state;
@@ -107,6 +115,27 @@ static void test_sweep_level_ends_on_errors_messages_or_silence(void **state)
     sweep_destroy(&q);
 }
 
+/* With the baseline in the frames, a level needs min_errors of each. */
+static void test_sweep_level_waits_for_the_baselines_errors_too(void **state)
+{
+    (void)state;
+    sweep_config c = {-10, -12, 2, 10000, 20};
+    sweep_t *q = sweep_create(&c);
+    fb_stats d = s_both(100, 30, 5);
+    assert_int_equal(sweep_add(q, &d), 0);
+    d = s_both(100, 30, 10);
+    assert_int_equal(sweep_add(q, &d), 0);
+    d = s_both(100, 30, 5);
+    assert_int_equal(sweep_add(q, &d), 1);
+    unsigned n;
+    const sweep_point *p = sweep_points(q, &n);
+    assert_int_equal(p[0].messages_baseline, 300);
+    assert_int_equal(p[0].errors_baseline, 20);
+    d = s_both(100, 5, 30);   /* the learned system is the better one here */
+    assert_int_equal(sweep_add(q, &d), 0);
+    sweep_destroy(&q);
+}
+
 static void test_sweep_csv_round_trips_and_leaves_out_empty_levels(void **state)
 {
     (void)state;
@@ -114,7 +143,8 @@ static void test_sweep_csv_round_trips_and_leaves_out_empty_levels(void **state)
     assert_non_null(mkdtemp(dir));
     sweep_point p[3] = {
         {.level_dbfs = -8, .snr_db = 16.25, .messages = 50000, .errors = 3},
-        {.level_dbfs = -10, .snr_db = 14.5, .messages = 1024, .errors = 200},
+        {.level_dbfs = -10, .snr_db = 14.5, .messages = 1024, .errors = 200,
+         .messages_baseline = 1008, .errors_baseline = 77},
         {.level_dbfs = -40, .snr_db = NAN, .messages = 0, .errors = 0},
     };
     assert_int_equal(sweep_write_csv(dir, p, 3), 0);
@@ -132,11 +162,20 @@ static void test_sweep_csv_round_trips_and_leaves_out_empty_levels(void **state)
     assert_int_equal(n, 2);
     assert_true(fabs(back[0].snr_db - 16.25) < 1e-9 && back[0].messages == 50000 &&
                 back[0].errors == 3);
+    assert_int_equal(back[0].messages_baseline, 0);   /* no baseline: empty columns */
     assert_true(fabs(back[1].snr_db - 14.5) < 1e-9 && back[1].errors == 200);
+    /* an odd number of messages per frame: fewer baseline messages */
+    assert_int_equal(back[1].messages_baseline, 1008);
+    assert_int_equal(back[1].errors_baseline, 77);
     assert_int_equal(sweep_read_csv(path, back, 1, &n), AL_EFORMAT);   /* no room */
 
     f = fopen(path, "a");
     fputs("12.0,0.5,,10,11,\n", f);   /* more errors than messages */
+    fclose(f);
+    assert_int_equal(sweep_read_csv(path, back, 4, &n), AL_EFORMAT);
+    f = fopen(path, "w");
+    fputs("snr_db_measured,ser,ser_baseline,messages,errors,errors_baseline\n"
+          "12.0,0.5,,10,5,3\n", f);   /* baseline errors without its SER */
     fclose(f);
     assert_int_equal(sweep_read_csv(path, back, 4, &n), AL_EFORMAT);
     f = fopen(path, "w");
@@ -170,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_sweep_steps_down_and_ends_on_the_last_level),
         cmocka_unit_test(test_sweep_rejects_bad_ranges),
         cmocka_unit_test(test_sweep_level_ends_on_errors_messages_or_silence),
+        cmocka_unit_test(test_sweep_level_waits_for_the_baselines_errors_too),
         cmocka_unit_test(test_sweep_csv_round_trips_and_leaves_out_empty_levels),
         cmocka_unit_test(test_sweep_snr_at_interpolates_in_log_ser),
     };

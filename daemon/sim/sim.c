@@ -1,6 +1,7 @@
 #include "sim.h"
 
 #include "al_error.h"
+#include "al_qam.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -383,34 +384,33 @@ int sim_baseline_applies(sim_baseline_kind k, unsigned M, unsigned N)
     return N * bits <= 30 && (double)M == pow(2.0, N * bits);
 }
 
-static double s_q(double x)
+/* One symbol of the baseline: per-symbol mapping, slicing and closed form
+ * are al_qam's, shared with the daemons' EVAL frames. */
+static al_qam_t *s_baseline_symbol(sim_baseline_kind k)
 {
-    return 0.5 * erfc(x / sqrt(2.0));
+    return al_qam_create(k == SIM_BASE_QAM16 ? 4 : 2, 1);
 }
 
 double sim_baseline_ser_awgn(sim_baseline_kind k, unsigned N, double snr_db)
 {
-    const double snr = pow(10.0, snr_db / 10.0);
-    /* Per real dimension: QPSK is 2-PAM with amplitude sqrt(1/2), 16-QAM
-     * 4-PAM with levels {+-1, +-3}/sqrt(10); noise variance per dimension
-     * 1/(2 snr). Each of the 2N dimensions errs independently. */
-    const double p_dim = k == SIM_BASE_QAM16 ? 1.5 * s_q(sqrt(snr / 5.0)) : s_q(sqrt(snr));
-    return 1.0 - pow(1.0 - p_dim, 2.0 * N);
-}
-
-/* Nearest PAM level index for one dimension (levels 2j - (L-1), scaled). */
-static int s_slice(float v, int levels, float scale)
-{
-    int j = (int)lrintf((v / scale + (float)(levels - 1)) / 2.0f);
-    return j < 0 ? 0 : (j > levels - 1 ? levels - 1 : j);
+    al_qam_t *q = s_baseline_symbol(k);
+    if (q == NULL)
+        return NAN;
+    /* Each of the N symbols errs independently. */
+    const double ser = 1.0 - pow(1.0 - al_qam_ser_awgn(q, snr_db), (double)N);
+    al_qam_destroy(&q);
+    return ser;
 }
 
 int sim_baseline_simulate(sim_baseline_kind k, al_chan_kind channel, unsigned N,
                           double snr_db, uint64_t max_messages, uint64_t min_errors,
                           uint64_t seed, uint64_t *messages, uint64_t *errors)
 {
-    const int L = k == SIM_BASE_QAM16 ? 4 : 2;              /* levels per dimension */
-    const float scale = k == SIM_BASE_QAM16 ? 1.0f / sqrtf(10.0f) : 1.0f / sqrtf(2.0f);
+    al_qam_t *q = s_baseline_symbol(k);
+    if (q == NULL)
+        return AL_ENOMEM;
+    const uint32_t L = k == SIM_BASE_QAM16 ? 4 : 2;   /* levels per dimension */
+    const unsigned level_bits = k == SIM_BASE_QAM16 ? 2 : 1;
     const double nv = al_snr_db_to_noise_var(snr_db);
     al_rng_t rng;
     al_rng_seed_stream(&rng, seed, (uint64_t)llround(snr_db * 1000.0) + (2ull << 40) + (uint64_t)k);
@@ -422,18 +422,21 @@ int sim_baseline_simulate(sim_baseline_kind k, al_chan_kind channel, unsigned N,
         const float g = hr * hr + hi * hi;
         int wrong = 0;
         for (unsigned s = 0; s < N; s++) {
-            const int ia = (int)al_rng_below(&rng, (uint32_t)L), ib = (int)al_rng_below(&rng, (uint32_t)L);
-            const float a = (float)(2 * ia - (L - 1)) * scale, b = (float)(2 * ib - (L - 1)) * scale;
+            const uint32_t ia = al_rng_below(&rng, L), ib = al_rng_below(&rng, L);
+            const uint32_t v = ia | ib << level_bits;
+            float a, b;
+            al_qam_point(q, v, &a, &b);
             float nr, ni;
             al_rng_cnormal(&rng, nv, &nr, &ni);
             const float yr = hr * a - hi * b + nr, yi = hr * b + hi * a + ni;
             /* Coherent detection: equalise with the known h. */
             const float zr = (yr * hr + yi * hi) / g, zi = (yi * hr - yr * hi) / g;
-            wrong |= s_slice(zr, L, scale) != ia || s_slice(zi, L, scale) != ib;
+            wrong |= al_qam_slice(q, zr, zi) != v;
         }
         e += (uint64_t)wrong;
         n++;
     }
+    al_qam_destroy(&q);
     *messages = n;
     *errors = e;
     return AL_OK;

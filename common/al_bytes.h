@@ -40,6 +40,13 @@ static inline void al_put_f32(uint8_t *p, float f)
     al_put_le32(p, v);
 }
 
+static inline void al_put_f64(uint8_t *p, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    al_put_le64(p, v);
+}
+
 static inline uint16_t al_get_le16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | (p[1] << 8));
@@ -67,6 +74,14 @@ static inline float al_get_f32(const uint8_t *p)
     float f;
     memcpy(&f, &v, 4);
     return f;
+}
+
+static inline double al_get_f64(const uint8_t *p)
+{
+    uint64_t v = al_get_le64(p);
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
 }
 
 #endif

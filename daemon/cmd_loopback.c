@@ -22,6 +22,7 @@
 #include "daemon_config.h"
 #include "daemon_util.h"
 #include "plot.h"
+#include "sweep.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -56,6 +57,9 @@ typedef struct {
     unsigned rx_frames, tx_frames;
     double snr_db, cfo, delay, rate, max_seconds, target_ser, sigma2, lr_tx, lr_rx, lr_decay;
     double fb_drop, fb_corrupt;
+    int sweep;
+    double sweep_above, sweep_below, sweep_step;
+    unsigned sweep_messages, sweep_errors;
     char tx_radio[128], rx_radio[128];
     char tx_device[256], rx_device[256], tx_gains[128], rx_gains[128];
     double frequency, stall_timeout_s, reopen_timeout_s, if_offset;
@@ -111,6 +115,18 @@ static const opt_desc s_table[] = {
      "fault injection: fraction of feedback messages lost (each direction)"},
     {L, "fb-corrupt", OPT_DOUBLE, F(fb_corrupt), 0, 0, 1, NULL, "0",
      "fault injection: fraction of feedback messages with a bit flipped"},
+    {L, "sweep", OPT_BOOL, F(sweep), 0, 0, 1, NULL, "false",
+     "after training, step the TX level and write ser-ota.csv / .svg: the SER against the "
+     "Es/N0 measured at the receiver, beside airlearn sim's curve of the same networks"},
+    {L, "sweep-above", OPT_DOUBLE, F(sweep_above), 0, 0, 60, NULL, "4",
+     "the sweep starts this many dB above the TX level of --snr-db"},
+    {L, "sweep-below", OPT_DOUBLE, F(sweep_below), 0, 0, 60, NULL, "8",
+     "and ends this many dB below it"},
+    {L, "sweep-step", OPT_DOUBLE, F(sweep_step), 0, 0.1, 60, NULL, "2", "level step, dB"},
+    {L, "sweep-messages", OPT_UINT, F(sweep_messages), 0, 1, 1000000000, NULL, "200000",
+     "messages per level at most (the simulation's points: ten times as many)"},
+    {L, "sweep-errors", OPT_UINT, F(sweep_errors), 0, 1, 1000000000, NULL, "200",
+     "errors that end a level (the simulation's points likewise)"},
     {L, "tx-radio-args", OPT_STRING, F(tx_radio), 128, 0, 0, NULL, "",
      "extra airsim arguments of the TX device, e.g. drop_every=50"},
     {L, "rx-radio-args", OPT_STRING, F(rx_radio), 128, 0, 0, NULL, "",
@@ -258,6 +274,36 @@ static void s_plot_curve(const loop_opts *o)
         plot_series_free(&s[i]);
 }
 
+/* JSON members: the gap in dB (over the air minus simulation at equal
+ * SER) of the learned points to airlearn sim's curve of the same
+ * networks, and of the baseline's to its closed form; null where no
+ * point had enough errors. */
+static void s_sweep_compare(const loop_opts *o, const daemon_config *tx, const daemon_config *rx,
+                            char *json, size_t len)
+{
+    char title[128];
+    snprintf(title, sizeof title, "airlearn loopback: SER against measured Es/N0, M=%u N=%u", o->M,
+             o->N);
+    sweep_gap g;
+    if (sweep_compare(tx, rx, o->out, title, o->seed, &g) < 0) {
+        fprintf(stderr, "loopback: sweep: %s\n", al_error_message());
+        return;
+    }
+    char v[4][32];
+    const double x[4] = {g.max_gap_db, g.mean_gap_db, g.baseline_max_gap_db,
+                         g.baseline_mean_gap_db};
+    for (int i = 0; i < 4; i++)
+        if (isfinite(x[i]))
+            snprintf(v[i], sizeof v[i], "%.3f", x[i]);
+        else
+            snprintf(v[i], sizeof v[i], "null");
+    snprintf(json, len,
+             ",\"sweep_points_compared\":%u,\"sweep_gap_max_db\":%s,\"sweep_gap_mean_db\":%s,"
+             "\"sweep_baseline_points_compared\":%u,\"sweep_baseline_gap_max_db\":%s,"
+             "\"sweep_baseline_gap_mean_db\":%s",
+             g.compared, v[0], v[1], g.baseline_compared, v[2], v[3]);
+}
+
 static int s_run(const loop_opts *o)
 {
     char path_tx[600], path_rx[600], log_tx[600], log_rx[600], link[128], feedback[128],
@@ -300,6 +346,12 @@ static int s_run(const loop_opts *o)
     c.if_offset = o->if_offset;
     c.tx_stream = o->tx_stream;
     c.stall_timeout_s = o->stall_timeout_s;
+    c.sweep = o->sweep;
+    c.sweep_from_dbfs = c.level_dbfs + o->sweep_above;
+    c.sweep_to_dbfs = c.level_dbfs - o->sweep_below;
+    c.sweep_step_db = o->sweep_step;
+    c.sweep_max_messages = o->sweep_messages;
+    c.sweep_min_errors = o->sweep_errors;
     c.reopen_timeout_s = o->reopen_timeout_s;
     snprintf(c.endpoint, sizeof c.endpoint, "%s", feedback);
     snprintf(c.log_level, sizeof c.log_level, "%s", o->log_level);
@@ -351,7 +403,8 @@ static int s_run(const loop_opts *o)
     /* A fresh run: earlier checkpoints in the same directory would resume. */
     for (int i = 0; i < 2; i++) {
         const char *dir = i ? rx.state_dir : tx.state_dir;
-        const char *names[] = {"tx.ckpt", "rx.ckpt", "training.csv", "summary.json", "status.json"};
+        const char *names[] = {"tx.ckpt", "rx.ckpt", "training.csv", "summary.json", "status.json",
+                               "ser-ota.csv"};
         for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
             char p[700];
             snprintf(p, sizeof p, "%s/%s", dir, names[k]);
@@ -403,7 +456,10 @@ static int s_run(const loop_opts *o)
             if (isfinite(e))
                 snprintf(ser, sizeof ser, "%.4g", e);
             fprintf(stderr, "loopback: %5.0f s  %-8s round %6.0f  model v%-6.0f loss %-8s SER %s\n",
-                    last_progress - t0, strstr(text, "\"phase\":\"eval\"") ? "eval" : "training",
+                    last_progress - t0,
+                    strstr(text, "\"phase\":\"eval\"")    ? "eval"
+                    : strstr(text, "\"phase\":\"sweep\"") ? "sweep"
+                                                         : "training",
                     s_json_number(text, "round"), s_json_number(text, "model_version"), loss, ser);
         }
         usleep(100000);
@@ -429,6 +485,9 @@ static int s_run(const loop_opts *o)
         return EX_SOFTWARE;
     }
     s_plot_curve(o);
+    char sweep[400] = "";
+    if (o->sweep)
+        s_sweep_compare(o, &tx, &rx, sweep, sizeof sweep);
     /* The same-rate QAM from the same EVAL frames (null: no such QAM). */
     char baseline[128] = "null";
     const double ser_baseline = s_json_number(text, "ser_baseline");
@@ -436,15 +495,15 @@ static int s_run(const loop_opts *o)
         snprintf(baseline, sizeof baseline, "%.6g,\"baseline_messages\":%.0f,\"baseline_errors\":%.0f",
                  ser_baseline, s_json_number(text, "baseline_messages"),
                  s_json_number(text, "baseline_errors"));
-    char line[1024];
+    char line[1200];
     snprintf(line, sizeof line,
              "{\"ser\":%.6g,\"ser_baseline\":%s,\"snr_db\":%.2f,\"iterations\":%.0f,\"wall_s\":%.1f,\"train_s\":%.1f,"
              "\"messages\":%.0f,\"errors\":%.0f,\"M\":%u,\"N\":%u,\"channel\":\"%s\","
-             "\"out\":\"%s\"}\n",
+             "\"out\":\"%s\"%s}\n",
              s_json_number(text, "ser"), baseline, o->snr_db, s_json_number(text, "rounds"), wall,
              s_json_number(text, "train_s"), s_json_number(text, "messages"),
              s_json_number(text, "errors"), o->M, o->N, o->fading ? "rayleigh-block" : "awgn",
-             o->out);
+             o->out, sweep);
     fprintf(stderr, "loopback: done; the daemons' logs are %s and %s\n", log_tx, log_rx);
     fputs(line, stdout);
     daemon_write_state(o->out, "summary.json", line);

@@ -277,6 +277,11 @@ static void s_frame(void *user, const rx_frame_result *res)
             r->stats.eval_messages += n;
             r->stats.baseline_errors += al_evalmix_baseline_errors(r->eval, res->symbols, r->labels);
             r->stats.baseline_messages += al_evalmix_baseline_count(r->eval);
+            /* The preamble fit's Es/N0 of these very frames: the TX's
+             * SER-against-SNR sweep (sweep.h) reads it from STATS. */
+            r->stats.eval_frames++;
+            r->stats.eval_signal += res->es;
+            r->stats.eval_noise += res->n0;
             r->last_stats = 0;   /* report at once: the TX is waiting */
         }
         break;

@@ -38,6 +38,7 @@
 #include "fb_pending.h"
 #include "fb_session.h"
 #include "plot.h"
+#include "sweep.h"
 #include "tx_frame.h"
 #include "tx_net.h"
 
@@ -88,6 +89,9 @@ typedef struct {
     /* receiver's reports */
     fb_stats stats;
     int have_stats;
+    fb_stats eval_delta;        /* what the receiver counted over the last s_evaluate */
+    sweep_t *sweep;             /* SER against measured SNR, after training */
+    int swept;
     double last_loss, last_ser, last_ser_baseline;
     uint64_t final_msgs, final_errs, final_bmsgs, final_berrs;
     /* counters */
@@ -330,6 +334,11 @@ static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs,
     *errs = t->stats.eval_errors - base.eval_errors;
     *bmsgs = t->stats.baseline_messages - base.baseline_messages;
     *berrs = t->stats.baseline_errors - base.baseline_errors;
+    t->eval_delta = (fb_stats){.eval_messages = *msgs, .eval_errors = *errs,
+                               .baseline_messages = *bmsgs, .baseline_errors = *berrs,
+                               .eval_frames = t->stats.eval_frames - base.eval_frames,
+                               .eval_signal = t->stats.eval_signal - base.eval_signal,
+                               .eval_noise = t->stats.eval_noise - base.eval_noise};
 }
 
 static void s_extra_pack(const tx_t *t, uint8_t *b)
@@ -546,6 +555,7 @@ static void s_teardown(tx_t *t)
     fb_pending_destroy(&t->pending);
     tx_net_destroy(&t->net);
     tx_frame_destroy(&t->frame);
+    sweep_destroy(&t->sweep);
     al_evalmix_destroy(&t->eval);
     free(t->samples);
     free(t->payload);
@@ -621,6 +631,52 @@ static int s_training_round(tx_t *t)
         s_checkpoint(t);
     }
     return AL_OK;
+}
+
+/* After training, with [training] sweep: one batch of EVAL frames at the
+ * sweep's current level (sweep.h); at its end, ser-ota.csv and .svg in
+ * the state directory and the configured level back. */
+static int s_sweep_round(tx_t *t)
+{
+    const daemon_config *c = &t->cfg;
+    if (t->sweep == NULL) {
+        sweep_config sc = {c->sweep_from_dbfs, c->sweep_to_dbfs, c->sweep_step_db,
+                           c->sweep_max_messages, c->sweep_min_errors};
+        t->sweep = sweep_create(&sc);
+        if (t->sweep == NULL)
+            return AL_EINVAL;
+        al_info("sweep: level %g to %g dBFS in steps of %g dB", sc.from_dbfs, sc.to_dbfs,
+                sc.step_db);
+    }
+    int rc = tx_frame_set_level(t->frame, (float)sweep_level(t->sweep));
+    if (rc < 0)
+        return rc;
+    uint64_t msgs, errs, bmsgs, berrs;
+    s_evaluate(t, c->eval_frames, &msgs, &errs, &bmsgs, &berrs);
+    unsigned n;
+    const sweep_point *p;
+    if (sweep_add(t->sweep, &t->eval_delta)) {
+        p = sweep_points(t->sweep, &n);
+        const sweep_point *e = &p[n - 1];
+        al_info("sweep: level %.1f dBFS: Es/N0 %.2f dB at the receiver, SER %.4g (%llu errors "
+                "in %llu messages)", e->level_dbfs, e->snr_db,
+                e->messages ? (double)e->errors / (double)e->messages : NAN,
+                (unsigned long long)e->errors, (unsigned long long)e->messages);
+        if (sweep_write_csv(c->state_dir, p, n) < 0)
+            al_warn("sweep: %s", al_error_message());
+    }
+    if (!sweep_done(t->sweep))
+        return AL_OK;
+    p = sweep_points(t->sweep, &n);
+    char title[128];
+    snprintf(title, sizeof title, "airlearn tx: SER against Es/N0 at the receiver, M=%u N=%u",
+             t->M, t->N);
+    sweep_gap gap;
+    if (sweep_report(c->state_dir, title, p, n, t->net, NULL, 0, 0, 0, &gap) < 0)
+        al_warn("sweep: %s", al_error_message());
+    sweep_destroy(&t->sweep);
+    t->swept = 1;
+    return tx_frame_set_level(t->frame, (float)c->level_dbfs);
 }
 
 /* After training: evaluate on and on; the first final_eval_messages make
@@ -722,6 +778,8 @@ static int s_run(tx_t *t)
         }
         if (!t->training_done) {
             rc = s_training_round(t);
+        } else if (t->cfg.sweep && !t->swept) {
+            rc = s_sweep_round(t);
         } else if (s_eval_round(t)) {
             break;
         }
@@ -730,7 +788,9 @@ static int s_run(tx_t *t)
         if (rc < 0)
             break;
         if (al_now_s() - t->last_status > 1.0)
-            s_status(t, t->training_done ? "eval" : "training");
+            s_status(t, t->sweep       ? "sweep"
+                        : t->training_done ? "eval"
+                                           : "training");
         if (al_now_s() - t->last_ckpt > t->cfg.checkpoint_interval)
             s_checkpoint(t);
     }

@@ -59,6 +59,10 @@ typedef struct {
     unsigned loss_timeout_ms, max_staleness;
     unsigned final_eval_messages;
     int exit_when_done;
+    int sweep;                /* after training: SER against the measured SNR (sweep.h) */
+    /* [sweep] */
+    double sweep_from_dbfs, sweep_to_dbfs, sweep_step_db;
+    unsigned sweep_max_messages, sweep_min_errors;
     /* [feedback] */
     char endpoint[256];
     unsigned heartbeat_ms, peer_timeout_ms;

@@ -111,15 +111,18 @@ static int s_encode_body(const fb_msg *m, uint8_t *p, size_t cap)
         al_put_le32(p + 8, m->u.ack.model_version);
         return (int)n;
     case FB_STATS: {
-        n = 64;
+        n = 88;
         if (cap < n)
             return AL_ERANGE;
-        const uint64_t v[8] = {m->u.stats.frames_detected, m->u.stats.frames_decoded,
+        const uint64_t v[9] = {m->u.stats.frames_detected, m->u.stats.frames_decoded,
                                m->u.stats.header_failures, m->u.stats.frames_dropped,
                                m->u.stats.eval_messages, m->u.stats.eval_errors,
-                               m->u.stats.baseline_messages, m->u.stats.baseline_errors};
-        for (int i = 0; i < 8; i++)
+                               m->u.stats.baseline_messages, m->u.stats.baseline_errors,
+                               m->u.stats.eval_frames};
+        for (int i = 0; i < 9; i++)
             al_put_le64(p + 8 * i, v[i]);
+        al_put_f64(p + 72, m->u.stats.eval_signal);
+        al_put_f64(p + 80, m->u.stats.eval_noise);
         return (int)n;
     }
     case FB_HEARTBEAT:
@@ -208,15 +211,22 @@ static fb_reason s_decode_body(fb_msg *m, const uint8_t *p, uint32_t n)
         m->u.ack.model_version = al_get_le32(p + 8);
         return FB_OK;
     case FB_STATS: {
-        uint64_t *v[8] = {&m->u.stats.frames_detected, &m->u.stats.frames_decoded,
+        uint64_t *v[9] = {&m->u.stats.frames_detected, &m->u.stats.frames_decoded,
                           &m->u.stats.header_failures, &m->u.stats.frames_dropped,
                           &m->u.stats.eval_messages, &m->u.stats.eval_errors,
-                          &m->u.stats.baseline_messages, &m->u.stats.baseline_errors};
-        for (int i = 0; i < 8; i++)
+                          &m->u.stats.baseline_messages, &m->u.stats.baseline_errors,
+                          &m->u.stats.eval_frames};
+        for (int i = 0; i < 9; i++)
             *v[i] = al_get_le64(p + 8 * i);
         if (m->u.stats.eval_errors > m->u.stats.eval_messages ||
             m->u.stats.baseline_errors > m->u.stats.baseline_messages)
             return FB_R_COUNT;
+        m->u.stats.eval_signal = al_get_f64(p + 72);
+        m->u.stats.eval_noise = al_get_f64(p + 80);
+        if (!isfinite(m->u.stats.eval_signal) || !isfinite(m->u.stats.eval_noise))
+            return FB_R_NONFINITE;
+        if (m->u.stats.eval_signal < 0.0 || m->u.stats.eval_noise < 0.0)
+            return FB_R_NEGATIVE;
         return FB_OK;
     }
     case FB_HEARTBEAT:

@@ -3,7 +3,8 @@
  * Pure functions over byte buffers, no sockets and no allocation, so the
  * codec is testable and fuzzable on its own. Every message is one ZeroMQ
  * frame: a 20-byte header followed by the body. All integers are
- * little-endian with fixed widths; floats are IEEE-754 binary32.
+ * little-endian with fixed widths; floats are IEEE-754 binary32 (f32)
+ * or binary64 (f64).
  *
  *   offset size field
  *   0      4    magic "ALFB"
@@ -25,7 +26,11 @@
  *                      u8[3] 0, u32 current TX model version
  *   STATS      RX->TX  u64 frames detected, decoded, header failures,
  *                      dropped, EVAL messages, EVAL errors, EVAL baseline
- *                      messages, EVAL baseline errors (errors <= messages)
+ *                      messages, EVAL baseline errors (errors <= messages),
+ *                      EVAL frames; f64 sums over those EVAL frames of the
+ *                      symbol energy and of the noise variance per symbol
+ *                      (finite, >= 0: Es/N0 over any span of frames is the
+ *                      ratio of two differences)
  *   HEARTBEAT  both    u64 sender's monotonic time in ms
  *   BYE        both    (empty)
  *
@@ -55,7 +60,7 @@ enum {
     X(FB_REJECT, 3, 4, 4 + FB_MAX_TEXT)                           \
     X(FB_LOSSES, 4, 12, 12 + 4 * FB_MAX_LOSSES)                   \
     X(FB_LOSSES_ACK, 5, 12, 12)                                   \
-    X(FB_STATS, 6, 64, 64)                                        \
+    X(FB_STATS, 6, 88, 88)                                        \
     X(FB_HEARTBEAT, 7, 8, 8)                                      \
     X(FB_BYE, 8, 0, 0)
 
@@ -111,6 +116,8 @@ typedef struct {
     uint64_t frames_detected, frames_decoded, header_failures, frames_dropped;
     uint64_t eval_messages, eval_errors;
     uint64_t baseline_messages, baseline_errors;   /* same-rate QAM in the EVAL frames */
+    uint64_t eval_frames;
+    double eval_signal, eval_noise;   /* sums of the EVAL frames' Es and N0 estimates */
 } fb_stats;
 
 /* A decoded message; only the member of its type is meaningful. */

@@ -271,7 +271,24 @@ static float s_refine_frequency(const float complex *ref, unsigned n, float comp
     s_rotate(y, total, coarse, centre);
     const unsigned h = n / 2;
     const float complex a = s_corr(ref, y, h), b = s_corr(ref + h, y + h, h);
-    const float fine = cargf(b * conjf(a)) / (float)h;
+    /* The halves' phase difference is ambiguous by 2 pi: at low SNR the
+     * coarse stage leaves more than pi / h often enough (at Es/N0 6 dB,
+     * 45 of 1639 frames turned a whole cycle along preamble and header:
+     * their gain fit came out 30 dB down and their payload was lost), so
+     * of the three candidates keep the one the known symbols fit best. */
+    const float diff = cargf(b * conjf(a));
+    float fine = diff / (float)h, best = -1.0f;
+    for (int k = -1; k <= 1; k++) {
+        const float f = (diff + 2.0f * (float)M_PI * (float)k) / (float)h;
+        const double complex step = cexp(-I * (double)f);
+        double complex v = cexp(I * (double)f * centre), c = 0.0;
+        for (unsigned i = 0; i < n; i++, v *= step)
+            c += conj(ref[i]) * y[i] * v;
+        if (cabs(c) > best) {
+            best = (float)cabs(c);
+            fine = f;
+        }
+    }
     s_rotate(y, total, fine, centre);
     return coarse + fine;
 }
@@ -529,6 +546,13 @@ static void s_finish(rx_frame_t *q)
     const float g_abs = cabsf(g) > 1e-30f ? cabsf(g) : 1e-30f;
     const double noise = err / n_ref > 1e-30 ? err / n_ref : 1e-30;
     r.snr_db = (float)(10.0 * log10((double)g_abs * g_abs / noise));
+    /* The fit of one complex gain takes one of the n_ref complex degrees
+     * of freedom from the residual, and leaves its own error (variance
+     * N0 / n_ref) in |g|^2. */
+    r.n0 = err / (n_ref - 1);
+    r.es = (double)g_abs * g_abs - r.n0 / n_ref;
+    if (r.es < 0.0)
+        r.es = 0.0;
     /* Levels over the symbols' span of the stored samples: the symbol
      * SNR is k times the SNR per sample (noise over the sampled band). */
     const long first = lround(pos) - (long)(AL_FRAME_FILTER_DELAY * k);

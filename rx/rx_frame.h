@@ -63,6 +63,8 @@ typedef struct {
     al_frame_header header;
     const float *symbols;   /* [size: 2*P*N] interleaved I, Q; valid during the callback */
     float snr_db;           /* symbol SNR from the fit of preamble and header */
+    double es, n0;          /* the same fit's symbol energy and noise variance per symbol,
+                               each unbiased (for Es/N0 over many frames: sum each, divide) */
     float cfo;              /* carrier offset, radians per sample (after the IF shift) */
     float gain_db;          /* received amplitude relative to the TX symbols */
     uint64_t sample;        /* stream index where the frame was detected */

@@ -55,6 +55,8 @@ static void test_feedback_every_type_round_trips(void **state)
     msgs[5].u.stats.frames_dropped = 2, msgs[5].u.stats.eval_messages = 1000,
     msgs[5].u.stats.eval_errors = 3, msgs[5].u.stats.baseline_messages = 900,
     msgs[5].u.stats.baseline_errors = 7;
+    msgs[5].u.stats.eval_frames = 16, msgs[5].u.stats.eval_signal = 15.25,
+    msgs[5].u.stats.eval_noise = 0.9375;
     msgs[6].type = FB_HEARTBEAT, msgs[6].session = 5, msgs[6].u.heartbeat.time_ms = 123456789;
     msgs[7].type = FB_BYE, msgs[7].session = 5;
     for (int k = 0; k < 8; k++) {
@@ -180,6 +182,27 @@ static void test_feedback_rejects_nonfinite_and_negative_losses(void **state)
     assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_NEGATIVE);
 }
 
+/* The EVAL SNR sums are divided by the TX: nothing but finite,
+ * non-negative energies may pass. */
+static void test_feedback_stats_rejects_nonfinite_and_negative_snr_sums(void **state)
+{
+    (void)state;
+    const double bad[] = {NAN, INFINITY, -1.0};
+    const fb_reason want[] = {FB_R_NONFINITE, FB_R_NONFINITE, FB_R_NEGATIVE};
+    for (int field = 0; field < 2; field++) {
+        for (int k = 0; k < 3; k++) {
+            fb_msg m = {.type = FB_STATS, .session = 5};
+            m.u.stats.eval_frames = 2, m.u.stats.eval_signal = 2.0, m.u.stats.eval_noise = 0.1;
+            int len = fb_encode(&m, s_buf, sizeof s_buf);
+            assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_OK);
+            assert_true(s_out.u.stats.eval_signal == 2.0 && s_out.u.stats.eval_noise == 0.1);
+            al_put_f64(s_buf + FB_HEADER_SIZE + 72 + 8 * field, bad[k]);
+            s_fix_crc(len);
+            assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), want[k]);
+        }
+    }
+}
+
 static void test_feedback_rejects_stats_with_more_errors_than_messages(void **state)
 {
     (void)state;
@@ -189,10 +212,10 @@ static void test_feedback_rejects_stats_with_more_errors_than_messages(void **st
     s_in.u.stats.eval_messages = 100, s_in.u.stats.eval_errors = 100;
     s_in.u.stats.baseline_messages = 100, s_in.u.stats.baseline_errors = 100;
     int len = fb_encode(&s_in, s_buf, sizeof s_buf);
-    assert_int_equal(len, FB_HEADER_SIZE + 64);
+    assert_int_equal(len, FB_HEADER_SIZE + 88);
     assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_OK);
     assert_true(s_out.u.stats.baseline_errors == 100);
-    /* Baseline errors (the last u64) one above its messages. */
+    /* Baseline errors (the eighth u64) one above its messages. */
     al_put_le64(s_buf + FB_HEADER_SIZE + 56, 101);
     s_fix_crc(len);
     assert_int_equal(fb_decode(s_buf, (size_t)len, 0, &s_out), FB_R_COUNT);
@@ -260,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_feedback_rejects_bad_crc),
         cmocka_unit_test(test_feedback_rejects_wrong_lengths),
         cmocka_unit_test(test_feedback_rejects_nonfinite_and_negative_losses),
+        cmocka_unit_test(test_feedback_stats_rejects_nonfinite_and_negative_snr_sums),
         cmocka_unit_test(test_feedback_rejects_stats_with_more_errors_than_messages),
         cmocka_unit_test(test_feedback_rejects_other_session_but_not_hello),
         cmocka_unit_test(test_feedback_encoder_refuses_bad_fields),

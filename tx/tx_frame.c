@@ -13,6 +13,7 @@ struct tx_frame {
     unsigned n_header;         /* coded header symbols */
     unsigned n_symbols;        /* whole frame, symbols */
     float scale;               /* symbols -> samples at the configured level */
+    double unit_rms;           /* the shaping filter's output RMS for unit-energy symbols */
     float papr_db;             /* of the last frame */
     float if_offset;           /* cycles/sample */
     qpacketmodem header_modem;
@@ -75,8 +76,18 @@ tx_frame_t *tx_frame_create(const tx_frame_config *cfg)
             p += crealf(y[j] * conjf(y[j]));
     }
     firinterp_crcf_reset(q->interp);
-    q->scale = (float)(pow(10.0, cfg->level_dbfs / 20.0) / sqrt(p / n));
+    q->unit_rms = sqrt(p / n);
+    q->scale = (float)(pow(10.0, cfg->level_dbfs / 20.0) / q->unit_rms);
     return q;
+}
+
+int tx_frame_set_level(tx_frame_t *q, float level_dbfs)
+{
+    if (!(level_dbfs >= -60.0f && level_dbfs <= 0.0f))
+        return AL_FAIL(AL_EINVAL, "level_dbfs=%g not in [-60, 0]", level_dbfs);
+    q->cfg.level_dbfs = level_dbfs;
+    q->scale = (float)(pow(10.0, level_dbfs / 20.0) / q->unit_rms);
+    return AL_OK;
 }
 
 unsigned tx_frame_length(const tx_frame_t *q)

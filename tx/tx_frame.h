@@ -41,6 +41,10 @@ int tx_frame_execute(tx_frame_t *q, const al_frame_header *h, const float *paylo
  * else AL_EINVAL. 0 (the default): no shift. */
 int tx_frame_set_if_offset(tx_frame_t *q, float if_offset);
 
+/* Changes the RMS level from the next frame on (the SER-against-SNR
+ * sweep steps it); same range as level_dbfs, else AL_EINVAL. */
+int tx_frame_set_level(tx_frame_t *q, float level_dbfs);
+
 /* Peak-to-average power ratio of the last frame, dB. */
 float tx_frame_papr_db(const tx_frame_t *q);
 

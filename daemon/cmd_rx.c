@@ -39,6 +39,8 @@
 #include "fb_session.h"
 #include "rx_frame.h"
 #include "rx_net.h"
+#include "xfer_frame.h"
+#include "xfer_rx.h"
 
 #include <SoapySDR/Errors.h>
 #include <malloc.h>
@@ -112,8 +114,54 @@ typedef struct {
     double rtt_sent[RTT_SLOTS];
     double rtt_ms;              /* LOSSES -> LOSSES_ACK, smoothed */
     double t_start, last_ckpt, last_status, last_stats;
+    xfer_rx_t *xfer;            /* --receive: files over the learned link */
+    double last_xfer_status;
+    uint64_t xfer_log_ms;
     char ckpt_path[512];
 } rx_t;
+
+/* Answers the transmitter about the file on offer (nothing without one). */
+static void s_xfer_status(rx_t *r)
+{
+    fb_xfer_status st;
+    if (r->xfer && xfer_rx_status(r->xfer, &st))
+        fb_client_send_xfer_status(r->fb, &st);
+    r->last_xfer_status = al_now_s();
+}
+
+/* The file complete (or failed its check): said in the log and xfer.json
+ * before the transmitter hears of it. */
+static void s_xfer_report(rx_t *r)
+{
+    const xfer_rx_result *x = xfer_rx_get_result(r->xfer);
+    double bits = (double)x->eval_bits;
+    char ber_id[32] = "null", ber_lab[32] = "null", text[1024];
+    if (bits > 0) {
+        snprintf(ber_id, sizeof ber_id, "%.4g", (double)x->bit_errors_identity / bits);
+        snprintf(ber_lab, sizeof ber_lab, "%.4g", (double)x->bit_errors_labelled / bits);
+    }
+    snprintf(text, sizeof text,
+             "{\"file\":\"%s\",\"bytes\":%llu,\"outcome\":\"%s\",\"seconds\":%.3f,"
+             "\"goodput_bps\":%.1f,\"frames_ok\":%u,\"frames_bad_crc\":%u,\"duplicates\":%u,"
+             "\"labelling\":\"%s\",\"eval_bits\":%llu,\"ber_identity\":%s,"
+             "\"ber_labelled\":%s}\n",
+             x->name, (unsigned long long)x->size,
+             x->state == FB_XFER_COMPLETE ? "complete" : "failed", x->seconds,
+             x->state == FB_XFER_COMPLETE && x->seconds > 0 ? 8.0 * x->size / x->seconds : 0.0,
+             x->frames_ok, x->frames_bad, x->duplicates, x->labelled ? "gray-like" : "identity",
+             (unsigned long long)x->eval_bits, ber_id, ber_lab);
+    daemon_write_state(r->cfg.state_dir, "xfer.json", text);
+    if (x->state == FB_XFER_COMPLETE)
+        al_info("received '%s' into %s: %llu bytes in %.2f s (goodput %.0f bit/s), %u DATA "
+                "frames with a good CRC, %u with a bad one; bit error rate of the last "
+                "evaluation: %s %s labelling, %s identity",
+                x->name, r->cfg.receive, (unsigned long long)x->size, x->seconds,
+                x->seconds > 0 ? 8.0 * x->size / x->seconds : 0.0, x->frames_ok, x->frames_bad,
+                ber_lab, x->labelled ? "Gray-like" : "identity", ber_id);
+    else
+        al_error("file '%s': every segment arrived but the whole-file CRC-32 differs (or it "
+                 "could not be written: %s); nothing written", x->name, al_error_message());
+}
 
 static void *s_reader(void *arg)
 {
@@ -265,10 +313,19 @@ static void s_frame(void *user, const rx_frame_result *res)
         break;
     case AL_PHASE_EVAL:
         if (rx_net_decide(r->net, res->symbols, r->P, r->decisions) == 0) {
+            xfer_rx_note_eval(r->xfer, h->model_version, r->labels, r->decisions, r->P);
             for (unsigned i = 0; i < r->P; i++)
                 r->stats.eval_errors += r->decisions[i] != r->labels[i];
             r->stats.eval_messages += r->P;
             r->last_stats = 0;   /* report at once: the TX is waiting */
+        }
+        break;
+    case AL_PHASE_DATA:
+        if (r->xfer && rx_net_decide(r->net, res->symbols, r->P, r->decisions) == 0) {
+            if (xfer_rx_frame(r->xfer, fb_client_session_seed(r->fb), h->seq, r->decisions,
+                              al_now_s()) != 0)
+                s_xfer_report(r);
+            s_xfer_status(r);
         }
         break;
     default:
@@ -425,6 +482,14 @@ static int s_setup(rx_t *r)
     r->fb = fb_client_create(&fc);
     if (r->fb == NULL)
         return AL_ENET;
+    if (c->receive[0] && r->check_s == 0) {
+        if (daemon_mkdir_p(c->receive) < 0)
+            return AL_EIO;
+        xfer_rx_config xc = {c->messages, c->M, c->receive, XFER_MAX_FILE};
+        r->xfer = xfer_rx_create(&xc);
+        if (r->xfer == NULL)
+            return AL_EIO;
+    }
 
     r->radio = daemon_radio_open(c, AL_RADIO_RX);
     if (r->radio == NULL)
@@ -472,6 +537,7 @@ static void s_teardown(rx_t *r)
     fb_client_destroy(&r->fb);
     rx_net_destroy(&r->net);
     rx_frame_destroy(&r->phy);
+    xfer_rx_destroy(&r->xfer);
     free(r->labels);
     free(r->decisions);
     free(r->losses);
@@ -495,6 +561,19 @@ static void s_poll_feedback(rx_t *r)
                 r->rtt_ms = r->rtt_ms > 0 ? 0.9 * r->rtt_ms + 0.1 * ms : ms;
                 r->rtt_sent[seq % RTT_SLOTS] = 0;
             }
+        } else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_XFER_OFFER && r->xfer) {
+            const fb_xfer_offer *o = &ev.msg->u.offer;
+            int rc = xfer_rx_offer(r->xfer, o, al_now_s());
+            if (rc < 0)
+                al_log_ratelimited(AL_LOG_ERROR, &r->xfer_log_ms, 5000, "file '%s' refused: %s",
+                                   o->name, al_error_message());
+            else if (rc == 1)
+                al_info("receiving '%s': %llu bytes in %u segments, %s labelling", o->name,
+                        (unsigned long long)o->size, o->segments,
+                        o->labels ? "Gray-like" : "identity");
+            if (rc == 1 && xfer_rx_get_result(r->xfer)->state != FB_XFER_RECEIVING)
+                s_xfer_report(r);   /* an empty file is complete at once */
+            s_xfer_status(r);
         } else if (ev.type == FB_EV_REJECTED)
             al_error("the transmitter refused us: %s", ev.msg ? ev.msg->u.reject.text : "");
     }
@@ -597,6 +676,8 @@ static int s_run(rx_t *r)
         }
         if (r->last_stats == 0 || now - r->last_stats > 1.0)
             s_send_stats(r);
+        if (r->xfer && now - r->last_xfer_status > 0.25)
+            s_xfer_status(r);
         if (now - r->last_status > 1.0)
             s_status(r, fb_client_ready(r->fb) ? "running" : "waiting");
         if (now - r->last_ckpt > r->cfg.checkpoint_interval)

@@ -170,6 +170,8 @@ int xfer_labelling(const float *table, unsigned M, unsigned N, float n0, uint16_
                 if (j != i && w[(size_t)i * M + j] == 0 &&
                     (best == M || d2[(size_t)i * M + j] < d2[(size_t)i * M + best]))
                     best = j;
+            if (best == M)
+                break;   /* every other point is a neighbour already */
             /* exp() may underflow to 0 for a far neighbour: keep it an edge. */
             float v = expf(-d2[(size_t)i * M + best] / (4 * n0));
             v = v > 1e-30f ? v : 1e-30f;

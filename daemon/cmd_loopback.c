@@ -442,7 +442,10 @@ static int s_run(const loop_opts *o)
             if (isfinite(e))
                 snprintf(ser, sizeof ser, "%.4g", e);
             fprintf(stderr, "loopback: %5.0f s  %-8s round %6.0f  model v%-6.0f loss %-8s SER %s\n",
-                    last_progress - t0, strstr(text, "\"phase\":\"eval\"") ? "eval" : "training",
+                    last_progress - t0,
+                    strstr(text, "\"phase\":\"eval\"")      ? "eval"
+                    : strstr(text, "\"phase\":\"sending\"") ? "sending"
+                                                            : "training",
                     s_json_number(text, "round"), s_json_number(text, "model_version"), loss, ser);
         }
         usleep(100000);

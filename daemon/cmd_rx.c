@@ -159,8 +159,7 @@ static void s_xfer_report(rx_t *r)
                 x->seconds > 0 ? 8.0 * x->size / x->seconds : 0.0, x->frames_ok, x->frames_bad,
                 ber_lab, x->labelled ? "Gray-like" : "identity", ber_id);
     else
-        al_error("file '%s': every segment arrived but the whole-file CRC-32 differs (or it "
-                 "could not be written: %s); nothing written", x->name, al_error_message());
+        al_error("file '%s' not written: %s", x->name, al_error_message());
 }
 
 static void *s_reader(void *arg)

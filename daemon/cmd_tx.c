@@ -436,6 +436,8 @@ static int s_setup(tx_t *t)
     t->P = c->messages;
     if (daemon_mkdir_p(c->state_dir) < 0)
         return AL_EIO;
+    if (c->send[0] && access(c->send, R_OK) != 0)   /* not only after the training */
+        return AL_FAIL(AL_EINVAL, "[xfer] send: cannot read %s", c->send);
     snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/tx.ckpt", c->state_dir);
 
     tx_net_config nc = tx_net_config_default(c->M, c->N);

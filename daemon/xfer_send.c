@@ -108,10 +108,11 @@ int xfer_send_run(const daemon_config *c, const float *table, uint64_t session_s
         return AL_EINVAL;
     }
     *io->active = x;
+    const fb_xfer_offer *offer = xfer_tx_offer(x);
     al_info("sending '%s': %zu bytes in %u segments of %u bytes (%u bytes per frame), %s "
             "labelling",
-            name, size, xfer_tx_offer(x)->segments, xfer_tx_offer(x)->segment_bytes,
-            xfer_frame_bytes(c->messages, c->M), xfer_tx_offer(x)->labels ? "Gray-like" : "identity");
+            name, size, offer->segments, offer->segment_bytes, xfer_frame_bytes(c->messages, c->M),
+            offer->labels ? "Gray-like" : "identity");
     uint32_t *msgs = malloc(sizeof(uint32_t) * c->messages);
     uint64_t last_offer = 0, last_log = t0;
     xfer_outcome outcome = XFER_SENDING;
@@ -119,7 +120,7 @@ int xfer_send_run(const daemon_config *c, const float *table, uint64_t session_s
         uint64_t now = al_now_ms();
         const xfer_tx_stats *st = xfer_tx_get_stats(x);
         if (!st->status_seen && now - last_offer >= OFFER_REPEAT_MS && io->has_peer(io->user)) {
-            io->send_offer(io->user, xfer_tx_offer(x));
+            io->send_offer(io->user, offer);
             last_offer = now;
         }
         if ((outcome = xfer_tx_check(x, now)) != XFER_SENDING)

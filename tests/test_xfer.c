@@ -317,6 +317,21 @@ static void test_xfer_file_failing_the_whole_file_check_is_never_written(void **
     assert_int_equal(s_transfer(&l, data, sizeof data, &rx, &tx), XFER_FAILED);
     assert_int_equal(rx.state, FB_XFER_FAILED);
     assert_non_null(strstr(al_error_message(), "whole-file CRC"));
+    /* The receiver's own account (the last message before the sender's). */
+    xfer_rx_config rc = {64, 16, s_dir, 1u << 20};
+    xfer_rx_t *q = xfer_rx_create(&rc);
+    fb_xfer_offer o;
+    memset(&o, 0, sizeof o);
+    o.file_id = 7;
+    o.size = 0;
+    o.crc = 1;   /* an empty file's CRC-32 is 0 */
+    o.segment_bytes = xfer_segment_bytes(64, 16);
+    snprintf(o.name, sizeof o.name, "empty");
+    assert_int_equal(xfer_rx_offer(q, &o, 0), 1);
+    assert_int_equal(xfer_rx_get_result(q)->state, FB_XFER_FAILED);
+    assert_non_null(
+        strstr(al_error_message(), "whole file's CRC-32 is 00000000, the offer's 00000001"));
+    xfer_rx_destroy(&q);
     assert_int_equal(s_dir_entries(), 0);
 }
 

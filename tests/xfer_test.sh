@@ -13,10 +13,13 @@ airlearn=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "xfer: $*"; exit 1; }
+# field FILE OBJECT KEY: a value of the loopback's JSON line
 field() {
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]][sys.argv[3]])' "$@"
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]])' "$@"
 }
-atleast() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"; }
+atleast() {
+    python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"
+}
 
 bytes=${XFER_TEST_BYTES:-131072}
 head -c "$bytes" /dev/urandom > "$work/data.bin"
@@ -29,7 +32,8 @@ cat "$work/ok.json"
 cmp "$work/data.bin" "$work/ok/received/data.bin" || fail "the received file differs"
 [ "$(ls -A "$work/ok/received")" = "data.bin" ] || fail "more than the file in received/"
 [ "$(field "$work/ok.json" xfer outcome)" = complete ] || fail "outcome not complete"
-[ "$(field "$work/ok.json" xfer_rx outcome)" = complete ] || fail "receiver's outcome not complete"
+[ "$(field "$work/ok.json" xfer_rx outcome)" = complete ] ||
+    fail "receiver's outcome not complete"
 atleast "$(field "$work/ok.json" xfer goodput_bps)" 1000 || fail "no goodput reported"
 # Every 10th burst lost: at least that many frames repeated and counted.
 sent=$(field "$work/ok.json" xfer frames_sent)

@@ -110,9 +110,8 @@ uint64_t xfer_bit_errors(const uint32_t *confusion, unsigned M, const uint16_t *
     for (unsigned t = 0; t < M; t++)
         for (unsigned d = 0; d < M; d++) {
             uint32_t n = confusion[(size_t)t * M + d];
-            if (n)
-                sum += (uint64_t)n * (unsigned)__builtin_popcount(label ? (unsigned)(label[t] ^ label[d])
-                                                                        : t ^ d);
+            unsigned diff = label ? (unsigned)(label[t] ^ label[d]) : t ^ d;
+            sum += (uint64_t)n * (unsigned)__builtin_popcount(diff);
         }
     return sum;
 }

@@ -111,8 +111,11 @@ static int s_write(xfer_rx_t *q)
 static int s_finish(xfer_rx_t *q, double now_s)
 {
     q->res.seconds = now_s - q->t_offer;
-    if (al_crc32(0, q->data, q->offer.size) != q->offer.crc) {
+    uint32_t crc = al_crc32(0, q->data, q->offer.size);
+    if (crc != q->offer.crc) {
         q->res.state = FB_XFER_FAILED;
+        AL_FAIL(AL_ECRC, "every segment of '%s' arrived but the whole file's CRC-32 is %08x, "
+                "the offer's %08x", q->offer.name, crc, q->offer.crc);
         return 1;
     }
     int rc = s_write(q);

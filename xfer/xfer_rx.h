@@ -57,8 +57,9 @@ void xfer_rx_destroy(xfer_rx_t **self_p);
 int xfer_rx_offer(xfer_rx_t *q, const fb_xfer_offer *o, double now_s);
 
 /* A DATA frame's decisions [size: P]. 1 when it completed the file
- * (written, or failed its check: see the result), 0 otherwise, < 0 when
- * the file could not be written (message set; the state is FAILED). */
+ * (written, or failed its check: see the result; the message says why),
+ * 0 otherwise, < 0 when the file could not be written (message set; the
+ * state is FAILED). */
 int xfer_rx_frame(xfer_rx_t *q, uint64_t whiten_seed, uint32_t seq, const uint32_t *decisions,
                   double now_s);
 

@@ -119,7 +119,10 @@ int xfer_send_run(const daemon_config *c, const float *table, uint64_t session_s
     while (msgs != NULL && !daemon_stop_requested()) {
         uint64_t now = al_now_ms();
         const xfer_tx_stats *st = xfer_tx_get_stats(x);
-        if (!st->status_seen && now - last_offer >= OFFER_REPEAT_MS && io->has_peer(io->user)) {
+        /* Until the receiver reports on the file, and again when it falls
+         * silent (a restarted receiver must hear of it anew). */
+        if ((!st->status_seen || now - st->status_ms >= 2 * OFFER_REPEAT_MS) &&
+            now - last_offer >= OFFER_REPEAT_MS && io->has_peer(io->user)) {
             io->send_offer(io->user, offer);
             last_offer = now;
         }

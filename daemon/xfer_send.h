@@ -4,7 +4,8 @@
  * Reads the file (at most XFER_MAX_FILE bytes), labels the learned
  * constellation with bits (xfer_labelling, for M <= FB_MAX_LABELS; the
  * identity above), offers it on the feedback link (repeated every 0.5 s
- * until the receiver reports on it) and sends its segments as DATA
+ * until the receiver reports on it, and whenever it has been silent for
+ * a second: a restarted receiver takes the offer afresh) and sends its segments as DATA
  * frames under selective repeat (xfer_tx) until the receiver reports the
  * file checked and in place, or the transfer fails (bounded by
  * [xfer] max_sends and idle_s). Logs progress; writes xfer.json (file,

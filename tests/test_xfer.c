@@ -210,6 +210,7 @@ typedef struct {
     double frame_loss, frame_corrupt, status_loss;
     uint32_t crc_offset;     /* added to the offer's CRC: a lying offer */
     int deaf;                /* the receiver never answers */
+    unsigned restart_ms;     /* the receiver restarts then, empty (0: never) */
     unsigned max_ms;         /* simulated time allowed */
 } s_link;
 
@@ -242,6 +243,12 @@ static xfer_outcome s_transfer(const s_link *l, const uint8_t *data, size_t size
     unsigned q_n = 0;
     xfer_outcome out = XFER_SENDING;
     for (uint64_t now = 0; now < l->max_ms && out == XFER_SENDING; now++) {
+        if (now == l->restart_ms && now > 0) {
+            /* What it held is gone; the sender's offer comes again. */
+            xfer_rx_destroy(&rx);
+            rx = xfer_rx_create(&rc);
+            assert_int_equal(xfer_rx_offer(rx, &offer, (double)now / 1e3), 1);
+        }
         while (q_n < QUEUE && xfer_tx_next(tx, now, &seg)) {
             xfer_tx_pack(tx, 0xfeed, seq, seg, msgs);
             double u = al_rng_uniform(&r);
@@ -301,6 +308,35 @@ static void test_xfer_file_arrives_exact_through_loss_and_corruption(void **stat
     fclose(f);
     assert_memory_equal(got, data, size);
     assert_int_equal(s_dir_entries(), 1);   /* no temporary left */
+    unlink(path);
+    free(got);
+    free(data);
+}
+
+static void test_xfer_receiver_restarted_mid_file_gets_every_segment_again(void **state)
+{
+    (void)state;
+    size_t size = 20000;
+    uint8_t *data = malloc(size);
+    s_random(data, size, 6);
+    s_link l = {.frame_loss = 0.1, .restart_ms = 150, .max_ms = 60000};
+    xfer_rx_result rx;
+    xfer_tx_stats tx;
+    assert_int_equal(s_transfer(&l, data, size, &rx, &tx), XFER_DONE);
+    assert_int_equal(rx.state, FB_XFER_COMPLETE);
+    assert_int_equal(rx.held, rx.segments);
+    /* Frames the first receiver took are counted by the second only when
+     * they came again. */
+    assert_true(rx.frames_ok >= rx.segments);
+    assert_true(tx.frames_sent > (uint64_t)rx.segments + 50);
+    char path[128];
+    snprintf(path, sizeof path, "%s/file.bin", s_dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t *got = malloc(size);
+    assert_int_equal(fread(got, 1, size, f), size);
+    fclose(f);
+    assert_memory_equal(got, data, size);
     unlink(path);
     free(got);
     free(data);
@@ -433,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_xfer_labelling_makes_qam16_neighbours_differ_in_few_bits),
         cmocka_unit_test(test_xfer_bit_errors_count_hamming_distances),
         cmocka_unit_test(test_xfer_file_arrives_exact_through_loss_and_corruption),
+        cmocka_unit_test(test_xfer_receiver_restarted_mid_file_gets_every_segment_again),
         cmocka_unit_test(test_xfer_file_failing_the_whole_file_check_is_never_written),
         cmocka_unit_test(test_xfer_sender_gives_up_on_a_link_that_carries_nothing),
         cmocka_unit_test(test_xfer_receiver_refuses_offers_that_do_not_fit),

@@ -174,6 +174,7 @@ void xfer_tx_on_status(xfer_tx_t *q, const fb_xfer_status *s, uint64_t now_ms)
     if (s->file_id != q->offer.file_id)
         return;
     q->st.status_seen = 1;
+    q->st.status_ms = now_ms;
     q->st.rx_frames_ok = s->frames_ok;
     q->st.rx_frames_bad = s->frames_bad;
     if (s->state == FB_XFER_COMPLETE) {
@@ -184,6 +185,19 @@ void xfer_tx_on_status(xfer_tx_t *q, const fb_xfer_status *s, uint64_t now_ms)
         q->rx_failed = 1;
     }
     uint32_t base = s->base < q->offer.segments ? s->base : q->offer.segments;
+    if (s->state == FB_XFER_RECEIVING && base < q->base) {
+        /* The receiver lacks what it had acknowledged (it restarted and
+         * took the offer afresh): those segments go out again, with
+         * their send counts reset. */
+        for (uint32_t i = base; i < q->next; i++) {
+            q->st.acked -= q->acked[i];
+            q->acked[i] = 0;
+            q->sends[i] = 0;
+            q->sent_ms[i] = 0;
+        }
+        q->base = base;
+        q->last_progress = now_ms;
+    }
     for (uint32_t i = q->base; i < base; i++)
         s_ack(q, i, now_ms);
     for (unsigned i = 0; i < s->bits; i++)

@@ -11,7 +11,9 @@
  * max_sends times unacknowledged, when no segment has been acknowledged
  * for idle_ms, or when the receiver reports its whole-file check failed;
  * it is complete only when the receiver reports the file checked and in
- * place (FB_XFER_COMPLETE).
+ * place (FB_XFER_COMPLETE). A status whose first missing segment lies
+ * below what the receiver had acknowledged (it restarted) puts those
+ * segments back in the queue.
  * The caller owns the file data and keeps it alive while the object
  * lives. Buffers sized at create; nothing allocated afterwards.
  * One thread at a time per object.
@@ -43,6 +45,7 @@ typedef struct {
     double rtt_ms;               /* smoothed, first sends only */
     unsigned rto_ms;             /* in force */
     int status_seen;             /* the receiver has reported on this file */
+    uint64_t status_ms;          /* when it last did */
 } xfer_tx_stats;
 
 typedef struct xfer_tx xfer_tx_t;

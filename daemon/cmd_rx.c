@@ -39,8 +39,7 @@
 #include "fb_session.h"
 #include "rx_frame.h"
 #include "rx_net.h"
-#include "xfer_frame.h"
-#include "xfer_rx.h"
+#include "xfer_receive.h"
 
 #include <SoapySDR/Errors.h>
 #include <malloc.h>
@@ -120,46 +119,13 @@ typedef struct {
     char ckpt_path[512];
 } rx_t;
 
-/* Answers the transmitter about the file on offer (nothing without one). */
+/* Tells the transmitter what is held of the file on offer, if any. */
 static void s_xfer_status(rx_t *r)
 {
     fb_xfer_status st;
     if (r->xfer && xfer_rx_status(r->xfer, &st))
         fb_client_send_xfer_status(r->fb, &st);
     r->last_xfer_status = al_now_s();
-}
-
-/* The file complete (or failed its check): said in the log and xfer.json
- * before the transmitter hears of it. */
-static void s_xfer_report(rx_t *r)
-{
-    const xfer_rx_result *x = xfer_rx_get_result(r->xfer);
-    double bits = (double)x->eval_bits;
-    char ber_id[32] = "null", ber_lab[32] = "null", text[1024];
-    if (bits > 0) {
-        snprintf(ber_id, sizeof ber_id, "%.4g", (double)x->bit_errors_identity / bits);
-        snprintf(ber_lab, sizeof ber_lab, "%.4g", (double)x->bit_errors_labelled / bits);
-    }
-    snprintf(text, sizeof text,
-             "{\"file\":\"%s\",\"bytes\":%llu,\"outcome\":\"%s\",\"seconds\":%.3f,"
-             "\"goodput_bps\":%.1f,\"frames_ok\":%u,\"frames_bad_crc\":%u,\"duplicates\":%u,"
-             "\"labelling\":\"%s\",\"eval_bits\":%llu,\"ber_identity\":%s,"
-             "\"ber_labelled\":%s}\n",
-             x->name, (unsigned long long)x->size,
-             x->state == FB_XFER_COMPLETE ? "complete" : "failed", x->seconds,
-             x->state == FB_XFER_COMPLETE && x->seconds > 0 ? 8.0 * x->size / x->seconds : 0.0,
-             x->frames_ok, x->frames_bad, x->duplicates, x->labelled ? "gray-like" : "identity",
-             (unsigned long long)x->eval_bits, ber_id, ber_lab);
-    daemon_write_state(r->cfg.state_dir, "xfer.json", text);
-    if (x->state == FB_XFER_COMPLETE)
-        al_info("received '%s' into %s: %llu bytes in %.2f s (goodput %.0f bit/s), %u DATA "
-                "frames with a good CRC, %u with a bad one; bit error rate of the last "
-                "evaluation: %s %s labelling, %s identity",
-                x->name, r->cfg.receive, (unsigned long long)x->size, x->seconds,
-                x->seconds > 0 ? 8.0 * x->size / x->seconds : 0.0, x->frames_ok, x->frames_bad,
-                ber_lab, x->labelled ? "Gray-like" : "identity", ber_id);
-    else
-        al_error("file '%s' not written: %s", x->name, al_error_message());
 }
 
 static void *s_reader(void *arg)
@@ -321,9 +287,8 @@ static void s_frame(void *user, const rx_frame_result *res)
         break;
     case AL_PHASE_DATA:
         if (r->xfer && rx_net_decide(r->net, res->symbols, r->P, r->decisions) == 0) {
-            if (xfer_rx_frame(r->xfer, fb_client_session_seed(r->fb), h->seq, r->decisions,
-                              al_now_s()) != 0)
-                s_xfer_report(r);
+            xfer_receive_frame(r->xfer, &r->cfg, fb_client_session_seed(r->fb), h->seq,
+                               r->decisions);
             s_xfer_status(r);
         }
         break;
@@ -481,14 +446,9 @@ static int s_setup(rx_t *r)
     r->fb = fb_client_create(&fc);
     if (r->fb == NULL)
         return AL_ENET;
-    if (c->receive[0] && r->check_s == 0) {
-        if (daemon_mkdir_p(c->receive) < 0)
-            return AL_EIO;
-        xfer_rx_config xc = {c->messages, c->M, c->receive, XFER_MAX_FILE};
-        r->xfer = xfer_rx_create(&xc);
-        if (r->xfer == NULL)
-            return AL_EIO;
-    }
+    int xfer_rc = AL_OK;
+    if (r->check_s == 0 && (r->xfer = xfer_receive_create(c, &xfer_rc)) == NULL && xfer_rc < 0)
+        return xfer_rc;
 
     r->radio = daemon_radio_open(c, AL_RADIO_RX);
     if (r->radio == NULL)
@@ -561,17 +521,7 @@ static void s_poll_feedback(rx_t *r)
                 r->rtt_sent[seq % RTT_SLOTS] = 0;
             }
         } else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_XFER_OFFER && r->xfer) {
-            const fb_xfer_offer *o = &ev.msg->u.offer;
-            int rc = xfer_rx_offer(r->xfer, o, al_now_s());
-            if (rc < 0)
-                al_log_ratelimited(AL_LOG_ERROR, &r->xfer_log_ms, 5000, "file '%s' refused: %s",
-                                   o->name, al_error_message());
-            else if (rc == 1)
-                al_info("receiving '%s': %llu bytes in %u segments, %s labelling", o->name,
-                        (unsigned long long)o->size, o->segments,
-                        o->labels ? "Gray-like" : "identity");
-            if (rc == 1 && xfer_rx_get_result(r->xfer)->state != FB_XFER_RECEIVING)
-                s_xfer_report(r);   /* an empty file is complete at once */
+            xfer_receive_offer(r->xfer, &r->cfg, &ev.msg->u.offer, &r->xfer_log_ms);
             s_xfer_status(r);
         } else if (ev.type == FB_EV_REJECTED)
             al_error("the transmitter refused us: %s", ev.msg ? ev.msg->u.reject.text : "");

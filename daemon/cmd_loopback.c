@@ -60,6 +60,8 @@ typedef struct {
     int sweep;
     double sweep_above, sweep_below, sweep_step;
     unsigned sweep_messages, sweep_errors;
+    char send[200];
+    double xfer_idle_s;
     char tx_radio[128], rx_radio[128];
     char tx_device[256], rx_device[256], tx_gains[128], rx_gains[128];
     double frequency, stall_timeout_s, reopen_timeout_s, if_offset;
@@ -127,6 +129,11 @@ static const opt_desc s_table[] = {
      "messages per level at most (the simulation's points: ten times as many)"},
     {L, "sweep-errors", OPT_UINT, F(sweep_errors), 0, 1, 1000000000, NULL, "200",
      "errors that end a level (the simulation's points likewise)"},
+    {L, "send", OPT_STRING, F(send), 200, 0, 0, NULL, "",
+     "after training, send this file over the learned link into OUT/received (the run fails "
+     "unless it arrives checked)"},
+    {L, "xfer-idle", OPT_DOUBLE, F(xfer_idle_s), 0, 0.1, 86400, NULL, "30",
+     "the file transfer fails when no segment is acknowledged for this many seconds"},
     {L, "tx-radio-args", OPT_STRING, F(tx_radio), 128, 0, 0, NULL, "",
      "extra airsim arguments of the TX device, e.g. drop_every=50"},
     {L, "rx-radio-args", OPT_STRING, F(rx_radio), 128, 0, 0, NULL, "",
@@ -304,6 +311,42 @@ static void s_sweep_compare(const loop_opts *o, const daemon_config *tx, const d
              g.compared, v[0], v[1], g.baseline_compared, v[2], v[3]);
 }
 
+/* --send: the TX sends the file, the RX writes it into OUT/received;
+ * what an earlier run left there must not pass for this run's result. */
+static void s_xfer_setup(const loop_opts *o, daemon_config *tx, daemon_config *rx)
+{
+    if (!o->send[0])
+        return;
+    snprintf(tx->send, sizeof tx->send, "%s", o->send);
+    tx->xfer_idle_s = o->xfer_idle_s;
+    snprintf(rx->receive, sizeof rx->receive, "%s/received", o->out);
+    const char *base = strrchr(o->send, '/');
+    char p[800];
+    snprintf(p, sizeof p, "%s/%s", rx->receive, base ? base + 1 : o->send);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/xfer.json", tx->state_dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/xfer.json", rx->state_dir);
+    unlink(p);
+}
+
+/* The transfer's figures from both ends into the final JSON line [cap]. */
+static void s_xfer_json(const loop_opts *o, char *line, size_t cap)
+{
+    char tx_text[1024], rx_text[1024], p[700];
+    size_t n = strlen(line);
+    if (!o->send[0] || n < 2)
+        return;
+    snprintf(p, sizeof p, "%s/tx/xfer.json", o->out);
+    int a = s_read_file(p, tx_text, sizeof tx_text);
+    snprintf(p, sizeof p, "%s/rx/xfer.json", o->out);
+    int b = s_read_file(p, rx_text, sizeof rx_text);
+    tx_text[a > 0 ? strcspn(tx_text, "\n") : 0] = '\0';
+    rx_text[b > 0 ? strcspn(rx_text, "\n") : 0] = '\0';
+    snprintf(line + n - 2, cap - (n - 2), ",\"xfer\":%s,\"xfer_rx\":%s}\n",
+             tx_text[0] ? tx_text : "null", rx_text[0] ? rx_text : "null");
+}
+
 static int s_run(const loop_opts *o)
 {
     char path_tx[600], path_rx[600], log_tx[600], log_rx[600], link[128], feedback[128],
@@ -400,6 +443,7 @@ static int s_run(const loop_opts *o)
     snprintf(path_rx, sizeof path_rx, "%s/rx.conf", o->out);
     snprintf(log_tx, sizeof log_tx, "%s/tx.log", o->out);
     snprintf(log_rx, sizeof log_rx, "%s/rx.log", o->out);
+    s_xfer_setup(o, &tx, &rx);
     /* A fresh run: earlier checkpoints in the same directory would resume. */
     for (int i = 0; i < 2; i++) {
         const char *dir = i ? rx.state_dir : tx.state_dir;
@@ -457,9 +501,10 @@ static int s_run(const loop_opts *o)
                 snprintf(ser, sizeof ser, "%.4g", e);
             fprintf(stderr, "loopback: %5.0f s  %-8s round %6.0f  model v%-6.0f loss %-8s SER %s\n",
                     last_progress - t0,
-                    strstr(text, "\"phase\":\"eval\"")    ? "eval"
-                    : strstr(text, "\"phase\":\"sweep\"") ? "sweep"
-                                                         : "training",
+                    strstr(text, "\"phase\":\"eval\"")      ? "eval"
+                    : strstr(text, "\"phase\":\"sweep\"")   ? "sweep"
+                    : strstr(text, "\"phase\":\"sending\"") ? "sending"
+                                                            : "training",
                     s_json_number(text, "round"), s_json_number(text, "model_version"), loss, ser);
         }
         usleep(100000);
@@ -474,6 +519,9 @@ static int s_run(const loop_opts *o)
     if (failed || tx_status != 0) {
         if (!failed)
             fprintf(stderr, "loopback: the transmitter exited with status %d\n", tx_status);
+        if (o->send[0])
+            fprintf(stderr, "loopback: the file was not received complete (%s/received has "
+                    "no file under its name)\n", o->out);
         s_show_log_tail(failed ? log_rx : log_tx, 20);
         return EX_SOFTWARE;
     }
@@ -495,7 +543,7 @@ static int s_run(const loop_opts *o)
         snprintf(baseline, sizeof baseline, "%.6g,\"baseline_messages\":%.0f,\"baseline_errors\":%.0f",
                  ser_baseline, s_json_number(text, "baseline_messages"),
                  s_json_number(text, "baseline_errors"));
-    char line[1200];
+    char line[3072];
     snprintf(line, sizeof line,
              "{\"ser\":%.6g,\"ser_baseline\":%s,\"snr_db\":%.2f,\"iterations\":%.0f,\"wall_s\":%.1f,\"train_s\":%.1f,"
              "\"messages\":%.0f,\"errors\":%.0f,\"M\":%u,\"N\":%u,\"channel\":\"%s\","
@@ -504,6 +552,7 @@ static int s_run(const loop_opts *o)
              s_json_number(text, "train_s"), s_json_number(text, "messages"),
              s_json_number(text, "errors"), o->M, o->N, o->fading ? "rayleigh-block" : "awgn",
              o->out, sweep);
+    s_xfer_json(o, line, sizeof line);
     fprintf(stderr, "loopback: done; the daemons' logs are %s and %s\n", log_tx, log_rx);
     fputs(line, stdout);
     daemon_write_state(o->out, "summary.json", line);

@@ -42,6 +42,7 @@
 #include "fb_session.h"
 #include "rx_frame.h"
 #include "rx_net.h"
+#include "xfer_receive.h"
 
 #include <SoapySDR/Errors.h>
 #include <malloc.h>
@@ -116,8 +117,20 @@ typedef struct {
     double rtt_sent[RTT_SLOTS];
     double rtt_ms;              /* LOSSES -> LOSSES_ACK, smoothed */
     double t_start, last_ckpt, last_status, last_stats;
+    xfer_rx_t *xfer;            /* --receive: files over the learned link */
+    double last_xfer_status;
+    uint64_t xfer_log_ms;
     char ckpt_path[512];
 } rx_t;
+
+/* Tells the transmitter what is held of the file on offer, if any. */
+static void s_xfer_status(rx_t *r)
+{
+    fb_xfer_status st;
+    if (r->xfer && xfer_rx_status(r->xfer, &st))
+        fb_client_send_xfer_status(r->fb, &st);
+    r->last_xfer_status = al_now_s();
+}
 
 static void *s_reader(void *arg)
 {
@@ -272,6 +285,7 @@ static void s_frame(void *user, const rx_frame_result *res)
         const uint32_t *want = al_evalmix_learned_labels(r->eval, r->labels);
         if (rx_net_decide(r->net, al_evalmix_learned_symbols(r->eval, res->symbols), n,
                           r->decisions) == 0) {
+            xfer_rx_note_eval(r->xfer, h->model_version, want, r->decisions, n);
             for (unsigned i = 0; i < n; i++)
                 r->stats.eval_errors += r->decisions[i] != want[i];
             r->stats.eval_messages += n;
@@ -286,6 +300,13 @@ static void s_frame(void *user, const rx_frame_result *res)
         }
         break;
     }
+    case AL_PHASE_DATA:
+        if (r->xfer && rx_net_decide(r->net, res->symbols, r->P, r->decisions) == 0) {
+            xfer_receive_frame(r->xfer, &r->cfg, fb_client_session_seed(r->fb), h->seq,
+                               r->decisions);
+            s_xfer_status(r);
+        }
+        break;
     default:
         break;
     }
@@ -449,6 +470,9 @@ static int s_setup(rx_t *r)
     r->fb = fb_client_create(&fc);
     if (r->fb == NULL)
         return AL_ENET;
+    int xfer_rc = AL_OK;
+    if (r->check_s == 0 && (r->xfer = xfer_receive_create(c, &xfer_rc)) == NULL && xfer_rc < 0)
+        return xfer_rc;
 
     r->radio = daemon_radio_open(c, AL_RADIO_RX);
     if (r->radio == NULL)
@@ -497,6 +521,7 @@ static void s_teardown(rx_t *r)
     rx_net_destroy(&r->net);
     rx_frame_destroy(&r->phy);
     al_evalmix_destroy(&r->eval);
+    xfer_rx_destroy(&r->xfer);
     free(r->labels);
     free(r->decisions);
     free(r->losses);
@@ -520,6 +545,9 @@ static void s_poll_feedback(rx_t *r)
                 r->rtt_ms = r->rtt_ms > 0 ? 0.9 * r->rtt_ms + 0.1 * ms : ms;
                 r->rtt_sent[seq % RTT_SLOTS] = 0;
             }
+        } else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_XFER_OFFER && r->xfer) {
+            xfer_receive_offer(r->xfer, &r->cfg, &ev.msg->u.offer, &r->xfer_log_ms);
+            s_xfer_status(r);
         } else if (ev.type == FB_EV_REJECTED)
             al_error("the transmitter refused us: %s", ev.msg ? ev.msg->u.reject.text : "");
     }
@@ -622,6 +650,8 @@ static int s_run(rx_t *r)
         }
         if (r->last_stats == 0 || now - r->last_stats > 1.0)
             s_send_stats(r);
+        if (r->xfer && now - r->last_xfer_status > 0.25)
+            s_xfer_status(r);
         if (now - r->last_status > 1.0)
             s_status(r, fb_client_ready(r->fb) ? "running" : "waiting");
         if (now - r->last_ckpt > r->cfg.checkpoint_interval)

@@ -41,6 +41,7 @@
 #include "sweep.h"
 #include "tx_frame.h"
 #include "tx_net.h"
+#include "xfer_send.h"
 
 #include <SoapySDR/Errors.h>
 #include <malloc.h>
@@ -113,6 +114,7 @@ typedef struct {
     uint64_t radio_stalls, radio_reopens;
     double radio_outage_s;
     FILE *training_csv;
+    xfer_tx_t *xfer;            /* the file being sent (--send), else NULL */
     double last_ckpt, last_status;
     char ckpt_path[512];
 } tx_t;
@@ -192,6 +194,8 @@ static void s_poll_feedback(tx_t *t, int timeout_ms)
         } else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_STATS) {
             t->stats = ev.msg->u.stats;
             t->have_stats = 1;
+        } else if (ev.type == FB_EV_MESSAGE && ev.msg->type == FB_XFER_STATUS && t->xfer) {
+            xfer_tx_on_status(t->xfer, &ev.msg->u.xstatus, al_now_ms());
         }
     }
 }
@@ -242,7 +246,8 @@ static int s_send_frame(tx_t *t, al_phase phase)
 {
     if (s_stalled(t))
         return AL_OK;   /* the radio is about to be reopened */
-    s_labels(t->session_seed, t->seq, t->msgs, t->P, t->M);
+    if (phase != AL_PHASE_DATA)   /* DATA: the caller filled t->msgs */
+        s_labels(t->session_seed, t->seq, t->msgs, t->P, t->M);
     int rc;
     if (phase == AL_PHASE_TX_TRAIN) {
         uint64_t now = al_now_ms();
@@ -459,6 +464,8 @@ static int s_setup(tx_t *t)
     t->P = c->messages;
     if (daemon_mkdir_p(c->state_dir) < 0)
         return AL_EIO;
+    if (c->send[0] && access(c->send, R_OK) != 0)   /* not only after the training */
+        return AL_FAIL(AL_EINVAL, "[xfer] send: cannot read %s", c->send);
     snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/tx.ckpt", c->state_dir);
 
     tx_net_config nc = tx_net_config_default(c->M, c->N);
@@ -717,9 +724,36 @@ static int s_eval_round(tx_t *t)
                 "frames", ser, (unsigned long long)t->final_msgs, qam ? al_qam_name(qam) : "none",
                 t->final_bmsgs ? (double)t->final_berrs / (double)t->final_bmsgs : NAN,
                 (unsigned long long)t->final_bmsgs);
-        return c->exit_when_done;
+        return c->exit_when_done || c->send[0];
     }
     return 0;
+}
+
+static uint32_t s_io_next_seq(void *user) { return ((tx_t *)user)->seq; }
+static void s_io_flush(void *user) { s_flush(user); }
+static void s_io_poll(void *user, int timeout_ms) { s_poll_feedback(user, timeout_ms); }
+static int s_io_has_peer(void *user) { return fb_server_has_peer(((tx_t *)user)->fb); }
+
+static void s_io_send_frame(void *user, const uint32_t *msgs)
+{
+    tx_t *t = user;
+    memcpy(t->msgs, msgs, sizeof(uint32_t) * t->P);
+    if (s_send_frame(t, AL_PHASE_DATA) < 0)
+        al_warn("DATA frame: %s", al_error_message());
+}
+
+static int s_io_send_offer(void *user, const fb_xfer_offer *offer)
+{
+    return fb_server_send_offer(((tx_t *)user)->fb, offer);
+}
+
+/* --send: the file over the learned link, after the final evaluation. */
+static int s_send_file(tx_t *t)
+{
+    s_status(t, "sending");
+    xfer_send_io io = {t, s_io_next_seq, s_io_send_frame, s_io_flush, s_io_poll,
+                       s_io_has_peer, s_io_send_offer, &t->xfer};
+    return xfer_send_run(&t->cfg, tx_net_table(t->net), t->session_seed, &io);
 }
 
 static void s_reopen_wait(void *user)
@@ -781,6 +815,8 @@ static int s_run(tx_t *t)
         } else if (t->cfg.sweep && !t->swept) {
             rc = s_sweep_round(t);
         } else if (s_eval_round(t)) {
+            if (t->cfg.send[0])
+                rc = s_send_file(t);
             break;
         }
         if (rc == AL_OK && s_stalled(t))

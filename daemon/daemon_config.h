@@ -71,6 +71,11 @@ typedef struct {
     /* [state] */
     char state_dir[256];
     double checkpoint_interval;
+    /* [xfer] */
+    char send[512];           /* TX: file to send after training ("": none) */
+    char receive[256];        /* RX: directory for received files ("": none) */
+    unsigned xfer_window, xfer_rto_ms, xfer_max_sends;
+    double xfer_idle_s;
     /* [log] [threads] */
     char log_level[16];
     unsigned blas_threads;

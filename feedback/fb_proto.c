@@ -133,6 +133,45 @@ static int s_encode_body(const fb_msg *m, uint8_t *p, size_t cap)
         return (int)n;
     case FB_BYE:
         return 0;
+    case FB_XFER_OFFER: {
+        const fb_xfer_offer *o = &m->u.offer;
+        if (o->name_len > FB_MAX_NAME || o->labels > FB_MAX_LABELS)
+            return AL_FAIL(AL_EINVAL, "XFER_OFFER name of %u bytes or %u labels", o->name_len,
+                           o->labels);
+        n = 32 + (size_t)o->name_len + 2 * (size_t)o->labels;
+        if (cap < n)
+            return AL_ERANGE;
+        al_put_le32(p, o->file_id);
+        al_put_le32(p + 4, o->crc);
+        al_put_le64(p + 8, o->size);
+        al_put_le32(p + 16, o->segment_bytes);
+        al_put_le32(p + 20, o->segments);
+        al_put_le16(p + 24, o->labels);
+        al_put_le16(p + 26, o->name_len);
+        al_put_le32(p + 28, 0);
+        memcpy(p + 32, o->name, o->name_len);
+        for (unsigned i = 0; i < o->labels; i++)
+            al_put_le16(p + 32 + o->name_len + 2 * i, o->label[i]);
+        return (int)n;
+    }
+    case FB_XFER_STATUS: {
+        const fb_xfer_status *x = &m->u.xstatus;
+        if (x->bits > FB_XFER_WINDOW)
+            return AL_FAIL(AL_EINVAL, "XFER_STATUS of %u bits (max %d)", x->bits, FB_XFER_WINDOW);
+        n = 24 + ((size_t)x->bits + 7) / 8;
+        if (cap < n)
+            return AL_ERANGE;
+        al_put_le32(p, x->file_id);
+        p[4] = x->state;
+        p[5] = p[6] = p[7] = 0;
+        al_put_le32(p + 8, x->base);
+        al_put_le32(p + 12, x->frames_ok);
+        al_put_le32(p + 16, x->frames_bad);
+        al_put_le16(p + 20, x->bits);
+        al_put_le16(p + 22, 0);
+        memcpy(p + 24, x->bitmap, n - 24);
+        return (int)n;
+    }
     }
     return AL_FAIL(AL_EINVAL, "unknown message type %d", (int)m->type);
 }
@@ -155,6 +194,81 @@ int fb_encode(const fb_msg *msg, uint8_t *buf, size_t cap)
     al_put_le32(buf + 12, (uint32_t)body);
     al_put_le32(buf + 16, al_crc32(0, buf + FB_HEADER_SIZE, (size_t)body));
     return FB_HEADER_SIZE + body;
+}
+
+/* A file name the receiver may create in its directory as it is. */
+static int s_safe_name(const uint8_t *p, unsigned len)
+{
+    if (len == 0 || p[0] == '.')
+        return 0;
+    for (unsigned i = 0; i < len; i++)
+        if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '/' || p[i] == '\\')
+            return 0;
+    return 1;
+}
+
+static fb_reason s_decode_offer(fb_xfer_offer *o, const uint8_t *p, uint32_t n)
+{
+    const uint16_t labels = al_get_le16(p + 24), name_len = al_get_le16(p + 26);
+    if (name_len > FB_MAX_NAME || labels > FB_MAX_LABELS ||
+        32u + name_len + 2u * labels != n)
+        return FB_R_LENGTH;
+    if (al_get_le32(p + 28) != 0)
+        return FB_R_FLAGS;
+    const uint64_t size = al_get_le64(p + 8);
+    const uint32_t file_id = al_get_le32(p), seg = al_get_le32(p + 16),
+                   segments = al_get_le32(p + 20);
+    if (file_id == 0 || seg == 0 || size > UINT64_MAX / 2 || (size + seg - 1) / seg != segments)
+        return FB_R_FIELD;
+    if (!s_safe_name(p + 32, name_len))
+        return FB_R_FIELD;
+    /* Labels: 0, or a permutation of 0..labels-1 with labels a power of two. */
+    if (labels == 1 || (labels & (labels - 1)) != 0)
+        return FB_R_FIELD;
+    uint8_t seen[FB_MAX_LABELS / 8];
+    memset(seen, 0, sizeof seen);
+    const uint8_t *lp = p + 32 + name_len;
+    for (unsigned i = 0; i < labels; i++) {
+        const uint16_t v = al_get_le16(lp + 2 * i);
+        if (v >= labels || (seen[v / 8] >> (v % 8)) & 1)
+            return FB_R_FIELD;
+        seen[v / 8] |= (uint8_t)(1u << (v % 8));
+    }
+    o->file_id = file_id;
+    o->crc = al_get_le32(p + 4);
+    o->size = size;
+    o->segment_bytes = seg;
+    o->segments = segments;
+    o->labels = labels;
+    o->name_len = name_len;
+    memcpy(o->name, p + 32, name_len);
+    o->name[name_len] = '\0';
+    for (unsigned i = 0; i < labels; i++)
+        o->label[i] = al_get_le16(lp + 2 * i);
+    return FB_OK;
+}
+
+static fb_reason s_decode_xstatus(fb_xfer_status *x, const uint8_t *p, uint32_t n)
+{
+    const uint16_t bits = al_get_le16(p + 20);
+    if (bits > FB_XFER_WINDOW || 24u + (bits + 7u) / 8u != n)
+        return FB_R_LENGTH;
+    if (p[5] | p[6] | p[7] || al_get_le16(p + 22) != 0)
+        return FB_R_FLAGS;
+    if (bits % 8 != 0 && p[24 + bits / 8] >> (bits % 8) != 0)
+        return FB_R_FLAGS;
+    const uint32_t file_id = al_get_le32(p), base = al_get_le32(p + 8);
+    if (file_id == 0 || p[4] > FB_XFER_FAILED || (p[4] != FB_XFER_RECEIVING && bits != 0) ||
+        (bits > 0 && (p[24] & 1)) || (uint64_t)base + bits > UINT32_MAX)
+        return FB_R_FIELD;
+    x->file_id = file_id;
+    x->state = p[4];
+    x->base = base;
+    x->frames_ok = al_get_le32(p + 12);
+    x->frames_bad = al_get_le32(p + 16);
+    x->bits = bits;
+    memcpy(x->bitmap, p + 24, n - 24);
+    return FB_OK;
 }
 
 static fb_reason s_decode_body(fb_msg *m, const uint8_t *p, uint32_t n)
@@ -234,6 +348,10 @@ static fb_reason s_decode_body(fb_msg *m, const uint8_t *p, uint32_t n)
         return FB_OK;
     case FB_BYE:
         return FB_OK;
+    case FB_XFER_OFFER:
+        return s_decode_offer(&m->u.offer, p, n);
+    case FB_XFER_STATUS:
+        return s_decode_xstatus(&m->u.xstatus, p, n);
     }
     return FB_R_TYPE;
 }

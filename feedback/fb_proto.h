@@ -33,6 +33,21 @@
  *                      ratio of two differences)
  *   HEARTBEAT  both    u64 sender's monotonic time in ms
  *   BYE        both    (empty)
+ *   XFER_OFFER TX->RX  u32 file id (!= 0), u32 CRC-32 of the whole file,
+ *                      u64 size, u32 segment bytes (>= 1), u32 segments
+ *                      (= ceil(size / segment bytes)), u16 labels (0, or
+ *                      a power of two 2..FB_MAX_LABELS), u16 name length
+ *                      L (1..FB_MAX_NAME), u32 0, L bytes of file name
+ *                      (printable, no '/', not starting with '.'), labels
+ *                      x u16: the bits each message stands for (a
+ *                      permutation of 0..labels-1; 0 labels: identity)
+ *   XFER_STATUS RX->TX u32 file id (!= 0), u8 state (fb_xfer_state),
+ *                      u8[3] 0, u32 base (every segment below it held),
+ *                      u32 DATA frames accepted, u32 DATA frames with a
+ *                      bad CRC, u16 bits B (<= FB_XFER_WINDOW; 0 unless
+ *                      receiving), u16 0, ceil(B/8) bytes: bit i (LSB
+ *                      first) set when segment base+i is held; bit 0 is
+ *                      clear (base is missing), unused bits 0
  *
  * Decoding validates everything above; a message that fails is reported
  * with one fb_reason and nothing of it is used.
@@ -45,10 +60,14 @@
 #include <stdint.h>
 
 enum {
-    FB_PROTOCOL_VERSION = 2,   /* 2: STATS carries the baseline's counts */
+    FB_PROTOCOL_VERSION = 2,   /* 2: STATS carries the baseline's counts and the
+                                  EVAL frames' Es/N0; XFER_OFFER, XFER_STATUS */
     FB_HEADER_SIZE = 20,
     FB_MAX_LOSSES = 4096,      /* losses in one report */
     FB_MAX_TEXT = 200,         /* bytes of REJECT text */
+    FB_MAX_NAME = 255,         /* bytes of a file name in XFER_OFFER */
+    FB_MAX_LABELS = 1024,      /* messages labelled in XFER_OFFER */
+    FB_XFER_WINDOW = 2048,     /* segments one XFER_STATUS covers */
     FB_MAX_MESSAGE = FB_HEADER_SIZE + 12 + 4 * FB_MAX_LOSSES,
 };
 
@@ -62,7 +81,9 @@ enum {
     X(FB_LOSSES_ACK, 5, 12, 12)                                   \
     X(FB_STATS, 6, 88, 88)                                        \
     X(FB_HEARTBEAT, 7, 8, 8)                                      \
-    X(FB_BYE, 8, 0, 0)
+    X(FB_BYE, 8, 0, 0)                                            \
+    X(FB_XFER_OFFER, 9, 32, 32 + FB_MAX_NAME + 2 * FB_MAX_LABELS) \
+    X(FB_XFER_STATUS, 10, 24, 24 + FB_XFER_WINDOW / 8)
 
 typedef enum {
 #define FB_TYPE_ENUM(name, value, lo, hi) name = value,
@@ -92,7 +113,8 @@ typedef enum {
     X(FB_R_MODEL_VERSION, "model version differs from the frame's")        \
     X(FB_R_CONFIG, "configuration hash differs")                           \
     X(FB_R_UNEXPECTED, "message type not expected here")                   \
-    X(FB_R_AUTH, "client key missing or not allowed")
+    X(FB_R_AUTH, "client key missing or not allowed")                     \
+    X(FB_R_FIELD, "field value out of range or inconsistent")
 
 typedef enum {
 #define FB_REASON_ENUM(name, text) name,
@@ -120,6 +142,32 @@ typedef struct {
     double eval_signal, eval_noise;   /* sums of the EVAL frames' Es and N0 estimates */
 } fb_stats;
 
+/* A file on offer (XFER_OFFER). */
+typedef struct {
+    uint32_t file_id, crc;
+    uint64_t size;
+    uint32_t segment_bytes, segments;
+    uint16_t labels;                   /* 0: identity mapping */
+    uint16_t name_len;
+    char name[FB_MAX_NAME + 1];        /* NUL-terminated after decoding */
+    uint16_t label[FB_MAX_LABELS];     /* [labels]: bits of message m */
+} fb_xfer_offer;
+
+typedef enum {
+    FB_XFER_RECEIVING = 0,
+    FB_XFER_COMPLETE = 1,   /* whole-file check passed, file in place */
+    FB_XFER_FAILED = 2,     /* all segments held, whole-file check failed */
+} fb_xfer_state;
+
+/* The receiver's acknowledgement of segments (XFER_STATUS). */
+typedef struct {
+    uint32_t file_id;
+    uint8_t state;                     /* fb_xfer_state */
+    uint32_t base, frames_ok, frames_bad;
+    uint16_t bits;
+    uint8_t bitmap[FB_XFER_WINDOW / 8];
+} fb_xfer_status;
+
 /* A decoded message; only the member of its type is meaningful. */
 typedef struct {
     fb_type type;
@@ -132,6 +180,8 @@ typedef struct {
         struct { uint32_t seq; uint8_t status; uint32_t model_version; } ack;
         fb_stats stats;
         struct { uint64_t time_ms; } heartbeat;
+        fb_xfer_offer offer;
+        fb_xfer_status xstatus;
     } u;
 } fb_msg;
 

@@ -463,6 +463,7 @@ static int s_server_handle(fb_server_t *q, const uint8_t *id, size_t id_len, int
         return 1;
     case FB_LOSSES:
     case FB_STATS:
+    case FB_XFER_STATUS:
         fb_counters_add(&e->counters, m->type, FB_OK);
         ev->type = FB_EV_MESSAGE;
         ev->msg = m;
@@ -519,6 +520,17 @@ int fb_server_ack(fb_server_t *q, uint32_t seq, fb_reason status, uint32_t model
     e->out.u.ack.seq = seq;
     e->out.u.ack.status = (uint8_t)status;
     e->out.u.ack.model_version = model_version;
+    return s_send(e, q->peer, q->peer_len);
+}
+
+int fb_server_send_offer(fb_server_t *q, const fb_xfer_offer *offer)
+{
+    if (!q->has_peer)
+        return AL_EAGAIN;
+    s_end *e = &q->e;
+    e->out.type = FB_XFER_OFFER;
+    e->out.session = e->cfg.session_id;
+    e->out.u.offer = *offer;
     return s_send(e, q->peer, q->peer_len);
 }
 
@@ -617,6 +629,7 @@ static int s_client_handle(fb_client_t *q, int n, fb_event *ev)
         ev->msg = m;
         return 1;
     case FB_LOSSES_ACK:
+    case FB_XFER_OFFER:
         if (!q->ready)
             break;
         fb_counters_add(&e->counters, m->type, FB_OK);
@@ -701,6 +714,17 @@ int fb_client_send_stats(fb_client_t *q, const fb_stats *stats)
     e->out.type = FB_STATS;
     e->out.session = q->session_id;
     e->out.u.stats = *stats;
+    return s_send(e, NULL, 0);
+}
+
+int fb_client_send_xfer_status(fb_client_t *q, const fb_xfer_status *status)
+{
+    if (!q->ready)
+        return AL_EAGAIN;
+    s_end *e = &q->e;
+    e->out.type = FB_XFER_STATUS;
+    e->out.session = q->session_id;
+    e->out.u.xstatus = *status;
     return s_send(e, NULL, 0);
 }
 

@@ -54,7 +54,7 @@ typedef enum {
     FB_EV_PEER_READY,   /* server: a peer joined; client: WELCOME received */
     FB_EV_PEER_LOST,    /* silence for peer_timeout_ms */
     FB_EV_REJECTED,     /* client: the server refused us (msg has the text) */
-    FB_EV_MESSAGE,      /* a valid LOSSES / LOSSES_ACK / STATS in msg */
+    FB_EV_MESSAGE,      /* a valid LOSSES / LOSSES_ACK / STATS / XFER_* in msg */
 } fb_event_type;
 
 typedef struct {
@@ -72,6 +72,8 @@ void fb_server_destroy(fb_server_t **self_p);
 int fb_server_poll(fb_server_t *q, int timeout_ms, fb_event *ev);
 /* Answers a loss report. Returns 0, or AL_EAGAIN if no peer / queue full. */
 int fb_server_ack(fb_server_t *q, uint32_t seq, fb_reason status, uint32_t model_version);
+/* Offers a file (XFER_OFFER). 0, or AL_EAGAIN if no peer / queue full. */
+int fb_server_send_offer(fb_server_t *q, const fb_xfer_offer *offer);
 int fb_server_has_peer(const fb_server_t *q);
 /* The bound endpoint, with the port the system chose for "tcp://HOST:*". */
 const char *fb_server_endpoint(const fb_server_t *q);
@@ -85,6 +87,9 @@ int fb_client_poll(fb_client_t *q, int timeout_ms, fb_event *ev);
 int fb_client_send_losses(fb_client_t *q, uint32_t seq, uint32_t model_version,
                           const float *losses, uint16_t count);
 int fb_client_send_stats(fb_client_t *q, const fb_stats *stats);
+/* Acknowledges segments of an offered file (XFER_STATUS); AL_EAGAIN when
+ * no session or the queue is full. */
+int fb_client_send_xfer_status(fb_client_t *q, const fb_xfer_status *status);
 int fb_client_ready(const fb_client_t *q);
 uint32_t fb_client_session_id(const fb_client_t *q);
 uint64_t fb_client_session_seed(const fb_client_t *q);

@@ -273,6 +273,163 @@ static void test_feedback_counters_and_names(void **state)
     assert_true(fb_config_hash("M=256;N=4") != fb_config_hash("M=256;N=2"));
 }
 
+/* An offer of a 1000-byte file in 100-byte segments, 16 labels. */
+static int s_offer(void)
+{
+    memset(&s_in, 0, sizeof s_in);
+    s_in.type = FB_XFER_OFFER;
+    s_in.session = 77;
+    fb_xfer_offer *o = &s_in.u.offer;
+    o->file_id = 0x12345678;
+    o->crc = 0xcafef00d;
+    o->size = 1000;
+    o->segment_bytes = 100;
+    o->segments = 10;
+    o->name_len = 8;
+    memcpy(o->name, "data.bin", 8);
+    o->labels = 16;
+    for (unsigned i = 0; i < 16; i++)
+        o->label[i] = (uint16_t)(i ^ (i >> 1));   /* Gray */
+    return fb_encode(&s_in, s_buf, sizeof s_buf);
+}
+
+/* A status at base 40 holding segments 42 and 50 of 12 bits. */
+static int s_xstatus(void)
+{
+    memset(&s_in, 0, sizeof s_in);
+    s_in.type = FB_XFER_STATUS;
+    s_in.session = 77;
+    fb_xfer_status *x = &s_in.u.xstatus;
+    x->file_id = 0x12345678;
+    x->state = FB_XFER_RECEIVING;
+    x->base = 40;
+    x->frames_ok = 45;
+    x->frames_bad = 3;
+    x->bits = 12;
+    x->bitmap[0] = 1u << 2;
+    x->bitmap[1] = 1u << 2;
+    return fb_encode(&s_in, s_buf, sizeof s_buf);
+}
+
+static void test_feedback_xfer_messages_round_trip(void **state)
+{
+    (void)state;
+    int len = s_offer();
+    assert_int_equal(len, FB_HEADER_SIZE + 32 + 8 + 32);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 77, &s_out), FB_OK);
+    assert_int_equal(s_out.type, FB_XFER_OFFER);
+    assert_string_equal(s_out.u.offer.name, "data.bin");
+    assert_true(s_out.u.offer.size == 1000);
+    assert_int_equal(s_out.u.offer.crc, 0xcafef00d);
+    assert_int_equal(s_out.u.offer.labels, 16);
+    assert_memory_equal(s_out.u.offer.label, s_in.u.offer.label, 32);
+    /* No labels: the identity. */
+    s_in.u.offer.labels = 0;
+    len = fb_encode(&s_in, s_buf, sizeof s_buf);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 77, &s_out), FB_OK);
+    assert_int_equal(s_out.u.offer.labels, 0);
+    len = s_xstatus();
+    assert_int_equal(len, FB_HEADER_SIZE + 24 + 2);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 77, &s_out), FB_OK);
+    assert_int_equal(s_out.type, FB_XFER_STATUS);
+    assert_int_equal(s_out.u.xstatus.base, 40);
+    assert_int_equal(s_out.u.xstatus.bits, 12);
+    assert_int_equal(s_out.u.xstatus.bitmap[0], 4);
+    assert_int_equal(s_out.u.xstatus.bitmap[1], 4);
+    assert_int_equal(s_out.u.xstatus.frames_bad, 3);
+}
+
+/* Rewrites a field of the body of the last encoded message and its CRC;
+ * the decoder must refuse it with `want`. */
+static void s_expect(int len, fb_reason want)
+{
+    s_fix_crc(len);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 77, &s_out), want);
+}
+
+static void test_feedback_rejects_malformed_xfer_offer(void **state)
+{
+    (void)state;
+    uint8_t *b = s_buf + FB_HEADER_SIZE;
+    int len = s_offer();
+    al_put_le32(b, 0);                         /* file id 0 */
+    s_expect(len, FB_R_FIELD);
+    len = s_offer();
+    al_put_le32(b + 20, 11);                   /* segments != ceil(size / segment bytes) */
+    s_expect(len, FB_R_FIELD);
+    len = s_offer();
+    al_put_le32(b + 16, 0);                    /* segment bytes 0 */
+    s_expect(len, FB_R_FIELD);
+    len = s_offer();
+    al_put_le64(b + 8, UINT64_MAX);            /* size that overflows */
+    s_expect(len, FB_R_FIELD);
+    len = s_offer();
+    al_put_le32(b + 28, 1);                    /* reserved */
+    s_expect(len, FB_R_FLAGS);
+    len = s_offer();
+    al_put_le16(b + 26, 9);                    /* name length beyond the body */
+    s_expect(len, FB_R_LENGTH);
+    len = s_offer();
+    al_put_le16(b + 24, 17);                   /* label count beyond the body */
+    s_expect(len, FB_R_LENGTH);
+    const char *bad_names[] = {"../x.bin", "a/b.bin\0", ".hidden", "tab\tname"};
+    for (int k = 0; k < 4; k++) {
+        len = s_offer();
+        memcpy(b + 32, bad_names[k], 8);
+        s_expect(len, FB_R_FIELD);
+    }
+    len = s_offer();
+    al_put_le16(b + 32 + 8 + 2 * 5, 3);        /* label 3 twice: no permutation */
+    s_expect(len, FB_R_FIELD);
+    len = s_offer();
+    al_put_le16(b + 32 + 8 + 2 * 5, 16);       /* label out of range */
+    s_expect(len, FB_R_FIELD);
+    /* 12 labels: not a power of two (a valid-length body). */
+    s_offer();
+    s_in.u.offer.labels = 12;
+    for (unsigned i = 0; i < 12; i++)
+        s_in.u.offer.label[i] = (uint16_t)i;
+    len = fb_encode(&s_in, s_buf, sizeof s_buf);
+    assert_int_equal(fb_decode(s_buf, (size_t)len, 77, &s_out), FB_R_FIELD);
+    /* The encoder refuses what no decoder would take. */
+    s_offer();
+    s_in.u.offer.name_len = FB_MAX_NAME + 1;
+    assert_int_equal(fb_encode(&s_in, s_buf, sizeof s_buf), AL_EINVAL);
+}
+
+static void test_feedback_rejects_malformed_xfer_status(void **state)
+{
+    (void)state;
+    uint8_t *b = s_buf + FB_HEADER_SIZE;
+    int len = s_xstatus();
+    b[24] |= 1;                                /* base marked held */
+    s_expect(len, FB_R_FIELD);
+    len = s_xstatus();
+    b[25] |= 0x10;                             /* a bit past the 12 in use */
+    s_expect(len, FB_R_FLAGS);
+    len = s_xstatus();
+    b[4] = 3;                                  /* unknown state */
+    s_expect(len, FB_R_FIELD);
+    len = s_xstatus();
+    b[4] = FB_XFER_COMPLETE;                   /* complete, yet a bitmap */
+    s_expect(len, FB_R_FIELD);
+    len = s_xstatus();
+    b[6] = 1;                                  /* reserved */
+    s_expect(len, FB_R_FLAGS);
+    len = s_xstatus();
+    al_put_le32(b, 0);                         /* file id 0 */
+    s_expect(len, FB_R_FIELD);
+    len = s_xstatus();
+    al_put_le32(b + 8, UINT32_MAX - 4);        /* base + bits wraps */
+    s_expect(len, FB_R_FIELD);
+    len = s_xstatus();
+    al_put_le16(b + 20, 17);                   /* bits beyond the body */
+    s_expect(len, FB_R_LENGTH);
+    s_xstatus();
+    s_in.u.xstatus.bits = FB_XFER_WINDOW + 1;
+    assert_int_equal(fb_encode(&s_in, s_buf, sizeof s_buf), AL_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +445,9 @@ int main(void)
         cmocka_unit_test(test_feedback_rejects_other_session_but_not_hello),
         cmocka_unit_test(test_feedback_encoder_refuses_bad_fields),
         cmocka_unit_test(test_feedback_counters_and_names),
+        cmocka_unit_test(test_feedback_xfer_messages_round_trip),
+        cmocka_unit_test(test_feedback_rejects_malformed_xfer_offer),
+        cmocka_unit_test(test_feedback_rejects_malformed_xfer_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

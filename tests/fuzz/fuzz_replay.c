@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int s_write_corpus(const char *dir)
 {
-    fb_msg m[8];
+    fb_msg m[10];
     memset(m, 0, sizeof m);
     m[0].type = FB_HELLO, m[0].u.hello.version = 1, m[0].u.hello.config_hash = 0x1234;
     m[1].type = FB_WELCOME, m[1].session = 9, m[1].u.welcome.session_id = 9,
@@ -35,8 +35,16 @@ static int s_write_corpus(const char *dir)
     m[5].type = FB_STATS, m[5].session = 9, m[5].u.stats.eval_messages = 10;
     m[6].type = FB_HEARTBEAT, m[6].session = 9, m[6].u.heartbeat.time_ms = 1000;
     m[7].type = FB_BYE, m[7].session = 9;
+    m[8].type = FB_XFER_OFFER, m[8].session = 9, m[8].u.offer.file_id = 3,
+    m[8].u.offer.size = 100, m[8].u.offer.segment_bytes = 24, m[8].u.offer.segments = 5,
+    m[8].u.offer.name_len = 5, m[8].u.offer.labels = 4;
+    memcpy(m[8].u.offer.name, "a.bin", 5);
+    for (uint16_t i = 0; i < 4; i++)
+        m[8].u.offer.label[i] = (uint16_t)(i ^ (i >> 1));
+    m[9].type = FB_XFER_STATUS, m[9].session = 9, m[9].u.xstatus.file_id = 3,
+    m[9].u.xstatus.base = 2, m[9].u.xstatus.bits = 3, m[9].u.xstatus.bitmap[0] = 4;
     static uint8_t buf[FB_MAX_MESSAGE];
-    for (int k = 0; k < 8; k++) {
+    for (int k = 0; k < 10; k++) {
         int len = fb_encode(&m[k], buf, sizeof buf);
         char path[512];
         snprintf(path, sizeof path, "%s/%s.bin", dir, fb_type_name(m[k].type));

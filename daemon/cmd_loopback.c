@@ -22,6 +22,7 @@
 #include "daemon_config.h"
 #include "daemon_util.h"
 #include "plot.h"
+#include "state_json.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -144,27 +145,69 @@ static const opt_desc s_table[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
-static double s_json_number(const char *text, const char *key)
+/* One progress line from the transmitter's status; 0 when it has none
+ * yet. */
+static int s_show_progress(const char *status_path, double elapsed)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(text, pat);
-    if (p == NULL)
-        return NAN;
-    char *end = NULL;
-    double v = strtod(p + strlen(pat), &end);
-    return end == p + strlen(pat) ? NAN : v;   /* null */
+    state_json_t *st = NULL;
+    int rc = state_json_read(status_path, &st);
+    if (rc == AL_EIO)
+        return 0;   /* not written yet */
+    const char *phase = NULL;
+    double round = 0, version = 0, l = NAN, e = NAN;
+    if (rc < 0 || state_json_get_str(st, "phase", &phase) < 0 ||
+        state_json_get_num(st, "round", &round) < 0 ||
+        state_json_get_num(st, "model_version", &version) < 0 ||
+        state_json_get_num(st, "loss", &l) < 0 || state_json_get_num(st, "ser", &e) < 0) {
+        fprintf(stderr, "loopback: %s\n", al_error_message());
+        state_json_destroy(&st);
+        return 1;
+    }
+    /* Before the first loss report and the first evaluation there is
+     * nothing to show yet. */
+    char loss[32] = "-", ser[32] = "-";
+    if (isfinite(l))
+        snprintf(loss, sizeof loss, "%.4f", l);
+    if (isfinite(e))
+        snprintf(ser, sizeof ser, "%.4g", e);
+    fprintf(stderr, "loopback: %5.0f s  %-8s round %6.0f  model v%-6.0f loss %-8s SER %s\n",
+            elapsed, strcmp(phase, "eval") == 0 ? "eval" : "training", round, version, loss, ser);
+    state_json_destroy(&st);
+    return 1;
 }
 
-static int s_read_file(const char *path, char *buf, size_t cap)
+/* The loopback's summary from the transmitter's summary.json, or NULL
+ * with the message. */
+static state_json_t *s_summary(const loop_opts *o, const char *tx_summary, double wall)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, cap - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return (int)n;
+    state_json_t *in = NULL, *out = NULL;
+    int rc = state_json_read(tx_summary, &in);
+    if (rc == AL_EIO) {
+        al_error_set(rc, NULL, "the transmitter left no summary in %s", tx_summary);
+        return NULL;
+    }
+    double ser, rounds, train_s, messages, errors;
+    if (rc < 0 || state_json_get_num(in, "ser", &ser) < 0 ||
+        state_json_get_num(in, "rounds", &rounds) < 0 ||
+        state_json_get_num(in, "train_s", &train_s) < 0 ||
+        state_json_get_num(in, "messages", &messages) < 0 ||
+        state_json_get_num(in, "errors", &errors) < 0 || (out = state_json_create()) == NULL) {
+        state_json_destroy(&in);
+        return NULL;
+    }
+    state_json_destroy(&in);
+    state_json_sig(out, "ser", 6, ser);
+    state_json_fixed(out, "snr_db", 2, o->snr_db);
+    state_json_fixed(out, "iterations", 0, rounds);
+    state_json_fixed(out, "wall_s", 1, wall);
+    state_json_fixed(out, "train_s", 1, train_s);
+    state_json_fixed(out, "messages", 0, messages);
+    state_json_fixed(out, "errors", 0, errors);
+    state_json_uint(out, "M", o->M);
+    state_json_uint(out, "N", o->N);
+    state_json_str(out, "channel", o->fading ? "rayleigh-block" : "awgn");
+    state_json_str(out, "out", o->out);
+    return out;
 }
 
 static pid_t s_spawn(const char *role, const char *config, const char *log_path)
@@ -255,8 +298,7 @@ static void s_plot_curve(const loop_opts *o)
 
 static int s_run(const loop_opts *o)
 {
-    char path_tx[600], path_rx[600], log_tx[600], log_rx[600], link[128], feedback[128],
-        text[2048];
+    char path_tx[600], path_rx[600], log_tx[600], log_rx[600], link[128], feedback[128];
     if (daemon_mkdir_p(o->out) < 0)
         return EX_CANTCREAT;
     snprintf(link, sizeof link, "ipc://@airlearn-loopback-air-%ld", (long)getpid());
@@ -387,20 +429,8 @@ static int s_run(const loop_opts *o)
             failed = 1;
             break;
         }
-        if (al_now_s() - last_progress >= 2.0 && s_read_file(status_path, text, sizeof text) > 0) {
+        if (al_now_s() - last_progress >= 2.0 && s_show_progress(status_path, al_now_s() - t0))
             last_progress = al_now_s();
-            /* Before the first loss report and the first evaluation there
-             * is nothing to show yet. */
-            char loss[32] = "-", ser[32] = "-";
-            const double l = s_json_number(text, "loss"), e = s_json_number(text, "ser");
-            if (isfinite(l))
-                snprintf(loss, sizeof loss, "%.4f", l);
-            if (isfinite(e))
-                snprintf(ser, sizeof ser, "%.4g", e);
-            fprintf(stderr, "loopback: %5.0f s  %-8s round %6.0f  model v%-6.0f loss %-8s SER %s\n",
-                    last_progress - t0, strstr(text, "\"phase\":\"eval\"") ? "eval" : "training",
-                    s_json_number(text, "round"), s_json_number(text, "model_version"), loss, ser);
-        }
         usleep(100000);
     }
     s_stop(tx_pid);
@@ -418,25 +448,22 @@ static int s_run(const loop_opts *o)
     }
     char summary_path[700];
     snprintf(summary_path, sizeof summary_path, "%s/summary.json", tx.state_dir);
-    if (s_read_file(summary_path, text, sizeof text) <= 0) {
-        fprintf(stderr, "loopback: the transmitter left no summary in %s\n", summary_path);
+    state_json_t *summary = s_summary(o, summary_path, wall);
+    const char *line = summary ? state_json_text(summary) : NULL;
+    if (line == NULL) {
+        fprintf(stderr, "loopback: %s\n", al_error_message());
+        state_json_destroy(&summary);
         s_show_log_tail(log_tx, 20);
         return EX_SOFTWARE;
     }
     s_plot_curve(o);
-    char line[1024];
-    snprintf(line, sizeof line,
-             "{\"ser\":%.6g,\"snr_db\":%.2f,\"iterations\":%.0f,\"wall_s\":%.1f,\"train_s\":%.1f,"
-             "\"messages\":%.0f,\"errors\":%.0f,\"M\":%u,\"N\":%u,\"channel\":\"%s\","
-             "\"out\":\"%s\"}\n",
-             s_json_number(text, "ser"), o->snr_db, s_json_number(text, "rounds"), wall,
-             s_json_number(text, "train_s"), s_json_number(text, "messages"),
-             s_json_number(text, "errors"), o->M, o->N, o->fading ? "rayleigh-block" : "awgn",
-             o->out);
     fprintf(stderr, "loopback: done; the daemons' logs are %s and %s\n", log_tx, log_rx);
     fputs(line, stdout);
-    daemon_write_state(o->out, "summary.json", line);
-    return 0;
+    int rc = state_json_write(summary, o->out, "summary.json");
+    if (rc < 0)
+        fprintf(stderr, "loopback: %s\n", al_error_message());
+    state_json_destroy(&summary);
+    return rc < 0 ? EX_CANTCREAT : 0;
 }
 
 int cmd_loopback(int argc, char **argv)

@@ -1,7 +1,6 @@
 #include "daemon_util.h"
 
 #include "al_error.h"
-#include "al_model.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -61,23 +60,15 @@ void daemon_notify_status(const char *status, int radio_alive)
     sd_notifyf(0, radio_alive ? "STATUS=%s\nWATCHDOG=1" : "STATUS=%s", status);
 }
 
-void daemon_fb_json(const fb_counters *c, char *buf, size_t len)
+void daemon_fb_status(state_json_t *j, const fb_counters *c)
 {
     uint64_t received = 0, rejected = 0;
     for (size_t i = 0; i < sizeof c->received / sizeof c->received[0]; i++)
         received += c->received[i];
     for (int i = 0; i < FB_REASON_COUNT; i++)
         rejected += c->rejected[i];
-    snprintf(buf, len,
-             "\"fb_received\":%llu,\"fb_rejected\":%llu,\"fb_fault_dropped\":%llu,"
-             "\"fb_fault_corrupted\":%llu",
-             (unsigned long long)received, (unsigned long long)rejected,
-             (unsigned long long)c->fault_dropped, (unsigned long long)c->fault_corrupted);
-}
-
-int daemon_write_state(const char *dir, const char *name, const char *text)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return al_write_file_atomic(path, text, strlen(text));
+    state_json_uint(j, "fb_received", received);
+    state_json_uint(j, "fb_rejected", rejected);
+    state_json_uint(j, "fb_fault_dropped", c->fault_dropped);
+    state_json_uint(j, "fb_fault_corrupted", c->fault_corrupted);
 }

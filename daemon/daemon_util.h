@@ -5,6 +5,7 @@
 #define DAEMON_UTIL_H
 
 #include "fb_proto.h"
+#include "state_json.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -24,11 +25,8 @@ void daemon_notify_ready(const char *status);
  * alive in systemd's eyes. */
 void daemon_notify_status(const char *status, int radio_alive);
 
-/* JSON members for a status record from feedback counters:
- * "fb_received":N,"fb_rejected":N,"fb_fault_dropped":N,"fb_fault_corrupted":N */
-void daemon_fb_json(const fb_counters *c, char *buf, size_t len);
-
-/* Writes text atomically to DIR/name. */
-int daemon_write_state(const char *dir, const char *name, const char *text);
+/* Adds the feedback counters to a status record: fb_received,
+ * fb_rejected, fb_fault_dropped, fb_fault_corrupted. */
+void daemon_fb_status(state_json_t *j, const fb_counters *c);
 
 #endif

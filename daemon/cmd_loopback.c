@@ -481,8 +481,8 @@ int cmd_loopback(int argc, char **argv)
     }
     loop_opts o;
     memset(&o, 0, sizeof o);
-    int status = daemon_load_options(s_table, &o, "loopback", L, EX_USAGE, argc, argv);
-    if (status != 0)
-        return status;
+    opt_origin origin;
+    if (opt_load(s_table, &o, L, argc, argv, &origin) < 0)
+        return daemon_settings_failed("loopback", origin, EX_USAGE);
     return s_run(&o);
 }

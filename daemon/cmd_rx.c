@@ -698,15 +698,17 @@ static int s_main(const char *role, double check_s, int argc, char **argv)
         return EX_OSERR;
     r->last_train_loss = -1;
     r->check_s = check_s;
-    int help = 0;
-    int status = daemon_config_load(&r->cfg, role, argc, argv, &help);
+    int help = 0, status = 0;
+    opt_origin origin;
+    if (daemon_config_load(&r->cfg, role, argc, argv, &help, &origin) < 0)
+        status = daemon_settings_failed(role, origin, EX_CONFIG);
     if (help && check_s > 0)
         printf("\n--seconds=S: how long to listen (default 60). Run it on the receiver's host\n"
                "with the receiver's configuration, the receiver daemon stopped and the\n"
                "transmitter running; it prints levels, offsets, frame counts and advice,\n"
                "and exits 0 when the link is fit to train.\n");
-    if (status == 0 && !help)
-        status = daemon_apply_common(&r->cfg, role);
+    if (status == 0 && !help && daemon_apply_common(&r->cfg, role) < 0)
+        status = daemon_settings_failed(role, OPT_FROM_FILE, EX_CONFIG);
     if (status != 0 || help) {
         free(r);
         return status;

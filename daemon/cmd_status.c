@@ -9,6 +9,7 @@
 
 #include "al_error.h"
 #include "daemon_config.h"
+#include "daemon_util.h"
 #include "state_json.h"
 
 #include <errno.h>
@@ -25,9 +26,11 @@ int cmd_status(int argc, char **argv)
 {
     daemon_config c;
     int help = 0;
-    int status = daemon_config_load(&c, "status", argc, argv, &help);
-    if (status != 0 || help)
-        return status;
+    opt_origin origin;
+    if (daemon_config_load(&c, "status", argc, argv, &help, &origin) < 0)
+        return daemon_settings_failed("status", origin, EX_CONFIG);
+    if (help)
+        return 0;
     char path[600];
     snprintf(path, sizeof path, "%s/status.json", c.state_dir);
     state_json_t *st = NULL;

@@ -706,11 +706,13 @@ int cmd_tx(int argc, char **argv)
     t.last_ser = NAN;
     t.last_loss = NAN;
     int help = 0;
-    int status = daemon_config_load(&t.cfg, "tx", argc, argv, &help);
-    if (status != 0 || help)
-        return status;
-    if ((status = daemon_apply_common(&t.cfg, "tx")) != 0)
-        return status;
+    opt_origin origin;
+    if (daemon_config_load(&t.cfg, "tx", argc, argv, &help, &origin) < 0)
+        return daemon_settings_failed("tx", origin, EX_CONFIG);
+    if (help)
+        return 0;
+    if (daemon_apply_common(&t.cfg, "tx") < 0)
+        return daemon_settings_failed("tx", OPT_FROM_FILE, EX_CONFIG);
     daemon_signals_install();
     int rc = s_setup(&t);
     if (rc < 0) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <systemd/sd-daemon.h>
 
 static volatile sig_atomic_t s_stop;
@@ -30,6 +31,28 @@ void daemon_signals_install(void)
 int daemon_stop_requested(void)
 {
     return s_stop != 0;
+}
+
+int daemon_settings_failed(const char *cmd, opt_origin origin, int bad_value_status)
+{
+    int status = EX_USAGE;
+    switch (origin) {
+    case OPT_FROM_DEFAULTS:
+        status = EX_SOFTWARE;
+        break;
+    case OPT_FROM_FILE:
+        status = EX_CONFIG;
+        break;
+    case OPT_FROM_ARGS:
+        status = bad_value_status;
+        break;
+    case OPT_FROM_UNKNOWN:
+        fprintf(stderr, "airlearn %s: %s (see airlearn %s --help)\n", cmd, al_error_message(),
+                cmd);
+        return EX_USAGE;
+    }
+    fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
+    return status;
 }
 
 int daemon_mkdir_p(const char *path)

@@ -1,14 +1,24 @@
 /* airlearn — what the commands share: directories, signals, the status
- * file, systemd notification. Process-wide state (signal flags) lives
- * here and only here. */
+ * file, systemd notification, how a settings problem is reported.
+ * Process-wide state (signal flags) lives here and only here. */
 #ifndef DAEMON_UTIL_H
 #define DAEMON_UTIL_H
 
+#include "al_options.h"
 #include "fb_proto.h"
 #include "state_json.h"
 
 #include <signal.h>
 #include <stddef.h>
+
+/* The one place a command reports a settings problem that opt_load or
+ * daemon_config_load returned: prints "airlearn CMD: why" (why:
+ * al_error_message(), for an unknown option with a pointer to --help) to
+ * stderr and returns the exit status for where it came from: EX_SOFTWARE
+ * for a default of the table, EX_CONFIG for the file (also a setting whose
+ * source is not tracked: one checked after loading), bad_value_status for
+ * a value on the command line, EX_USAGE for an unknown option. */
+int daemon_settings_failed(const char *cmd, opt_origin origin, int bad_value_status);
 
 /* mkdir -p; 0 or AL_EIO with a message. */
 int daemon_mkdir_p(const char *path);

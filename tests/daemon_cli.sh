@@ -23,6 +23,14 @@ printf 'garbage line\n' > "$work/bad.conf"
 expect 78 "bad.conf:1" -- "$airlearn" rx --config "$work/bad.conf"
 expect 78 "training.sigma2" -- "$airlearn" tx --training.sigma2=2
 expect 64 "unknown option" -- "$airlearn" rx --bogus
+# Settings that pass one by one but not together, and [log] level (checked
+# when applied), are configuration errors too; sim and loopback take a bad
+# value on their command line as a usage error.
+expect 78 "airlearn tx: \[phy\] messages x \[model\] N = 16384 exceeds 8192 symbols" -- \
+    "$airlearn" tx --phy.messages=4096 --model.N=4
+expect 78 "airlearn rx: \[log\] level: .*'bogus'" -- "$airlearn" rx --log.level=bogus
+expect 64 "airlearn sim: --sim.M: 1 is out of range" -- "$airlearn" sim --M=1
+expect 64 "unknown option '--bogus' (see airlearn loopback --help)" -- "$airlearn" loopback --bogus
 expect 69 "no radio matches" -- "$airlearn" tx --radio.device=driver=nosuchradio --state.directory="$work/s"
 expect 69 "no $work/none/status.json" -- "$airlearn" status --state.directory="$work/none"
 # A status file cut short or of another shape is refused (exit 65), naming

@@ -220,35 +220,34 @@ int state_json_read(const char *path, state_json_t **out)
     return AL_OK;
 }
 
-/* The member, or NULL after an error naming it; a null member is found
- * (returned as NULL with *is_null set). */
-static json_object *s_member(const state_json_t *j, const char *key, int *is_null, int *rc)
+/* The member key, of type want (json_type_double takes integers too;
+ * null_ok: a null member is found, *out NULL), or AL_EFORMAT naming the
+ * file and key. */
+static int s_member(const state_json_t *j, const char *key, json_type want, int null_ok,
+                    json_object **out)
 {
     json_object *v = NULL;
-    *is_null = 0;
-    *rc = AL_OK;
-    if (!json_object_object_get_ex(j->obj, key, &v)) {
-        *rc = al_error_set(AL_EFORMAT, NULL, "%s: no \"%s\"", j->source, key);
-        return NULL;
+    *out = NULL;
+    if (!json_object_object_get_ex(j->obj, key, &v))
+        return al_error_set(AL_EFORMAT, NULL, "%s: no \"%s\"", j->source, key);
+    if ((v == NULL && null_ok) || json_object_is_type(v, want) ||
+        (want == json_type_double && json_object_is_type(v, json_type_int))) {
+        *out = v;
+        return AL_OK;
     }
-    *is_null = v == NULL;
-    return v;
-}
-
-static int s_wrong_type(const state_json_t *j, const char *key, json_object *v, const char *want)
-{
+    const char *want_name = want == json_type_int      ? "an integer"
+                            : want == json_type_double ? "a number"
+                                                       : "a string";
     return al_error_set(AL_EFORMAT, NULL, "%s: \"%s\" is a JSON %s, not %s", j->source, key,
-                        v ? json_type_to_name(json_object_get_type(v)) : "null", want);
+                        json_type_to_name(json_object_get_type(v)), want_name);
 }
 
 int state_json_get_int(const state_json_t *j, const char *key, int64_t *value)
 {
-    int is_null, rc;
-    json_object *v = s_member(j, key, &is_null, &rc);
+    json_object *v;
+    int rc = s_member(j, key, json_type_int, 0, &v);
     if (rc < 0)
         return rc;
-    if (!json_object_is_type(v, json_type_int))
-        return s_wrong_type(j, key, v, "an integer");
     /* json-c holds integers above INT64_MAX as uint64 and clamps them here. */
     int64_t x = json_object_get_int64(v);
     if (x == INT64_MAX && json_object_get_uint64(v) != (uint64_t)INT64_MAX)
@@ -259,12 +258,10 @@ int state_json_get_int(const state_json_t *j, const char *key, int64_t *value)
 
 int state_json_get_uint(const state_json_t *j, const char *key, uint64_t *value)
 {
-    int is_null, rc;
-    json_object *v = s_member(j, key, &is_null, &rc);
+    json_object *v;
+    int rc = s_member(j, key, json_type_int, 0, &v);
     if (rc < 0)
         return rc;
-    if (!json_object_is_type(v, json_type_int))
-        return s_wrong_type(j, key, v, "an integer");
     if (json_object_get_int64(v) < 0)
         return al_error_set(AL_EFORMAT, NULL, "%s: \"%s\" is negative", j->source, key);
     *value = json_object_get_uint64(v);
@@ -273,28 +270,20 @@ int state_json_get_uint(const state_json_t *j, const char *key, uint64_t *value)
 
 int state_json_get_num(const state_json_t *j, const char *key, double *value)
 {
-    int is_null, rc;
-    json_object *v = s_member(j, key, &is_null, &rc);
+    json_object *v;
+    int rc = s_member(j, key, json_type_double, 1, &v);
     if (rc < 0)
         return rc;
-    if (is_null) {
-        *value = NAN;
-        return AL_OK;
-    }
-    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
-        return s_wrong_type(j, key, v, "a number");
-    *value = json_object_get_double(v);
+    *value = v == NULL ? NAN : json_object_get_double(v);
     return AL_OK;
 }
 
 int state_json_get_str(const state_json_t *j, const char *key, const char **value)
 {
-    int is_null, rc;
-    json_object *v = s_member(j, key, &is_null, &rc);
+    json_object *v;
+    int rc = s_member(j, key, json_type_string, 0, &v);
     if (rc < 0)
         return rc;
-    if (!json_object_is_type(v, json_type_string))
-        return s_wrong_type(j, key, v, "a string");
     *value = json_object_get_string(v);
     return AL_OK;
 }

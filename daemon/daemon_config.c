@@ -147,6 +147,8 @@ int daemon_config_load(daemon_config *c, const char *role, int argc, char **argv
     int rc = opt_load(daemon_table, c, NULL, argc, argv, origin);
     if (rc < 0)
         return rc;
+    /* Each setting passed; settings that do not fit together are the
+     * configuration's fault wherever each one came from. */
     *origin = OPT_FROM_FILE;
     if ((size_t)c->messages * c->N > AL_FRAME_MAX_PAYLOAD)
         return al_error_set(AL_EINVAL, NULL, "[phy] messages x [model] N = %u exceeds %d symbols",

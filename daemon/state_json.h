@@ -42,9 +42,9 @@ void state_json_destroy(state_json_t **self_p);
 /* Members, appended (or replaced in place when the key exists). */
 void state_json_int(state_json_t *j, const char *key, int64_t value);
 void state_json_uint(state_json_t *j, const char *key, uint64_t value);
-/* value as printf "%.<decimals>f" */
+/* value as printf "%.<decimals>f", decimals 0..17 (17 outside) */
 void state_json_fixed(state_json_t *j, const char *key, int decimals, double value);
-/* value as printf "%.<digits>g" */
+/* value as printf "%.<digits>g", digits 0..17 (17 outside) */
 void state_json_sig(state_json_t *j, const char *key, int digits, double value);
 void state_json_str(state_json_t *j, const char *key, const char *value);
 void state_json_bool(state_json_t *j, const char *key, int value);

@@ -22,6 +22,7 @@
 #include "daemon_config.h"
 #include "daemon_util.h"
 #include "plot.h"
+#include "state_json.h"
 #include "sweep.h"
 
 #include <fcntl.h>
@@ -167,27 +168,89 @@ static const opt_desc s_table[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
-static double s_json_number(const char *text, const char *key)
+/* One progress line from the transmitter's status; 0 when it has none
+ * yet. */
+static int s_show_progress(const char *status_path, double elapsed)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(text, pat);
-    if (p == NULL)
-        return NAN;
-    char *end = NULL;
-    double v = strtod(p + strlen(pat), &end);
-    return end == p + strlen(pat) ? NAN : v;   /* null */
+    state_json_t *st = NULL;
+    int rc = state_json_read(status_path, &st);
+    if (rc == AL_EIO)
+        return 0;   /* not written yet */
+    const char *phase = NULL;
+    double round = 0, version = 0, l = NAN, e = NAN;
+    if (rc < 0 || state_json_get_str(st, "phase", &phase) < 0 ||
+        state_json_get_num(st, "round", &round) < 0 ||
+        state_json_get_num(st, "model_version", &version) < 0 ||
+        state_json_get_num(st, "loss", &l) < 0 || state_json_get_num(st, "ser", &e) < 0) {
+        fprintf(stderr, "loopback: %s\n", al_error_message());
+        state_json_destroy(&st);
+        return 1;
+    }
+    /* Before the first loss report and the first evaluation there is
+     * nothing to show yet. */
+    char loss[32] = "-", ser[32] = "-";
+    if (isfinite(l))
+        snprintf(loss, sizeof loss, "%.4f", l);
+    if (isfinite(e))
+        snprintf(ser, sizeof ser, "%.4g", e);
+    fprintf(stderr, "loopback: %5.0f s  %-8s round %6.0f  model v%-6.0f loss %-8s SER %s\n",
+            elapsed,
+            strcmp(phase, "eval") == 0 || strcmp(phase, "sweep") == 0 ||
+                    strcmp(phase, "sending") == 0
+                ? phase
+                : "training",
+            round, version, loss, ser);
+    state_json_destroy(&st);
+    return 1;
 }
 
-static int s_read_file(const char *path, char *buf, size_t cap)
+/* The loopback's summary from the transmitter's summary.json, or NULL
+ * with the message. */
+static state_json_t *s_summary(const loop_opts *o, const char *tx_summary, double wall)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, cap - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return (int)n;
+    state_json_t *in = NULL, *out = NULL;
+    int rc = state_json_read(tx_summary, &in);
+    if (rc == AL_EIO) {
+        al_error_set(rc, NULL, "the transmitter left no summary in %s", tx_summary);
+        return NULL;
+    }
+    double ser, rounds, train_s, messages, errors;
+    if (rc < 0 || state_json_get_num(in, "ser", &ser) < 0 ||
+        state_json_get_num(in, "rounds", &rounds) < 0 ||
+        state_json_get_num(in, "train_s", &train_s) < 0 ||
+        state_json_get_num(in, "messages", &messages) < 0 ||
+        state_json_get_num(in, "errors", &errors) < 0 || (out = state_json_create()) == NULL) {
+        state_json_destroy(&in);
+        return NULL;
+    }
+    /* The same-rate QAM from the same EVAL frames (null: no such QAM). */
+    double ser_baseline = NAN, bmsgs = NAN, berrs = NAN;
+    if (state_json_get_num(in, "ser_baseline", &ser_baseline) < 0)
+        ser_baseline = NAN;
+    if (isfinite(ser_baseline) && (state_json_get_num(in, "baseline_messages", &bmsgs) < 0 ||
+                                   state_json_get_num(in, "baseline_errors", &berrs) < 0)) {
+        state_json_destroy(&in);
+        state_json_destroy(&out);
+        return NULL;
+    }
+    state_json_destroy(&in);
+    state_json_sig(out, "ser", 6, ser);
+    state_json_sig(out, "ser_baseline", 6, ser_baseline);
+    if (isfinite(ser_baseline)) {
+        state_json_fixed(out, "baseline_messages", 0, bmsgs);
+        state_json_fixed(out, "baseline_errors", 0, berrs);
+    }
+    state_json_fixed(out, "snr_db", 2, o->snr_db);
+    state_json_fixed(out, "iterations", 0, rounds);
+    state_json_fixed(out, "wall_s", 1, wall);
+    state_json_fixed(out, "train_s", 1, train_s);
+    state_json_fixed(out, "messages", 0, messages);
+    state_json_fixed(out, "errors", 0, errors);
+    state_json_uint(out, "M", o->M);
+    state_json_uint(out, "N", o->N);
+    state_json_str(out, "channel", o->fading ? "rayleigh-block" : "awgn");
+    state_json_str(out, "out", o->out);
+    return out;
 }
 
 static pid_t s_spawn(const char *role, const char *config, const char *log_path)
@@ -286,7 +349,7 @@ static void s_plot_curve(const loop_opts *o)
  * networks, and of the baseline's to its closed form; null where no
  * point had enough errors. */
 static void s_sweep_compare(const loop_opts *o, const daemon_config *tx, const daemon_config *rx,
-                            char *json, size_t len)
+                            state_json_t *summary)
 {
     char title[128];
     snprintf(title, sizeof title, "airlearn loopback: SER against measured Es/N0, M=%u N=%u", o->M,
@@ -296,19 +359,12 @@ static void s_sweep_compare(const loop_opts *o, const daemon_config *tx, const d
         fprintf(stderr, "loopback: sweep: %s\n", al_error_message());
         return;
     }
-    char v[4][32];
-    const double x[4] = {g.max_gap_db, g.mean_gap_db, g.baseline_max_gap_db,
-                         g.baseline_mean_gap_db};
-    for (int i = 0; i < 4; i++)
-        if (isfinite(x[i]))
-            snprintf(v[i], sizeof v[i], "%.3f", x[i]);
-        else
-            snprintf(v[i], sizeof v[i], "null");
-    snprintf(json, len,
-             ",\"sweep_points_compared\":%u,\"sweep_gap_max_db\":%s,\"sweep_gap_mean_db\":%s,"
-             "\"sweep_baseline_points_compared\":%u,\"sweep_baseline_gap_max_db\":%s,"
-             "\"sweep_baseline_gap_mean_db\":%s",
-             g.compared, v[0], v[1], g.baseline_compared, v[2], v[3]);
+    state_json_uint(summary, "sweep_points_compared", g.compared);
+    state_json_fixed(summary, "sweep_gap_max_db", 3, g.max_gap_db);
+    state_json_fixed(summary, "sweep_gap_mean_db", 3, g.mean_gap_db);
+    state_json_uint(summary, "sweep_baseline_points_compared", g.baseline_compared);
+    state_json_fixed(summary, "sweep_baseline_gap_max_db", 3, g.baseline_max_gap_db);
+    state_json_fixed(summary, "sweep_baseline_gap_mean_db", 3, g.baseline_mean_gap_db);
 }
 
 /* --send: the TX sends the file, the RX writes it into OUT/received;
@@ -330,27 +386,23 @@ static void s_xfer_setup(const loop_opts *o, daemon_config *tx, daemon_config *r
     unlink(p);
 }
 
-/* The transfer's figures from both ends into the final JSON line [cap]. */
-static void s_xfer_json(const loop_opts *o, char *line, size_t cap)
+/* The transfer's figures from both ends (null: an end wrote none). */
+static void s_xfer_members(const loop_opts *o, state_json_t *summary)
 {
-    char tx_text[1024], rx_text[1024], p[700];
-    size_t n = strlen(line);
-    if (!o->send[0] || n < 2)
-        return;
-    snprintf(p, sizeof p, "%s/tx/xfer.json", o->out);
-    int a = s_read_file(p, tx_text, sizeof tx_text);
-    snprintf(p, sizeof p, "%s/rx/xfer.json", o->out);
-    int b = s_read_file(p, rx_text, sizeof rx_text);
-    tx_text[a > 0 ? strcspn(tx_text, "\n") : 0] = '\0';
-    rx_text[b > 0 ? strcspn(rx_text, "\n") : 0] = '\0';
-    snprintf(line + n - 2, cap - (n - 2), ",\"xfer\":%s,\"xfer_rx\":%s}\n",
-             tx_text[0] ? tx_text : "null", rx_text[0] ? rx_text : "null");
+    const char *const role[2] = {"tx", "rx"}, *const key[2] = {"xfer", "xfer_rx"};
+    for (int i = 0; i < 2; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/%s/xfer.json", o->out, role[i]);
+        state_json_t *x = NULL;
+        if (state_json_read(p, &x) < 0 && x == NULL)
+            al_debug("loopback: %s", al_error_message());
+        state_json_take(summary, key[i], &x);
+    }
 }
 
 static int s_run(const loop_opts *o)
 {
-    char path_tx[600], path_rx[600], log_tx[600], log_rx[600], link[128], feedback[128],
-        text[2048];
+    char path_tx[600], path_rx[600], log_tx[600], log_rx[600], link[128], feedback[128];
     if (daemon_mkdir_p(o->out) < 0)
         return EX_CANTCREAT;
     snprintf(link, sizeof link, "ipc://@airlearn-loopback-air-%ld", (long)getpid());
@@ -489,24 +541,8 @@ static int s_run(const loop_opts *o)
             failed = 1;
             break;
         }
-        if (al_now_s() - last_progress >= 2.0 && s_read_file(status_path, text, sizeof text) > 0) {
+        if (al_now_s() - last_progress >= 2.0 && s_show_progress(status_path, al_now_s() - t0))
             last_progress = al_now_s();
-            /* Before the first loss report and the first evaluation there
-             * is nothing to show yet. */
-            char loss[32] = "-", ser[32] = "-";
-            const double l = s_json_number(text, "loss"), e = s_json_number(text, "ser");
-            if (isfinite(l))
-                snprintf(loss, sizeof loss, "%.4f", l);
-            if (isfinite(e))
-                snprintf(ser, sizeof ser, "%.4g", e);
-            fprintf(stderr, "loopback: %5.0f s  %-8s round %6.0f  model v%-6.0f loss %-8s SER %s\n",
-                    last_progress - t0,
-                    strstr(text, "\"phase\":\"eval\"")      ? "eval"
-                    : strstr(text, "\"phase\":\"sweep\"")   ? "sweep"
-                    : strstr(text, "\"phase\":\"sending\"") ? "sending"
-                                                            : "training",
-                    s_json_number(text, "round"), s_json_number(text, "model_version"), loss, ser);
-        }
         usleep(100000);
     }
     s_stop(tx_pid);
@@ -527,36 +563,26 @@ static int s_run(const loop_opts *o)
     }
     char summary_path[700];
     snprintf(summary_path, sizeof summary_path, "%s/summary.json", tx.state_dir);
-    if (s_read_file(summary_path, text, sizeof text) <= 0) {
-        fprintf(stderr, "loopback: the transmitter left no summary in %s\n", summary_path);
+    state_json_t *summary = s_summary(o, summary_path, wall);
+    s_plot_curve(o);
+    if (summary != NULL && o->sweep)
+        s_sweep_compare(o, &tx, &rx, summary);
+    if (summary != NULL && o->send[0])
+        s_xfer_members(o, summary);
+    const char *line = summary ? state_json_text(summary) : NULL;
+    if (line == NULL) {
+        fprintf(stderr, "loopback: %s\n", al_error_message());
+        state_json_destroy(&summary);
         s_show_log_tail(log_tx, 20);
         return EX_SOFTWARE;
     }
-    s_plot_curve(o);
-    char sweep[400] = "";
-    if (o->sweep)
-        s_sweep_compare(o, &tx, &rx, sweep, sizeof sweep);
-    /* The same-rate QAM from the same EVAL frames (null: no such QAM). */
-    char baseline[128] = "null";
-    const double ser_baseline = s_json_number(text, "ser_baseline");
-    if (isfinite(ser_baseline))
-        snprintf(baseline, sizeof baseline, "%.6g,\"baseline_messages\":%.0f,\"baseline_errors\":%.0f",
-                 ser_baseline, s_json_number(text, "baseline_messages"),
-                 s_json_number(text, "baseline_errors"));
-    char line[3072];
-    snprintf(line, sizeof line,
-             "{\"ser\":%.6g,\"ser_baseline\":%s,\"snr_db\":%.2f,\"iterations\":%.0f,\"wall_s\":%.1f,\"train_s\":%.1f,"
-             "\"messages\":%.0f,\"errors\":%.0f,\"M\":%u,\"N\":%u,\"channel\":\"%s\","
-             "\"out\":\"%s\"%s}\n",
-             s_json_number(text, "ser"), baseline, o->snr_db, s_json_number(text, "rounds"), wall,
-             s_json_number(text, "train_s"), s_json_number(text, "messages"),
-             s_json_number(text, "errors"), o->M, o->N, o->fading ? "rayleigh-block" : "awgn",
-             o->out, sweep);
-    s_xfer_json(o, line, sizeof line);
     fprintf(stderr, "loopback: done; the daemons' logs are %s and %s\n", log_tx, log_rx);
     fputs(line, stdout);
-    daemon_write_state(o->out, "summary.json", line);
-    return 0;
+    int rc = state_json_write(summary, o->out, "summary.json");
+    if (rc < 0)
+        fprintf(stderr, "loopback: %s\n", al_error_message());
+    state_json_destroy(&summary);
+    return rc < 0 ? EX_CANTCREAT : 0;
 }
 
 int cmd_loopback(int argc, char **argv)
@@ -574,8 +600,8 @@ int cmd_loopback(int argc, char **argv)
     }
     loop_opts o;
     memset(&o, 0, sizeof o);
-    int status = daemon_load_options(s_table, &o, "loopback", L, EX_USAGE, argc, argv);
-    if (status != 0)
-        return status;
+    opt_origin origin;
+    if (opt_load(s_table, &o, L, argc, argv, &origin) < 0)
+        return daemon_settings_failed("loopback", origin, EX_USAGE);
     return s_run(&o);
 }

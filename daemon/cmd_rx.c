@@ -356,50 +356,62 @@ static void s_status(rx_t *r, const char *phase)
 {
     if (r->check_s > 0)
         return;   /* a check leaves the daemon's state alone */
+    state_json_t *j = state_json_create();
+    if (j == NULL) {
+        al_warn("status: %s", al_error_message());
+        return;
+    }
     const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
     double ser = r->stats.eval_messages ? (double)r->stats.eval_errors / r->stats.eval_messages : -1;
-    char ser_baseline[32] = "null";
-    if (r->stats.baseline_messages)
-        snprintf(ser_baseline, sizeof ser_baseline, "%.6g",
-                 (double)r->stats.baseline_errors / r->stats.baseline_messages);
-    char fb[256], text[2400];
-    daemon_fb_json(fb_client_counters(r->fb), fb, sizeof fb);
     const rx_meter *m = &r->meter;
     double outage =
         r->radio_outage_s + (r->outage_start ? (al_now_ms() - r->outage_start) / 1e3 : 0);
-    snprintf(text, sizeof text,
-             "{\"role\":\"rx\",\"pid\":%d,\"phase\":\"%s\",\"session\":%u,\"peer\":%s,"
-             "\"frames_detected\":%llu,\"frames_decoded\":%llu,\"header_failures\":%llu,"
-             "\"frames_no_session\":%llu,\"samples_dropped\":%llu,\"overflows\":%llu,"
-             "\"radio_errors\":%llu,\"train_steps\":%llu,\"loss\":%.5f,\"losses_sent\":%llu,"
-             "\"losses_dropped_by_tx\":%llu,\"eval_messages\":%llu,\"ser\":%.6g,"
-             "\"baseline_messages\":%llu,\"ser_baseline\":%s,\"snr_db\":%.2f,"
-             "\"feedback_rtt_ms\":%.3f,\"level_dbfs\":%.1f,\"signal_dbfs\":%.1f,"
-             "\"noise_dbfs\":%.1f,\"dc_dbfs\":%.1f,\"clipped_samples\":%llu,\"cfo_hz\":%.1f,"
-             "\"cfo_ppm\":%.3f,\"sco_ppm\":%.2f,\"frame_level_dbfs\":%.1f,"
-             "\"frame_noise_dbfs\":%.1f,\"rx_queue_bytes\":%zu,\"radio_stalls\":%llu,"
-             "\"radio_reopens\":%llu,\"radio_outage_s\":%.1f,%s,\"heap_bytes\":%zu,"
-             "\"uptime_s\":%.1f}\n",
-             (int)getpid(), phase, fb_client_session_id(r->fb),
-             fb_client_ready(r->fb) ? "true" : "false", (unsigned long long)pc->detected,
-             (unsigned long long)r->stats.frames_decoded,
-             (unsigned long long)pc->outcome[RXF_HEADER_CRC],
-             (unsigned long long)r->frames_no_session,
-             (unsigned long long)al_sampleq_dropped(r->queue),
-             (unsigned long long)atomic_load(&r->overflows),
-             (unsigned long long)atomic_load(&r->radio_errors),
-             (unsigned long long)r->train_steps, r->last_train_loss,
-             (unsigned long long)r->losses_sent, (unsigned long long)fb_client_dropped(r->fb),
-             (unsigned long long)r->stats.eval_messages, ser,
-             (unsigned long long)r->stats.baseline_messages, ser_baseline, r->snr_db, r->rtt_ms,
-             m->level_dbfs,
-             m->signal_dbfs, m->noise_dbfs, m->dc_dbfs, (unsigned long long)m->clipped, r->cfo_hz,
-             r->cfg.frequency > 0 ? 1e6 * r->cfo_hz / r->cfg.frequency : 0.0, r->sco_ppm,
-             r->cfo_frames ? r->frame_level_dbfs : -200.0,
-             r->cfo_frames ? r->frame_noise_dbfs : -200.0, r->queue_bytes,
-             (unsigned long long)r->radio_stalls, (unsigned long long)r->radio_reopens, outage, fb,
-             mallinfo2().uordblks, al_now_s() - r->t_start);
-    daemon_write_state(r->cfg.state_dir, "status.json", text);
+    state_json_str(j, "role", "rx");
+    state_json_int(j, "pid", getpid());
+    state_json_str(j, "phase", phase);
+    state_json_uint(j, "session", fb_client_session_id(r->fb));
+    state_json_bool(j, "peer", fb_client_ready(r->fb));
+    state_json_uint(j, "frames_detected", pc->detected);
+    state_json_uint(j, "frames_decoded", r->stats.frames_decoded);
+    state_json_uint(j, "header_failures", pc->outcome[RXF_HEADER_CRC]);
+    state_json_uint(j, "frames_no_session", r->frames_no_session);
+    state_json_uint(j, "samples_dropped", al_sampleq_dropped(r->queue));
+    state_json_uint(j, "overflows", atomic_load(&r->overflows));
+    state_json_uint(j, "radio_errors", atomic_load(&r->radio_errors));
+    state_json_uint(j, "train_steps", r->train_steps);
+    state_json_fixed(j, "loss", 5, r->last_train_loss);
+    state_json_uint(j, "losses_sent", r->losses_sent);
+    state_json_uint(j, "losses_dropped_by_tx", fb_client_dropped(r->fb));
+    state_json_uint(j, "eval_messages", r->stats.eval_messages);
+    state_json_sig(j, "ser", 6, ser);
+    state_json_uint(j, "baseline_messages", r->stats.baseline_messages);
+    state_json_sig(j, "ser_baseline", 6,
+                   r->stats.baseline_messages
+                       ? (double)r->stats.baseline_errors / r->stats.baseline_messages
+                       : NAN);
+    state_json_fixed(j, "snr_db", 2, r->snr_db);
+    state_json_fixed(j, "feedback_rtt_ms", 3, r->rtt_ms);
+    state_json_fixed(j, "level_dbfs", 1, m->level_dbfs);
+    state_json_fixed(j, "signal_dbfs", 1, m->signal_dbfs);
+    state_json_fixed(j, "noise_dbfs", 1, m->noise_dbfs);
+    state_json_fixed(j, "dc_dbfs", 1, m->dc_dbfs);
+    state_json_uint(j, "clipped_samples", m->clipped);
+    state_json_fixed(j, "cfo_hz", 1, r->cfo_hz);
+    state_json_fixed(j, "cfo_ppm", 3,
+                     r->cfg.frequency > 0 ? 1e6 * r->cfo_hz / r->cfg.frequency : 0.0);
+    state_json_fixed(j, "sco_ppm", 2, r->sco_ppm);
+    state_json_fixed(j, "frame_level_dbfs", 1, r->cfo_frames ? r->frame_level_dbfs : -200.0);
+    state_json_fixed(j, "frame_noise_dbfs", 1, r->cfo_frames ? r->frame_noise_dbfs : -200.0);
+    state_json_uint(j, "rx_queue_bytes", r->queue_bytes);
+    state_json_uint(j, "radio_stalls", r->radio_stalls);
+    state_json_uint(j, "radio_reopens", r->radio_reopens);
+    state_json_fixed(j, "radio_outage_s", 1, outage);
+    daemon_fb_status(j, fb_client_counters(r->fb));
+    state_json_uint(j, "heap_bytes", mallinfo2().uordblks);
+    state_json_fixed(j, "uptime_s", 1, al_now_s() - r->t_start);
+    if (state_json_write(j, r->cfg.state_dir, "status.json") < 0)
+        al_warn("status: %s", al_error_message());
+    state_json_destroy(&j);
     char line[160];
     snprintf(line, sizeof line, "%s frames %llu loss %.4f", phase,
              (unsigned long long)r->stats.frames_decoded, r->last_train_loss);
@@ -739,15 +751,17 @@ static int s_main(const char *role, double check_s, int argc, char **argv)
         return EX_OSERR;
     r->last_train_loss = -1;
     r->check_s = check_s;
-    int help = 0;
-    int status = daemon_config_load(&r->cfg, role, argc, argv, &help);
+    int help = 0, status = 0;
+    opt_origin origin;
+    if (daemon_config_load(&r->cfg, role, argc, argv, &help, &origin) < 0)
+        status = daemon_settings_failed(role, origin, EX_CONFIG);
     if (help && check_s > 0)
         printf("\n--seconds=S: how long to listen (default 60). Run it on the receiver's host\n"
                "with the receiver's configuration, the receiver daemon stopped and the\n"
                "transmitter running; it prints levels, offsets, frame counts and advice,\n"
                "and exits 0 when the link is fit to train.\n");
-    if (status == 0 && !help)
-        status = daemon_apply_common(&r->cfg, role);
+    if (status == 0 && !help && daemon_apply_common(&r->cfg, role) < 0)
+        status = daemon_settings_failed(role, OPT_FROM_FILE, EX_CONFIG);
     if (status != 0 || help) {
         free(r);
         return status;

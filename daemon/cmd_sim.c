@@ -1,7 +1,6 @@
 /* `airlearn sim`: symbol-level training of both methods and SER sweeps. */
 #include "commands.h"
 #include "al_options.h"
-#include "daemon_config.h"
 #include "daemon_util.h"
 #include "plot.h"
 #include "sim.h"
@@ -638,9 +637,9 @@ int cmd_sim(int argc, char **argv)
         }
     }
     sim_opts o;
-    int status = daemon_load_options(s_table, &o, "sim", "sim", EX_USAGE, argc, argv);
-    if (status != 0)
-        return status;
+    opt_origin origin;
+    if (opt_load(s_table, &o, "sim", argc, argv, &origin) < 0)
+        return daemon_settings_failed("sim", origin, EX_USAGE);
     int rc = s_run(&o);
     if (rc < 0) {
         fprintf(stderr, "airlearn sim: %s\n", al_error_message());

@@ -3,12 +3,17 @@
  * Each daemon rewrites DIR/status.json (atomically) every second; this
  * prints it with two fields added: "running" (its pid is alive) and
  * "age_s" (seconds since it was written). Exit 0 when the daemon runs,
- * 69 when it does not (or never wrote a status). */
+ * 69 when it does not (or never wrote a status), 65 when the file is not
+ * a status record (truncated, not JSON, pid or phase missing). */
 #include "commands.h"
 
+#include "al_error.h"
 #include "daemon_config.h"
+#include "daemon_util.h"
+#include "state_json.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,33 +26,42 @@ int cmd_status(int argc, char **argv)
 {
     daemon_config c;
     int help = 0;
-    int status = daemon_config_load(&c, "status", argc, argv, &help);
-    if (status != 0 || help)
-        return status;
+    opt_origin origin;
+    if (daemon_config_load(&c, "status", argc, argv, &help, &origin) < 0)
+        return daemon_settings_failed("status", origin, EX_CONFIG);
+    if (help)
+        return 0;
     char path[600];
     snprintf(path, sizeof path, "%s/status.json", c.state_dir);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "airlearn status: no %s (%s): is the daemon running with this "
-                        "configuration?\n", path, strerror(errno));
+    state_json_t *st = NULL;
+    int rc = state_json_read(path, &st);
+    if (rc == AL_EIO) {
+        fprintf(stderr, "airlearn status: %s: is the daemon running with this configuration?\n",
+                al_error_message());
         return EX_UNAVAILABLE;
     }
-    char text[4096];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '}' || text[n - 1] == ' '))
-        text[--n] = '\0';
-    if (n == 0 || text[0] != '{') {
-        fprintf(stderr, "airlearn status: %s is not a status record\n", path);
+    int64_t pid = 0;
+    const char *phase = NULL;
+    if (rc == AL_OK && (rc = state_json_get_int(st, "pid", &pid)) == AL_OK)
+        rc = state_json_get_str(st, "phase", &phase);
+    if (rc != AL_OK) {
+        fprintf(stderr, "airlearn status: not a status record: %s\n", al_error_message());
+        state_json_destroy(&st);
         return EX_DATAERR;
     }
-    const char *pid_at = strstr(text, "\"pid\":");
-    long pid = pid_at ? strtol(pid_at + 6, NULL, 10) : 0;
-    int running = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
-                  strstr(text, "\"phase\":\"stopped\"") == NULL;
-    struct stat st;
-    double age = stat(path, &st) == 0 ? difftime(time(NULL), st.st_mtime) : -1;
-    printf("%s,\"running\":%s,\"age_s\":%.0f}\n", text, running ? "true" : "false", age);
+    int running = pid > 0 && pid <= INT_MAX && (kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
+                  strcmp(phase, "stopped") != 0;
+    struct stat sb;
+    double age = stat(path, &sb) == 0 ? difftime(time(NULL), sb.st_mtime) : -1;
+    state_json_bool(st, "running", running);
+    state_json_fixed(st, "age_s", 0, age);
+    const char *text = state_json_text(st);
+    if (text == NULL) {
+        fprintf(stderr, "airlearn status: %s\n", al_error_message());
+        state_json_destroy(&st);
+        return EX_OSERR;
+    }
+    fputs(text, stdout);
+    state_json_destroy(&st);
     return running ? 0 : EX_UNAVAILABLE;
 }

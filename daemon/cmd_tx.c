@@ -412,43 +412,48 @@ static int s_resume(tx_t *t)
 
 static void s_status(tx_t *t, const char *phase)
 {
-    char fb[256], text[2048];
-    daemon_fb_json(fb_server_counters(t->fb), fb, sizeof fb);
+    state_json_t *j = state_json_create();
+    if (j == NULL) {
+        al_warn("status: %s", al_error_message());
+        return;
+    }
     double outage =
         t->radio_outage_s + (t->outage_start ? (al_now_ms() - t->outage_start) / 1e3 : 0);
-    /* Before the first update and evaluation there is no figure: null
-     * (JSON has no NaN). */
-    char loss[32] = "null", ser[32] = "null", ser_baseline[32] = "null";
-    if (isfinite(t->last_loss))
-        snprintf(loss, sizeof loss, "%.5f", t->last_loss);
-    if (isfinite(t->last_ser))
-        snprintf(ser, sizeof ser, "%.6g", t->last_ser);
-    if (isfinite(t->last_ser_baseline))
-        snprintf(ser_baseline, sizeof ser_baseline, "%.6g", t->last_ser_baseline);
-    snprintf(text, sizeof text,
-             "{\"role\":\"tx\",\"pid\":%d,\"phase\":\"%s\",\"round\":%llu,\"model_version\":%u,"
-             "\"session\":%u,\"peer\":%s,\"frames_sent\":%llu,\"radio_errors\":%llu,"
-             "\"underflows\":%llu,\"late_bursts\":%llu,\"tx_stream\":\"%s\","
-             "\"frame_rtt_ms\":%.1f,\"frame_rtt_max_ms\":%.1f,\"loss_timeout_ms\":%u,"
-             "\"radio_stalls\":%llu,\"radio_reopens\":%llu,\"radio_outage_s\":%.1f,"
-             "\"tx_full_scale_samples\":%llu,"
-             "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%s,\"ser\":%s,"
-             "\"ser_baseline\":%s,"
-             "\"rx_frames_detected\":%llu,\"rx_frames_decoded\":%llu,\"rx_frames_dropped\":%llu,"
-             "%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
-             (int)getpid(), phase, (unsigned long long)t->round, tx_net_version(t->net),
-             t->session_id, fb_server_has_peer(t->fb) ? "true" : "false",
-             (unsigned long long)t->frames_sent, (unsigned long long)t->radio_errors,
-             t->radio_events.underflows, t->radio_events.time_errors,
-             t->continuous ? "continuous" : "burst", t->rtt_ms, t->rtt_max_ms, t->loss_timeout_ms,
-             (unsigned long long)t->radio_stalls, (unsigned long long)t->radio_reopens, outage,
-             (unsigned long long)t->full_scale,
-             (unsigned long long)t->losses_accepted, (unsigned long long)t->losses_dropped,
-             loss, ser, ser_baseline, (unsigned long long)t->stats.frames_detected,
-             (unsigned long long)t->stats.frames_decoded,
-             (unsigned long long)t->stats.frames_dropped, fb, mallinfo2().uordblks,
-             al_now_s() - t->t_start);
-    daemon_write_state(t->cfg.state_dir, "status.json", text);
+    state_json_str(j, "role", "tx");
+    state_json_int(j, "pid", getpid());
+    state_json_str(j, "phase", phase);
+    state_json_uint(j, "round", t->round);
+    state_json_uint(j, "model_version", tx_net_version(t->net));
+    state_json_uint(j, "session", t->session_id);
+    state_json_bool(j, "peer", fb_server_has_peer(t->fb));
+    state_json_uint(j, "frames_sent", t->frames_sent);
+    state_json_uint(j, "radio_errors", t->radio_errors);
+    state_json_uint(j, "underflows", t->radio_events.underflows);
+    state_json_uint(j, "late_bursts", t->radio_events.time_errors);
+    state_json_str(j, "tx_stream", t->continuous ? "continuous" : "burst");
+    state_json_fixed(j, "frame_rtt_ms", 1, t->rtt_ms);
+    state_json_fixed(j, "frame_rtt_max_ms", 1, t->rtt_max_ms);
+    state_json_uint(j, "loss_timeout_ms", t->loss_timeout_ms);
+    state_json_uint(j, "radio_stalls", t->radio_stalls);
+    state_json_uint(j, "radio_reopens", t->radio_reopens);
+    state_json_fixed(j, "radio_outage_s", 1, outage);
+    state_json_uint(j, "tx_full_scale_samples", t->full_scale);
+    state_json_uint(j, "losses_accepted", t->losses_accepted);
+    state_json_uint(j, "losses_dropped", t->losses_dropped);
+    /* Before the first update and evaluation there is no figure: NaN,
+     * written as null. */
+    state_json_fixed(j, "loss", 5, t->last_loss);
+    state_json_sig(j, "ser", 6, t->last_ser);
+    state_json_sig(j, "ser_baseline", 6, t->last_ser_baseline);
+    state_json_uint(j, "rx_frames_detected", t->stats.frames_detected);
+    state_json_uint(j, "rx_frames_decoded", t->stats.frames_decoded);
+    state_json_uint(j, "rx_frames_dropped", t->stats.frames_dropped);
+    daemon_fb_status(j, fb_server_counters(t->fb));
+    state_json_uint(j, "heap_bytes", mallinfo2().uordblks);
+    state_json_fixed(j, "uptime_s", 1, al_now_s() - t->t_start);
+    if (state_json_write(j, t->cfg.state_dir, "status.json") < 0)
+        al_warn("status: %s", al_error_message());
+    state_json_destroy(&j);
     char line[200];
     snprintf(line, sizeof line, "%s round %llu v%u loss %.4f ser %.4g", phase,
              (unsigned long long)t->round, tx_net_version(t->net), t->last_loss, t->last_ser);
@@ -706,20 +711,28 @@ static int s_eval_round(tx_t *t)
         double ser = t->final_msgs ? (double)t->final_errs / (double)t->final_msgs : NAN;
         /* The baseline from the same frames; null when there is none. */
         const al_qam_t *qam = al_evalmix_baseline(t->eval);
-        char baseline[160] = "\"baseline\":null,\"ser_baseline\":null";
-        if (qam != NULL && t->final_bmsgs > 0)
-            snprintf(baseline, sizeof baseline,
-                     "\"baseline\":\"%ux%s\",\"ser_baseline\":%.6g,\"baseline_messages\":%llu,"
-                     "\"baseline_errors\":%llu",
-                     t->N, al_qam_name(qam), (double)t->final_berrs / (double)t->final_bmsgs,
-                     (unsigned long long)t->final_bmsgs, (unsigned long long)t->final_berrs);
-        char text[700];
-        snprintf(text, sizeof text,
-                 "{\"ser\":%.6g,\"messages\":%llu,\"errors\":%llu,%s,\"rounds\":%llu,"
-                 "\"model_version\":%u,\"train_s\":%.2f}\n",
-                 ser, (unsigned long long)t->final_msgs, (unsigned long long)t->final_errs, baseline,
-                 (unsigned long long)t->round, tx_net_version(t->net), t->train_seconds);
-        daemon_write_state(c->state_dir, "summary.json", text);
+        const int has_baseline = qam != NULL && t->final_bmsgs > 0;
+        char baseline[64];
+        snprintf(baseline, sizeof baseline, "%ux%s", t->N, qam ? al_qam_name(qam) : "");
+        state_json_t *j = state_json_create();
+        if (j != NULL) {
+            state_json_sig(j, "ser", 6, ser);
+            state_json_uint(j, "messages", t->final_msgs);
+            state_json_uint(j, "errors", t->final_errs);
+            state_json_str(j, "baseline", has_baseline ? baseline : NULL);
+            state_json_sig(j, "ser_baseline", 6,
+                           has_baseline ? (double)t->final_berrs / (double)t->final_bmsgs : NAN);
+            if (has_baseline) {
+                state_json_uint(j, "baseline_messages", t->final_bmsgs);
+                state_json_uint(j, "baseline_errors", t->final_berrs);
+            }
+            state_json_uint(j, "rounds", t->round);
+            state_json_uint(j, "model_version", tx_net_version(t->net));
+            state_json_fixed(j, "train_s", 2, t->train_seconds);
+        }
+        if (j == NULL || state_json_write(j, c->state_dir, "summary.json") < 0)
+            al_warn("summary: %s", al_error_message());
+        state_json_destroy(&j);
         al_info("final SER %.4g over %llu messages; baseline %s SER %.4g over %llu from the same "
                 "frames", ser, (unsigned long long)t->final_msgs, qam ? al_qam_name(qam) : "none",
                 t->final_bmsgs ? (double)t->final_berrs / (double)t->final_bmsgs : NAN,
@@ -843,11 +856,13 @@ int cmd_tx(int argc, char **argv)
     t.last_ser_baseline = NAN;
     t.last_loss = NAN;
     int help = 0;
-    int status = daemon_config_load(&t.cfg, "tx", argc, argv, &help);
-    if (status != 0 || help)
-        return status;
-    if ((status = daemon_apply_common(&t.cfg, "tx")) != 0)
-        return status;
+    opt_origin origin;
+    if (daemon_config_load(&t.cfg, "tx", argc, argv, &help, &origin) < 0)
+        return daemon_settings_failed("tx", origin, EX_CONFIG);
+    if (help)
+        return 0;
+    if (daemon_apply_common(&t.cfg, "tx") < 0)
+        return daemon_settings_failed("tx", OPT_FROM_FILE, EX_CONFIG);
     daemon_signals_install();
     int rc = s_setup(&t);
     if (rc < 0) {

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
 #define F(field) offsetof(daemon_config, field)
 #define STR(field) F(field), sizeof(((daemon_config *)0)->field)
@@ -159,7 +158,7 @@ const opt_desc daemon_table[] = {
 };
 
 int daemon_config_load(daemon_config *c, const char *role, int argc, char **argv,
-                       int *help_shown)
+                       int *help_shown, opt_origin *origin)
 {
     *help_shown = 0;
     for (int i = 1; i < argc; i++) {
@@ -169,24 +168,23 @@ int daemon_config_load(daemon_config *c, const char *role, int argc, char **argv
                    role);
             opt_print_help(daemon_table, stdout, 1);
             *help_shown = 1;
-            return 0;
+            return AL_OK;
         }
     }
     memset(c, 0, sizeof *c);
-    int status = daemon_load_options(daemon_table, c, role, NULL, EX_CONFIG, argc, argv);
-    if (status != 0)
-        return status;
-    if ((size_t)c->messages * c->N > AL_FRAME_MAX_PAYLOAD) {
-        fprintf(stderr, "airlearn %s: [phy] messages x [model] N = %u exceeds %d symbols\n", role,
-                c->messages * c->N, AL_FRAME_MAX_PAYLOAD);
-        return EX_CONFIG;
-    }
-    if (c->messages > FB_MAX_LOSSES) {
-        fprintf(stderr, "airlearn %s: [phy] messages %u exceeds the %d losses of one report\n",
-                role, c->messages, FB_MAX_LOSSES);
-        return EX_CONFIG;
-    }
-    return 0;
+    int rc = opt_load(daemon_table, c, NULL, argc, argv, origin);
+    if (rc < 0)
+        return rc;
+    /* Each setting passed; settings that do not fit together are the
+     * configuration's fault wherever each one came from. */
+    *origin = OPT_FROM_FILE;
+    if ((size_t)c->messages * c->N > AL_FRAME_MAX_PAYLOAD)
+        return al_error_set(AL_EINVAL, NULL, "[phy] messages x [model] N = %u exceeds %d symbols",
+                            c->messages * c->N, AL_FRAME_MAX_PAYLOAD);
+    if (c->messages > FB_MAX_LOSSES)
+        return al_error_set(AL_EINVAL, NULL, "[phy] messages %u exceeds the %d losses of one report",
+                            c->messages, FB_MAX_LOSSES);
+    return AL_OK;
 }
 
 int daemon_config_write(const char *path, const daemon_config *c)
@@ -204,30 +202,6 @@ uint64_t daemon_config_hash(const daemon_config *c)
     snprintf(text, sizeof text, "frame=%d M=%u N=%u P=%u sps=%u rolloff=%.4f", AL_FRAME_VERSION,
              c->M, c->N, c->messages, c->sps, c->rolloff);
     return fb_config_hash(text);
-}
-
-int daemon_load_options(const opt_desc *table, void *cfg, const char *cmd,
-                        const char *default_section, int bad_value_status, int argc,
-                        char **argv)
-{
-    opt_origin origin;
-    if (opt_load(table, cfg, default_section, argc, argv, &origin) == 0)
-        return 0;
-    switch (origin) {
-    case OPT_FROM_DEFAULTS:
-        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
-        return EX_SOFTWARE;
-    case OPT_FROM_FILE:
-        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
-        return EX_CONFIG;
-    case OPT_FROM_ARGS:
-        fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
-        return bad_value_status;
-    case OPT_FROM_UNKNOWN:
-        break;
-    }
-    fprintf(stderr, "airlearn %s: %s (see airlearn %s --help)\n", cmd, al_error_message(), cmd);
-    return EX_USAGE;
 }
 
 al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
@@ -326,11 +300,12 @@ int daemon_apply_common(const daemon_config *c, const char *role)
 {
     al_log_level level;
     if (al_log_parse_level(c->log_level, &level) != 0) {
-        fprintf(stderr, "airlearn %s: [log] level: %s\n", role, al_error_message());
-        return EX_CONFIG;
+        char why[256];
+        snprintf(why, sizeof why, "%s", al_error_message());
+        return al_error_set(AL_EINVAL, NULL, "[log] level: %s", why);
     }
     al_log_set_level(level);
     al_log_set_tag(role);
     al_threads_set(c->blas_threads);
-    return 0;
+    return AL_OK;
 }

@@ -83,11 +83,14 @@ typedef struct {
 
 extern const opt_desc daemon_table[];
 
-/* Defaults, then the file given by --config, then the command line.
- * Returns 0, or an exit status (EX_USAGE, EX_CONFIG) after printing why
- * to stderr; *help_shown is set when --help was answered. */
+/* Defaults, then the file given by --config, then the command line, then
+ * the checks across settings. AL_OK, or AL_EINVAL / AL_EIO with the
+ * message and *origin set to where the problem is (settings that do not
+ * fit together count as the file's). --help prints the settings to stdout,
+ * sets *help_shown and returns AL_OK. Prints nothing else: the command
+ * reports (daemon_settings_failed). */
 int daemon_config_load(daemon_config *c, const char *role, int argc, char **argv,
-                       int *help_shown);
+                       int *help_shown, opt_origin *origin);
 
 /* Writes the settings in c as an INI file at path (the record of a run,
  * or a configuration for a child daemon). 0 or AL_EIO with a message. */
@@ -96,13 +99,6 @@ int daemon_config_write(const char *path, const daemon_config *c);
 /* Hash of the settings both ends must share (M, N, P, sps, rolloff, frame
  * version, receiver-independent), for the feedback handshake. */
 uint64_t daemon_config_hash(const daemon_config *c);
-
-/* opt_load for a command: 0, or the exit status after printing "airlearn
- * CMD: why": EX_CONFIG for the file, bad_value_status for a bad value on
- * the command line, EX_USAGE for an unknown option. */
-int daemon_load_options(const opt_desc *table, void *cfg, const char *cmd,
-                        const char *default_section, int bad_value_status, int argc,
-                        char **argv);
 
 /* Adapters from the settings to what the libraries take. */
 
@@ -126,7 +122,8 @@ al_radio_t *daemon_radio_reopen(const daemon_config *c, int direction, uint64_t 
 fb_session_config daemon_fb_config(const daemon_config *c, int server, uint32_t session_id,
                                    uint64_t session_seed);
 
-/* Applies [log] level and [threads] blas. 0 or EX_CONFIG after printing. */
+/* Applies [log] level and [threads] blas. AL_OK, or AL_EINVAL with the
+ * message "[log] level: why". */
 int daemon_apply_common(const daemon_config *c, const char *role);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <systemd/sd-daemon.h>
 
 static volatile sig_atomic_t s_stop;
@@ -31,6 +32,28 @@ void daemon_signals_install(void)
 int daemon_stop_requested(void)
 {
     return s_stop != 0;
+}
+
+int daemon_settings_failed(const char *cmd, opt_origin origin, int bad_value_status)
+{
+    int status = EX_USAGE;
+    switch (origin) {
+    case OPT_FROM_DEFAULTS:
+        status = EX_SOFTWARE;
+        break;
+    case OPT_FROM_FILE:
+        status = EX_CONFIG;
+        break;
+    case OPT_FROM_ARGS:
+        status = bad_value_status;
+        break;
+    case OPT_FROM_UNKNOWN:
+        fprintf(stderr, "airlearn %s: %s (see airlearn %s --help)\n", cmd, al_error_message(),
+                cmd);
+        return EX_USAGE;
+    }
+    fprintf(stderr, "airlearn %s: %s\n", cmd, al_error_message());
+    return status;
 }
 
 int daemon_mkdir_p(const char *path)
@@ -61,18 +84,17 @@ void daemon_notify_status(const char *status, int radio_alive)
     sd_notifyf(0, radio_alive ? "STATUS=%s\nWATCHDOG=1" : "STATUS=%s", status);
 }
 
-void daemon_fb_json(const fb_counters *c, char *buf, size_t len)
+void daemon_fb_status(state_json_t *j, const fb_counters *c)
 {
     uint64_t received = 0, rejected = 0;
     for (size_t i = 0; i < sizeof c->received / sizeof c->received[0]; i++)
         received += c->received[i];
     for (int i = 0; i < FB_REASON_COUNT; i++)
         rejected += c->rejected[i];
-    snprintf(buf, len,
-             "\"fb_received\":%llu,\"fb_rejected\":%llu,\"fb_fault_dropped\":%llu,"
-             "\"fb_fault_corrupted\":%llu",
-             (unsigned long long)received, (unsigned long long)rejected,
-             (unsigned long long)c->fault_dropped, (unsigned long long)c->fault_corrupted);
+    state_json_uint(j, "fb_received", received);
+    state_json_uint(j, "fb_rejected", rejected);
+    state_json_uint(j, "fb_fault_dropped", c->fault_dropped);
+    state_json_uint(j, "fb_fault_corrupted", c->fault_corrupted);
 }
 
 int daemon_write_state(const char *dir, const char *name, const char *text)

@@ -1,13 +1,24 @@
 /* airlearn — what the commands share: directories, signals, the status
- * file, systemd notification. Process-wide state (signal flags) lives
- * here and only here. */
+ * file, systemd notification, how a settings problem is reported.
+ * Process-wide state (signal flags) lives here and only here. */
 #ifndef DAEMON_UTIL_H
 #define DAEMON_UTIL_H
 
+#include "al_options.h"
 #include "fb_proto.h"
+#include "state_json.h"
 
 #include <signal.h>
 #include <stddef.h>
+
+/* The one place a command reports a settings problem that opt_load or
+ * daemon_config_load returned: prints "airlearn CMD: why" (why:
+ * al_error_message(), for an unknown option with a pointer to --help) to
+ * stderr and returns the exit status for where it came from: EX_SOFTWARE
+ * for a default of the table, EX_CONFIG for the file (also a setting whose
+ * source is not tracked: one checked after loading), bad_value_status for
+ * a value on the command line, EX_USAGE for an unknown option. */
+int daemon_settings_failed(const char *cmd, opt_origin origin, int bad_value_status);
 
 /* mkdir -p; 0 or AL_EIO with a message. */
 int daemon_mkdir_p(const char *path);
@@ -24,11 +35,11 @@ void daemon_notify_ready(const char *status);
  * alive in systemd's eyes. */
 void daemon_notify_status(const char *status, int radio_alive);
 
-/* JSON members for a status record from feedback counters:
- * "fb_received":N,"fb_rejected":N,"fb_fault_dropped":N,"fb_fault_corrupted":N */
-void daemon_fb_json(const fb_counters *c, char *buf, size_t len);
+/* Adds the feedback counters to a status record: fb_received,
+ * fb_rejected, fb_fault_dropped, fb_fault_corrupted. */
+void daemon_fb_status(state_json_t *j, const fb_counters *c);
 
-/* Writes text atomically to DIR/name. */
+/* Writes text (a CSV table, say) atomically to DIR/name. */
 int daemon_write_state(const char *dir, const char *name, const char *text);
 
 #endif

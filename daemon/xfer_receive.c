@@ -3,8 +3,10 @@
 #include "al_error.h"
 #include "al_log.h"
 #include "daemon_util.h"
+#include "state_json.h"
 #include "xfer_frame.h"
 
+#include <math.h>
 #include <stdio.h>
 
 xfer_rx_t *xfer_receive_create(const daemon_config *c, int *rc)
@@ -29,27 +31,33 @@ static void s_report(const xfer_rx_t *x, const daemon_config *c)
 {
     const xfer_rx_result *r = xfer_rx_get_result(x);
     double bits = (double)r->eval_bits;
-    char ber_id[32] = "null", ber_lab[32] = "null", text[1024];
-    if (bits > 0) {
-        snprintf(ber_id, sizeof ber_id, "%.4g", (double)r->bit_errors_identity / bits);
-        snprintf(ber_lab, sizeof ber_lab, "%.4g", (double)r->bit_errors_labelled / bits);
-    }
     int ok = r->state == FB_XFER_COMPLETE;
     double goodput = ok && r->seconds > 0 ? 8.0 * (double)r->size / r->seconds : 0.0;
-    snprintf(text, sizeof text,
-             "{\"file\":\"%s\",\"bytes\":%llu,\"outcome\":\"%s\",\"seconds\":%.3f,"
-             "\"goodput_bps\":%.1f,\"frames_ok\":%u,\"frames_bad_crc\":%u,\"duplicates\":%u,"
-             "\"labelling\":\"%s\",\"eval_bits\":%llu,\"ber_identity\":%s,"
-             "\"ber_labelled\":%s}\n",
-             r->name, (unsigned long long)r->size, ok ? "complete" : "failed", r->seconds,
-             goodput, r->frames_ok, r->frames_bad, r->duplicates,
-             r->labelled ? "gray-like" : "identity", (unsigned long long)r->eval_bits, ber_id,
-             ber_lab);
-    daemon_write_state(c->state_dir, "xfer.json", text);
+    /* NaN (null) before any EVAL frame was seen */
+    const double ber_id = bits > 0 ? (double)r->bit_errors_identity / bits : NAN;
+    const double ber_lab = bits > 0 ? (double)r->bit_errors_labelled / bits : NAN;
+    state_json_t *j = state_json_create();
+    if (j != NULL) {
+        state_json_str(j, "file", r->name);
+        state_json_uint(j, "bytes", r->size);
+        state_json_str(j, "outcome", ok ? "complete" : "failed");
+        state_json_fixed(j, "seconds", 3, r->seconds);
+        state_json_fixed(j, "goodput_bps", 1, goodput);
+        state_json_uint(j, "frames_ok", r->frames_ok);
+        state_json_uint(j, "frames_bad_crc", r->frames_bad);
+        state_json_uint(j, "duplicates", r->duplicates);
+        state_json_str(j, "labelling", r->labelled ? "gray-like" : "identity");
+        state_json_uint(j, "eval_bits", r->eval_bits);
+        state_json_sig(j, "ber_identity", 4, ber_id);
+        state_json_sig(j, "ber_labelled", 4, ber_lab);
+    }
+    if (j == NULL || state_json_write(j, c->state_dir, "xfer.json") < 0)
+        al_warn("xfer.json: %s", al_error_message());
+    state_json_destroy(&j);
     if (ok)
         al_info("received '%s' into %s: %llu bytes in %.2f s (goodput %.0f bit/s), %u DATA "
                 "frames with a good CRC, %u with a bad one; bit error rate of the last "
-                "evaluation: %s %s labelling, %s identity",
+                "evaluation: %.4g %s labelling, %.4g identity",
                 r->name, c->receive, (unsigned long long)r->size, r->seconds, goodput,
                 r->frames_ok, r->frames_bad, ber_lab, r->labelled ? "Gray-like" : "identity",
                 ber_id);

@@ -4,8 +4,10 @@
 #include "al_log.h"
 #include "al_rng.h"
 #include "daemon_util.h"
+#include "state_json.h"
 #include "xfer_frame.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,17 +61,26 @@ static void s_report(const daemon_config *c, const xfer_tx_t *x, size_t size, do
     double goodput = outcome == XFER_DONE && seconds > 0 ? 8.0 * (double)size / seconds : 0;
     double fer = st->frames_sent ? 1.0 - (double)st->rx_frames_ok / (double)st->frames_sent : 0;
     fer = fer < 0 ? 0 : fer;
-    char text[1024];
-    snprintf(text, sizeof text,
-             "{\"file\":\"%s\",\"bytes\":%zu,\"outcome\":\"%s\",\"seconds\":%.3f,"
-             "\"goodput_bps\":%.1f,\"segments\":%u,\"segment_bytes\":%u,\"frames_sent\":%llu,"
-             "\"retransmissions\":%llu,\"frame_error_rate\":%.5f,\"rx_frames_ok\":%u,"
-             "\"rx_frames_bad_crc\":%u,\"rtt_ms\":%.1f,\"labelling\":\"%s\"}\n",
-             o->name, size, outcome == XFER_DONE ? "complete" : "failed", seconds, goodput,
-             o->segments, o->segment_bytes, (unsigned long long)st->frames_sent,
-             (unsigned long long)st->retransmissions, fer, st->rx_frames_ok, st->rx_frames_bad,
-             st->rtt_ms, o->labels ? "gray-like" : "identity");
-    daemon_write_state(c->state_dir, "xfer.json", text);
+    state_json_t *j = state_json_create();
+    if (j != NULL) {
+        state_json_str(j, "file", o->name);
+        state_json_uint(j, "bytes", size);
+        state_json_str(j, "outcome", outcome == XFER_DONE ? "complete" : "failed");
+        state_json_fixed(j, "seconds", 3, seconds);
+        state_json_fixed(j, "goodput_bps", 1, goodput);
+        state_json_uint(j, "segments", o->segments);
+        state_json_uint(j, "segment_bytes", o->segment_bytes);
+        state_json_uint(j, "frames_sent", st->frames_sent);
+        state_json_uint(j, "retransmissions", st->retransmissions);
+        state_json_fixed(j, "frame_error_rate", 5, fer);
+        state_json_uint(j, "rx_frames_ok", st->rx_frames_ok);
+        state_json_uint(j, "rx_frames_bad_crc", st->rx_frames_bad);
+        state_json_fixed(j, "rtt_ms", 1, st->rtt_ms);
+        state_json_str(j, "labelling", o->labels ? "gray-like" : "identity");
+    }
+    if (j == NULL || state_json_write(j, c->state_dir, "xfer.json") < 0)
+        al_warn("xfer.json: %s", al_error_message());
+    state_json_destroy(&j);
     if (outcome == XFER_DONE)
         al_info("sent '%s': %zu bytes in %.2f s, goodput %.0f bit/s; %llu DATA frames, %llu "
                 "retransmissions, frame error rate %.4f (%u frames with a bad CRC)",

@@ -13,7 +13,8 @@
  *
  * --profile makes both airsim devices imitate a real radio (hackrf, b2x0)
  * through the SoapySDR API; --tx-device and --rx-device replace them with
- * any device strings, e.g. two real radios on this host. */
+ * any device strings, e.g. two real radios on this host; --tx-remote and
+ * --rx-remote reach airsim's devices through a SoapySDRServer. */
 #include "commands.h"
 
 #include "al_error.h"
@@ -24,6 +25,7 @@
 #include "plot.h"
 #include "state_json.h"
 #include "sweep.h"
+#include "remote_device.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -65,6 +67,7 @@ typedef struct {
     double xfer_idle_s;
     char tx_radio[128], rx_radio[128];
     char tx_device[256], rx_device[256], tx_gains[128], rx_gains[128];
+    char tx_remote[128], rx_remote[128];
     double frequency, stall_timeout_s, reopen_timeout_s, if_offset;
     int fading, tx_stream, clock;
     l_profile profile;
@@ -151,6 +154,11 @@ static const opt_desc s_table[] = {
      "SoapySDR device string of the TX instead of airsim, e.g. driver=hackrf,serial=..."},
     {L, "rx-device", OPT_STRING, F(rx_device), 256, 0, 0, NULL, "",
      "SoapySDR device string of the RX instead of airsim"},
+    {L, "tx-remote", OPT_STRING, F(tx_remote), 128, 0, 0, NULL, "",
+     "reach the TX's airsim device through a SoapySDRServer at this URL (SoapyRemote, "
+     "driver=remote), e.g. tcp://127.0.0.1:55132"},
+    {L, "rx-remote", OPT_STRING, F(rx_remote), 128, 0, 0, NULL, "",
+     "the same for the RX's airsim device"},
     {L, "tx-gains", OPT_STRING, F(tx_gains), 128, 0, 0, NULL, "",
      "TX per-element gains, e.g. VGA=20;AMP=0"},
     {L, "rx-gains", OPT_STRING, F(rx_gains), 128, 0, 0, NULL, "",
@@ -481,6 +489,16 @@ static int s_run(const loop_opts *o)
              o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs + attenuation, path, o->cfo,
              o->delay, o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed,
              o->rx_radio[0] ? "," : "", o->rx_radio);
+    if ((o->tx_remote[0] && o->tx_device[0]) || (o->rx_remote[0] && o->rx_device[0])) {
+        fprintf(stderr, "airlearn loopback: --tx-remote / --rx-remote wrap airsim's device; "
+                        "with --tx-device / --rx-device write driver=remote,... yourself\n");
+        return EX_USAGE;
+    }
+    if ((o->tx_remote[0] && remote_device_wrap(tx.device, sizeof tx.device, o->tx_remote) != 0) ||
+        (o->rx_remote[0] && remote_device_wrap(rx.device, sizeof rx.device, o->rx_remote) != 0)) {
+        fprintf(stderr, "airlearn loopback: %s\n", al_error_message());
+        return EX_USAGE;
+    }
     if (o->tx_device[0])
         snprintf(tx.device, sizeof tx.device, "%s", o->tx_device);
     if (o->rx_device[0])

@@ -14,19 +14,25 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-static al_radio_t *s_open(const char *link, int direction)
+static al_radio_t *s_open_with(const char *link, int direction, const char *extra)
 {
-    char args[200];
-    snprintf(args, sizeof args, "driver=airsim,clock=fast,link=%s", link);
+    char args[300];
+    snprintf(args, sizeof args, "driver=airsim,clock=fast,link=%s%s", link, extra);
     al_radio_config c = {args, direction, 1e6, 915e6, NAN, 0, NULL, NULL};
     al_radio_t *r = al_radio_create(&c);
     if (r == NULL)
         fprintf(stderr, "%s\n", al_error_message());
     return r;
+}
+
+static al_radio_t *s_open(const char *link, int direction)
+{
+    return s_open_with(link, direction, "");
 }
 
 /* Reads until `want` samples came or 5 s passed; returns how many. */
@@ -88,10 +94,46 @@ static void test_radio_stream_hands_the_driver_only_whole_buffers(void **state)
     al_radio_destroy(&rx);
 }
 
+/* A receiver opened twice, as a wrapper that makes one device per
+ * connection could: the second is refused, as a real radio already in
+ * use is, and the first keeps the whole stream (a second reader must not
+ * take every other burst). Other keys make it another SoapySDR device
+ * rather than the cached one; ipc:///path is where ZeroMQ would unlink
+ * a live listener's socket file on bind. */
+static void test_radio_second_receiver_on_a_link_is_refused(void **state)
+{
+    (void)state;
+    char links[2][100];
+    snprintf(links[0], sizeof links[0], "ipc://@airlearn-test-radio2-%ld", (long)getpid());
+    snprintf(links[1], sizeof links[1], "ipc:///tmp/airlearn-test-radio2-%ld", (long)getpid());
+    for (int k = 0; k < 2; k++) {
+        al_radio_t *rx = s_open(links[k], AL_RADIO_RX);
+        assert_non_null(rx);
+        assert_null(s_open_with(links[k], AL_RADIO_RX, ",seed=2"));
+        assert_non_null(strstr(al_error_message(), "another RX device"));
+        al_radio_t *tx = s_open(links[k], AL_RADIO_TX);
+        assert_non_null(tx);
+        size_t mtu = al_radio_mtu(tx);
+        float complex *x = malloc(4 * mtu * sizeof *x), *y = calloc(4 * mtu, sizeof *y);
+        for (size_t i = 0; i < 4 * mtu; i++)
+            x[i] = 0.5f * cosf(0.01f * (float)i) + 0.25f * I;
+        assert_int_equal(al_radio_stream_append(tx, x, 4 * mtu, 1000000), (int)(4 * mtu));
+        assert_int_equal(s_read(rx, y, 4 * mtu), 4 * mtu);
+        for (size_t i = 0; i < 4 * mtu; i++)
+            assert_true(cabsf(y[i] - x[i]) < 1e-6f);
+        free(x);
+        free(y);
+        al_radio_destroy(&tx);
+        al_radio_destroy(&rx);
+    }
+    unlink(links[1] + strlen("ipc://"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_radio_stream_hands_the_driver_only_whole_buffers),
+        cmocka_unit_test(test_radio_second_receiver_on_a_link_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <SoapySDR/Errors.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +35,35 @@ static int64_t s_mono_ns(void)
 static int64_t s_ticks(double rate, int64_t ns)
 {
     return (int64_t)floor((double)ns * rate / 1e9);
+}
+
+/* ZeroMQ's ipc bind first unlinks whatever socket file is at the path
+ * (libzmq ipc_listener.cpp), a live listener's too: a second RX device on
+ * ipc:///path would silently take the link from the first, where a radio
+ * in use refuses a second open (an abstract ipc://@name or a tcp:// port
+ * is refused by the kernel). True when a socket listens at the path, from
+ * /proc/net/unix (flag __SO_ACCEPTCON, 0x10000) rather than by connecting,
+ * which the listener would see as a peer coming and going. */
+static int s_ipc_path_listened(const char *endpoint)
+{
+    if (strncmp(endpoint, "ipc://", 6) != 0 || endpoint[6] == '@')
+        return 0;
+    const char *path = endpoint + 6;
+    FILE *f = fopen("/proc/net/unix", "r");
+    if (f == NULL)
+        return 0;
+    char line[4096 + 128];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        unsigned long flags;
+        int at = -1;
+        if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %n", &flags, &at) != 1 || at < 0)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        found = (flags & 0x10000) && strcmp(line + at, path) == 0;
+    }
+    fclose(f);
+    return found;
 }
 
 /* ---- peer tracking through a socket monitor ---- */
@@ -512,9 +542,10 @@ airsim_rx_t *airsim_rx_create(const airsim_config *cfg, double rate)
         airsim_rx_destroy(&q);
         return NULL;
     }
-    if (zmq_bind(q->sock, cfg->link) != 0) {
+    int in_use = s_ipc_path_listened(cfg->link);
+    if (in_use || zmq_bind(q->sock, cfg->link) != 0) {
         AL_FAIL(AL_ENET, "cannot bind the airsim link %s: %s (is another RX device using it?)",
-                cfg->link, zmq_strerror(errno));
+                cfg->link, in_use ? "a socket listens at that path" : zmq_strerror(errno));
         airsim_rx_destroy(&q);
         return NULL;
     }

@@ -23,9 +23,9 @@
 #include "daemon_config.h"
 #include "daemon_util.h"
 #include "plot.h"
+#include "remote_device.h"
 #include "state_json.h"
 #include "sweep.h"
-#include "remote_device.h"
 
 #include <fcntl.h>
 #include <math.h>

@@ -167,6 +167,25 @@ static int s_read_file(const char *path, char *buf, size_t cap)
     return (int)n;
 }
 
+/* Prints the daemons' time by phase ("phase_s" of their last status):
+ * where the run's wall time went. */
+static void s_show_phases(const char *tx_dir, const char *rx_dir)
+{
+    for (int i = 0; i < 2; i++) {
+        char path[700], text[4096], obj[512] = "";
+        snprintf(path, sizeof path, "%s/status.json", i ? rx_dir : tx_dir);
+        if (s_read_file(path, text, sizeof text) <= 0)
+            continue;
+        const char *p = strstr(text, "\"phase_s\":{");
+        const char *end = p ? strchr(p, '}') : NULL;
+        if (end == NULL)
+            continue;
+        p += strlen("\"phase_s\":");
+        snprintf(obj, sizeof obj, "%.*s", (int)(end + 1 - p), p);
+        fprintf(stderr, "loopback: %s time by phase (s): %s\n", i ? "rx" : "tx", obj);
+    }
+}
+
 static pid_t s_spawn(const char *role, const char *config, const char *log_path)
 {
     pid_t pid = fork();
@@ -433,6 +452,7 @@ static int s_run(const loop_opts *o)
              s_json_number(text, "train_s"), s_json_number(text, "messages"),
              s_json_number(text, "errors"), o->M, o->N, o->fading ? "rayleigh-block" : "awgn",
              o->out);
+    s_show_phases(tx.state_dir, rx.state_dir);
     fprintf(stderr, "loopback: done; the daemons' logs are %s and %s\n", log_tx, log_rx);
     fputs(line, stdout);
     daemon_write_state(o->out, "summary.json", line);

@@ -37,6 +37,7 @@
 #include "daemon_config.h"
 #include "daemon_util.h"
 #include "fb_session.h"
+#include "phase_clock.h"
 #include "rx_frame.h"
 #include "rx_net.h"
 
@@ -58,6 +59,15 @@
 enum { RTT_SLOTS = 64, METER_CHUNK = 256, QUEUE_MIN_BLOCKS = 4 };
 #define CLIP_LEVEL 0.99f
 #define READ_MAX_S 0.02
+
+/* Where the processing thread's time goes (status.json "phase_s"):
+ * waiting for samples, the PHY receiver (detection, synchronisation,
+ * matched filter, header, pilots) and metering, the supervised steps,
+ * the forward pass for losses, sending them, the forward pass for
+ * evaluation, and the rest (feedback, status, checkpoints). */
+enum { RXP_OTHER, RXP_WAIT, RXP_FRONTEND, RXP_TRAIN, RXP_LOSSES, RXP_SEND, RXP_EVAL, RXP_COUNT };
+static const char *const s_phase_names[RXP_COUNT] = {
+    "other", "wait_frames", "frontend", "train", "losses", "loss_send", "eval"};
 
 typedef struct {
     double sum_pow;             /* this window: */
@@ -113,6 +123,7 @@ typedef struct {
     double rtt_ms;              /* LOSSES -> LOSSES_ACK, smoothed */
     double t_start, last_ckpt, last_status, last_stats;
     char ckpt_path[512];
+    phase_clock clock;
 } rx_t;
 
 static void *s_reader(void *arg)
@@ -238,8 +249,10 @@ static void s_frame(void *user, const rx_frame_result *res)
     al_rng_seed_stream(&g, fb_client_session_seed(r->fb), h->seq);
     for (unsigned i = 0; i < r->P; i++)
         r->labels[i] = al_rng_below(&g, r->M);
+    unsigned outer = r->clock.current;
     switch (h->phase) {
     case AL_PHASE_RX_TRAIN:
+        phase_clock_enter(&r->clock, RXP_TRAIN);
         if (r->cfg.lr_decay < 1.0 && r->cfg.rounds > 1) {
             /* The TX's round, as far as the RX can tell: its training frames. */
             double expected = (double)r->cfg.rounds * r->cfg.rx_frames * r->cfg.rx_steps;
@@ -256,14 +269,18 @@ static void s_frame(void *user, const rx_frame_result *res)
         }
         break;
     case AL_PHASE_TX_TRAIN:
-        if (rx_net_losses(r->net, res->symbols, r->labels, r->P, r->losses, r->decisions) == 0 &&
-            fb_client_send_losses(r->fb, h->seq, h->model_version, r->losses, (uint16_t)r->P) == 0) {
+        phase_clock_enter(&r->clock, RXP_LOSSES);
+        if (rx_net_losses(r->net, res->symbols, r->labels, r->P, r->losses, r->decisions) != 0)
+            break;
+        phase_clock_enter(&r->clock, RXP_SEND);
+        if (fb_client_send_losses(r->fb, h->seq, h->model_version, r->losses, (uint16_t)r->P) == 0) {
             r->losses_sent++;
             r->rtt_seq[h->seq % RTT_SLOTS] = h->seq;
             r->rtt_sent[h->seq % RTT_SLOTS] = al_now_s();
         }
         break;
     case AL_PHASE_EVAL:
+        phase_clock_enter(&r->clock, RXP_EVAL);
         if (rx_net_decide(r->net, res->symbols, r->P, r->decisions) == 0) {
             for (unsigned i = 0; i < r->P; i++)
                 r->stats.eval_errors += r->decisions[i] != r->labels[i];
@@ -274,6 +291,7 @@ static void s_frame(void *user, const rx_frame_result *res)
     default:
         break;
     }
+    phase_clock_enter(&r->clock, outer);
 }
 
 static void s_send_stats(rx_t *r)
@@ -322,8 +340,10 @@ static void s_status(rx_t *r, const char *phase)
         return;   /* a check leaves the daemon's state alone */
     const rx_frame_counters *pc = rx_frame_get_counters(r->phy);
     double ser = r->stats.eval_messages ? (double)r->stats.eval_errors / r->stats.eval_messages : -1;
-    char fb[256], text[2400];
+    char fb[256], phases[256], text[2700];
     daemon_fb_json(fb_client_counters(r->fb), fb, sizeof fb);
+    if (phase_clock_json(&r->clock, phases, sizeof phases) < 0)
+        snprintf(phases, sizeof phases, "null");
     const rx_meter *m = &r->meter;
     double outage =
         r->radio_outage_s + (r->outage_start ? (al_now_ms() - r->outage_start) / 1e3 : 0);
@@ -337,7 +357,7 @@ static void s_status(rx_t *r, const char *phase)
              "\"noise_dbfs\":%.1f,\"dc_dbfs\":%.1f,\"clipped_samples\":%llu,\"cfo_hz\":%.1f,"
              "\"cfo_ppm\":%.3f,\"sco_ppm\":%.2f,\"frame_level_dbfs\":%.1f,"
              "\"frame_noise_dbfs\":%.1f,\"rx_queue_bytes\":%zu,\"radio_stalls\":%llu,"
-             "\"radio_reopens\":%llu,\"radio_outage_s\":%.1f,%s,\"heap_bytes\":%zu,"
+             "\"radio_reopens\":%llu,\"radio_outage_s\":%.1f,%s,\"phase_s\":%s,\"heap_bytes\":%zu,"
              "\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, fb_client_session_id(r->fb),
              fb_client_ready(r->fb) ? "true" : "false", (unsigned long long)pc->detected,
@@ -355,7 +375,7 @@ static void s_status(rx_t *r, const char *phase)
              r->cfo_frames ? r->frame_level_dbfs : -200.0,
              r->cfo_frames ? r->frame_noise_dbfs : -200.0, r->queue_bytes,
              (unsigned long long)r->radio_stalls, (unsigned long long)r->radio_reopens, outage, fb,
-             mallinfo2().uordblks, al_now_s() - r->t_start);
+             phases, mallinfo2().uordblks, al_now_s() - r->t_start);
     daemon_write_state(r->cfg.state_dir, "status.json", text);
     char line[160];
     snprintf(line, sizeof line, "%s frames %llu loss %.4f", phase,
@@ -562,7 +582,9 @@ static int s_run(rx_t *r)
     double last_meter = r->t_start, last_level_log = r->t_start;
     while (!daemon_stop_requested() && (r->check_s == 0 || al_now_s() - r->t_start < r->check_s)) {
         s_poll_feedback(r);
+        phase_clock_enter(&r->clock, RXP_WAIT);
         al_sampleq_block *b = al_sampleq_read_begin(r->queue, 20);
+        phase_clock_enter(&r->clock, RXP_OTHER);
         if (b) {
             if (b->gap) {
                 r->stream_gaps++;
@@ -574,8 +596,10 @@ static int s_run(rx_t *r)
                 r->outage_start = 0;
                 al_info("radio: samples again after %.1f s without", away);
             }
+            phase_clock_enter(&r->clock, RXP_FRONTEND);
             s_meter_block(&r->meter, b->samples, b->count);
             rx_frame_execute(r->phy, b->samples, b->count);
+            phase_clock_enter(&r->clock, RXP_OTHER);
             al_sampleq_read_end(r->queue);
         }
         if (r->cfg.stall_timeout_s > 0 && s_silent_ms(r) >= 1e3 * r->cfg.stall_timeout_s) {
@@ -684,6 +708,7 @@ static int s_main(const char *role, double check_s, int argc, char **argv)
         return EX_OSERR;
     r->last_train_loss = -1;
     r->check_s = check_s;
+    phase_clock_init(&r->clock, s_phase_names, RXP_COUNT);
     int help = 0;
     int status = daemon_config_load(&r->cfg, role, argc, argv, &help);
     if (help && check_s > 0)

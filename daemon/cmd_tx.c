@@ -35,6 +35,7 @@
 #include "daemon_util.h"
 #include "fb_pending.h"
 #include "fb_session.h"
+#include "phase_clock.h"
 #include "plot.h"
 #include "tx_frame.h"
 #include "tx_net.h"
@@ -54,6 +55,15 @@ enum { CKPT_EXTRA_VERSION = 1, CKPT_EXTRA_BYTES = 48 };
 enum { RTT_SLOTS = 256, RTT_WINDOW = 64 };
 /* One frame's write may wait this long for the radio (back-pressure). */
 #define WRITE_TIMEOUT_US 2000000L
+
+/* Where the loop's time goes (status.json "phase_s"): building frames
+ * (labels, encoder, pulse shaping), handing them to the radio, waiting
+ * for the losses of a round, the policy-gradient step, waiting for the
+ * receiver's evaluation counts, and the rest (feedback, status,
+ * checkpoints, no receiver). */
+enum { TXP_OTHER, TXP_BUILD, TXP_RADIO, TXP_WAIT_LOSSES, TXP_STEP, TXP_WAIT_EVAL, TXP_COUNT };
+static const char *const s_phase_names[TXP_COUNT] = {"other",       "build",   "radio",
+                                                     "wait_losses", "pg_step", "wait_eval"};
 
 typedef struct {
     daemon_config cfg;
@@ -108,6 +118,7 @@ typedef struct {
     FILE *training_csv;
     double last_ckpt, last_status;
     char ckpt_path[512];
+    phase_clock clock;
 } tx_t;
 
 static void s_labels(uint64_t seed, uint32_t seq, uint32_t *msgs, unsigned P, unsigned M)
@@ -235,6 +246,7 @@ static int s_send_frame(tx_t *t, al_phase phase)
 {
     if (s_stalled(t))
         return AL_OK;   /* the radio is about to be reopened */
+    phase_clock_enter(&t->clock, TXP_BUILD);
     s_labels(t->session_seed, t->seq, t->msgs, t->P, t->M);
     int rc;
     if (phase == AL_PHASE_TX_TRAIN) {
@@ -263,6 +275,7 @@ static int s_send_frame(tx_t *t, al_phase phase)
     for (size_t i = 0; i < t->frame_len; i++)
         t->full_scale +=
             fabsf(crealf(t->samples[i])) >= 1.0f || fabsf(cimagf(t->samples[i])) >= 1.0f;
+    phase_clock_enter(&t->clock, TXP_RADIO);
     int n = t->continuous
                 ? al_radio_stream_append(t->radio, t->samples, t->burst_len, WRITE_TIMEOUT_US)
                 : al_radio_write_burst(t->radio, t->samples, t->burst_len, 0, 0, WRITE_TIMEOUT_US);
@@ -281,6 +294,7 @@ static int s_update(tx_t *t)
 {
     if (t->b_count == 0)
         return AL_OK;
+    phase_clock_enter(&t->clock, TXP_STEP);
     double sum = 0;
     for (unsigned i = 0; i < t->b_count; i++)
         sum += t->b_loss[i];
@@ -303,6 +317,7 @@ static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs)
         s_poll_feedback(t, 0);
     }
     s_flush(t);
+    phase_clock_enter(&t->clock, TXP_WAIT_EVAL);
     uint64_t want = (uint64_t)frames * t->P, deadline = al_now_ms() + t->loss_timeout_ms;
     for (;;) {
         if (t->stats.eval_messages < base.eval_messages)   /* receiver restarted */
@@ -314,6 +329,7 @@ static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs)
     }
     *msgs = t->stats.eval_messages - base.eval_messages;
     *errs = t->stats.eval_errors - base.eval_errors;
+    phase_clock_enter(&t->clock, TXP_OTHER);
 }
 
 static void s_extra_pack(const tx_t *t, uint8_t *b)
@@ -382,8 +398,10 @@ static int s_resume(tx_t *t)
 
 static void s_status(tx_t *t, const char *phase)
 {
-    char fb[256], text[2048];
+    char fb[256], phases[256], text[2400];
     daemon_fb_json(fb_server_counters(t->fb), fb, sizeof fb);
+    if (phase_clock_json(&t->clock, phases, sizeof phases) < 0)
+        snprintf(phases, sizeof phases, "null");
     double outage =
         t->radio_outage_s + (t->outage_start ? (al_now_ms() - t->outage_start) / 1e3 : 0);
     /* Before the first update and evaluation there is no figure: null
@@ -402,7 +420,7 @@ static void s_status(tx_t *t, const char *phase)
              "\"tx_full_scale_samples\":%llu,"
              "\"losses_accepted\":%llu,\"losses_dropped\":%llu,\"loss\":%s,\"ser\":%s,"
              "\"rx_frames_detected\":%llu,\"rx_frames_decoded\":%llu,\"rx_frames_dropped\":%llu,"
-             "%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
+             "%s,\"phase_s\":%s,\"heap_bytes\":%zu,\"uptime_s\":%.1f}\n",
              (int)getpid(), phase, (unsigned long long)t->round, tx_net_version(t->net),
              t->session_id, fb_server_has_peer(t->fb) ? "true" : "false",
              (unsigned long long)t->frames_sent, (unsigned long long)t->radio_errors,
@@ -413,7 +431,7 @@ static void s_status(tx_t *t, const char *phase)
              (unsigned long long)t->losses_accepted, (unsigned long long)t->losses_dropped,
              loss, ser, (unsigned long long)t->stats.frames_detected,
              (unsigned long long)t->stats.frames_decoded,
-             (unsigned long long)t->stats.frames_dropped, fb, mallinfo2().uordblks,
+             (unsigned long long)t->stats.frames_dropped, fb, phases, mallinfo2().uordblks,
              al_now_s() - t->t_start);
     daemon_write_state(t->cfg.state_dir, "status.json", text);
     char line[200];
@@ -557,11 +575,13 @@ static int s_training_round(tx_t *t)
     }
     s_flush(t);
     /* Wait for the losses of this round (or their timeout). */
+    phase_clock_enter(&t->clock, TXP_WAIT_LOSSES);
     while (fb_pending_open_count(t->pending) > 0 && !daemon_stop_requested()) {
         s_poll_feedback(t, 5);
         fb_pending_expire(t->pending, al_now_ms());
     }
     int rc = s_update(t);
+    phase_clock_enter(&t->clock, TXP_OTHER);
     if (rc < 0)
         return rc;
     t->round++;
@@ -691,6 +711,7 @@ int cmd_tx(int argc, char **argv)
 {
     tx_t t;
     memset(&t, 0, sizeof t);
+    phase_clock_init(&t.clock, s_phase_names, TXP_COUNT);
     t.last_ser = NAN;
     t.last_loss = NAN;
     int help = 0;

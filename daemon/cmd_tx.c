@@ -456,7 +456,10 @@ static int s_setup(tx_t *t)
     nc.sigma2 = (float)c->sigma2;
     nc.baseline = (tx_baseline)c->baseline;
     nc.lr = (float)c->lr_tx;
-    nc.max_batch = c->tx_frames * c->messages;
+    /* In flight (max_staleness >= 1), a step may also find some of the
+     * next round's losses back. */
+    const unsigned rounds_per_batch = c->max_staleness > 0 ? 2 : 1;
+    nc.max_batch = rounds_per_batch * c->tx_frames * c->messages;
     t->net = tx_net_create(&nc);
     if (t->net == NULL || tx_net_init(t->net, c->seed) < 0)
         return AL_EINVAL;
@@ -480,7 +483,7 @@ static int s_setup(tx_t *t)
     t->msgs = malloc(sizeof(uint32_t) * t->P);
     t->w_store = malloc(sizeof(float) * 2 * t->P * t->N * cap);
     t->slot_seq = calloc(cap, sizeof(uint32_t));
-    t->b_cap = c->tx_frames * t->P;
+    t->b_cap = rounds_per_batch * c->tx_frames * t->P;
     t->b_msgs = malloc(sizeof(uint32_t) * t->b_cap);
     t->b_w = malloc(sizeof(float) * 2 * t->N * t->b_cap);
     t->b_loss = malloc(sizeof(float) * t->b_cap);
@@ -574,9 +577,14 @@ static int s_training_round(tx_t *t)
         s_poll_feedback(t, 0);
     }
     s_flush(t);
-    /* Wait for the losses of this round (or their timeout). */
+    /* Wait for the losses of this round (or their timeout). With
+     * max_staleness >= 1 only for those of the rounds before: this round's
+     * frames stay in flight while the next round is built and sent, so
+     * that the receiver computes while the transmitter does, and their
+     * losses, one model version old, go into the next step. */
+    const unsigned in_flight = c->max_staleness > 0 ? c->tx_frames : 0;
     phase_clock_enter(&t->clock, TXP_WAIT_LOSSES);
-    while (fb_pending_open_count(t->pending) > 0 && !daemon_stop_requested()) {
+    while (fb_pending_open_count(t->pending) > in_flight && !daemon_stop_requested()) {
         s_poll_feedback(t, 5);
         fb_pending_expire(t->pending, al_now_ms());
     }

@@ -69,7 +69,8 @@ done
 "$airlearn" loopback --out "$work/m256" --M 256 --N 4 --snr-db 10 --rounds 2 --lr-tx 0.02 \
     --final-eval-messages 1000 > /dev/null 2> "$work/m256.err" ||
     { cat "$work/m256.err"; echo "M=256 loopback failed"; exit 1; }
-for line in 'messages = 1024' 'rx_frames = 1' 'rounds = 2' 'lr_tx = 0.02' 'lr_rx = 0.01'; do
+for line in 'messages = 1024' 'rx_frames = 1' 'rounds = 2' 'lr_tx = 0.02' 'lr_rx = 0.01' \
+    'max_staleness = 1'; do
     grep -qx "$line" "$work/m256/tx.conf" || { echo "M=256: no '$line' in tx.conf"; exit 1; }
 done
 

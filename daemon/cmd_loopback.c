@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -189,6 +190,15 @@ static int s_read_file(const char *path, char *buf, size_t cap)
     fclose(f);
     buf[n] = '\0';
     return (int)n;
+}
+
+static double s_children_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
+        return NAN;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
 }
 
 /* Prints the daemons' time by phase ("phase_s" of their last status):
@@ -447,8 +457,12 @@ static int s_run(const loop_opts *o)
         }
         usleep(100000);
     }
+    /* The transmitter has been reaped when it finished: the children's
+     * CPU time is its own, until the receiver's joins it. */
+    const double tx_cpu = tx_pid < 0 ? s_children_cpu_s() : NAN;
     s_stop(tx_pid);
     s_stop(rx_pid);
+    const double rx_cpu = s_children_cpu_s() - tx_cpu;
     double wall = al_now_s() - t0;
     if (daemon_stop_requested()) {
         fprintf(stderr, "loopback: interrupted; state kept in %s\n", o->out);
@@ -478,6 +492,8 @@ static int s_run(const loop_opts *o)
              s_json_number(text, "errors"), o->M, o->N, o->fading ? "rayleigh-block" : "awgn",
              o->out);
     s_show_phases(tx.state_dir, rx.state_dir);
+    fprintf(stderr, "loopback: CPU time tx %.1f s, rx %.1f s in %.1f s of wall time (%.2f cores)\n",
+            tx_cpu, rx_cpu, wall, (tx_cpu + rx_cpu) / wall);
     fprintf(stderr, "loopback: done; the daemons' logs are %s and %s\n", log_tx, log_rx);
     fputs(line, stdout);
     daemon_write_state(o->out, "summary.json", line);

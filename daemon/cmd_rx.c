@@ -575,6 +575,7 @@ static int s_run(rx_t *r)
 {
     r->t_start = al_now_s();
     r->last_ckpt = r->t_start;
+    phase_clock_init(&r->clock, s_phase_names, RXP_COUNT);   /* as uptime_s: from here */
     daemon_notify_ready("receiver ready");
     s_status(r, "waiting");
     al_info("receiving on '%s' at %.3f Msps, feedback %s", r->cfg.device, r->cfg.rate / 1e6,
@@ -708,7 +709,6 @@ static int s_main(const char *role, double check_s, int argc, char **argv)
         return EX_OSERR;
     r->last_train_loss = -1;
     r->check_s = check_s;
-    phase_clock_init(&r->clock, s_phase_names, RXP_COUNT);
     int help = 0;
     int status = daemon_config_load(&r->cfg, role, argc, argv, &help);
     if (help && check_s > 0)

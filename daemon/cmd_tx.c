@@ -683,6 +683,7 @@ static int s_run(tx_t *t)
 {
     t->t_start = al_now_s();
     t->last_ckpt = t->t_start;
+    phase_clock_init(&t->clock, s_phase_names, TXP_COUNT);   /* as uptime_s: from here */
     daemon_notify_ready("transmitter ready");
     s_status(t, t->training_done ? "eval" : "waiting");
     al_info("transmitting on '%s' at %.3f Msps, feedback %s, session %u", t->cfg.device,
@@ -719,7 +720,6 @@ int cmd_tx(int argc, char **argv)
 {
     tx_t t;
     memset(&t, 0, sizeof t);
-    phase_clock_init(&t.clock, s_phase_names, TXP_COUNT);
     t.last_ser = NAN;
     t.last_loss = NAN;
     int help = 0;

@@ -46,8 +46,10 @@ int phase_clock_json(const phase_clock *pc, char *buf, size_t len)
             return AL_FAIL(AL_EINVAL, "phase clock: %zu bytes are too few", len);
         n += (size_t)k;
     }
-    if (n + 2 > len)
+    if (n + (n == 0 ? 3 : 2) > len)
         return AL_FAIL(AL_EINVAL, "phase clock: %zu bytes are too few", len);
+    if (n == 0)
+        buf[n++] = '{';   /* not started: no phases */
     buf[n++] = '}';
     buf[n] = '\0';
     return (int)n;

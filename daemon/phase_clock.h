@@ -34,8 +34,9 @@ unsigned phase_clock_enter(phase_clock *pc, unsigned phase);
 /* Seconds in phase so far, the current one's running time included. */
 double phase_clock_seconds(const phase_clock *pc, unsigned phase);
 
-/* Writes {"name":seconds,...} (the running phase included) into buf.
- * Returns the length, or AL_EINVAL when it does not fit. */
+/* Writes {"name":seconds,...} (the running phase included) into buf; {}
+ * from a zeroed struct (before init). Returns the length, or AL_EINVAL
+ * when it does not fit. */
 int phase_clock_json(const phase_clock *pc, char *buf, size_t len);
 
 #endif

@@ -71,6 +71,12 @@ static void test_phase_clock_json_names_every_phase(void **state)
     assert_true(phase_clock_json(&pc, buf, 20) < 0);
     assert_true(phase_clock_json(&pc, buf, (size_t)n) < 0);
     assert_int_equal(phase_clock_json(&pc, buf, (size_t)n + 1), n);
+
+    phase_clock zero;
+    memset(&zero, 0, sizeof zero);
+    phase_clock_enter(&zero, 0);
+    assert_int_equal(phase_clock_json(&zero, buf, sizeof buf), 2);
+    assert_string_equal(buf, "{}");
 }
 
 int main(void)

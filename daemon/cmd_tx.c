@@ -5,7 +5,9 @@
  * (symbols perturbed by the Gaussian policy; the perturbations are kept
  * per frame seq in the pending table), then waits until the receiver's
  * losses for those frames are back or timed out and makes one
- * policy-gradient step from them. Every eval_interval rounds, EVAL frames
+ * policy-gradient step from them (with max_staleness >= 1, for the
+ * frames of the rounds before: this round's stay in flight while the next
+ * is sent, and go into the next step). Every eval_interval rounds, EVAL frames
  * measure the SER through the receiver's error counts. Nothing about the
  * channel is known here: the losses are all the TX learns from.
  *

@@ -141,8 +141,8 @@ static double s_peak(const bench_opts *opts, FILE *out)
     double t = s_time(s_sgemm, &s, opts->seconds);
     double gflops = 2.0 * s.n * s.n * s.n / t * 1e-9;
     fprintf(out, "{\"bench\":\"sgemm_peak\",\"n\":%u,\"threads\":%d,\"gflops\":%.2f,"
-                 "\"flushing\":%d}\n",
-            s.n, al_threads_get(), gflops, al_threads_flushing());
+                 "\"flushing\":%d,\"core\":\"%s\"}\n",
+            s.n, al_threads_get(), gflops, al_threads_flushing(), al_threads_blas_core());
     free(s.a), free(s.b), free(s.c);
     return gflops;
 }

@@ -40,6 +40,7 @@
 #include "daemon_config.h"
 #include "daemon_util.h"
 #include "fb_session.h"
+#include "phase_clock.h"
 #include "rx_frame.h"
 #include "rx_net.h"
 #include "xfer_receive.h"
@@ -62,6 +63,15 @@
 enum { RTT_SLOTS = 64, METER_CHUNK = 256, QUEUE_MIN_BLOCKS = 4 };
 #define CLIP_LEVEL 0.99f
 #define READ_MAX_S 0.02
+
+/* Where the processing thread's time goes (status.json "phase_s"):
+ * waiting for samples, the PHY receiver (detection, synchronisation,
+ * matched filter, header, pilots) and metering, the supervised steps,
+ * the forward pass for losses, sending them, the forward pass for
+ * evaluation, and the rest (feedback, status, checkpoints). */
+enum { RXP_OTHER, RXP_WAIT, RXP_FRONTEND, RXP_TRAIN, RXP_LOSSES, RXP_SEND, RXP_EVAL, RXP_COUNT };
+static const char *const s_phase_names[RXP_COUNT] = {
+    "other", "wait_frames", "frontend", "train", "losses", "loss_send", "eval"};
 
 typedef struct {
     double sum_pow;             /* this window: */
@@ -121,6 +131,7 @@ typedef struct {
     double last_xfer_status;
     uint64_t xfer_log_ms;
     char ckpt_path[512];
+    phase_clock clock;
 } rx_t;
 
 /* Tells the transmitter what is held of the file on offer, if any. */
@@ -255,8 +266,10 @@ static void s_frame(void *user, const rx_frame_result *res)
     al_rng_seed_stream(&g, fb_client_session_seed(r->fb), h->seq);
     for (unsigned i = 0; i < r->P; i++)
         r->labels[i] = al_rng_below(&g, r->M);
+    unsigned outer = r->clock.current;
     switch (h->phase) {
     case AL_PHASE_RX_TRAIN:
+        phase_clock_enter(&r->clock, RXP_TRAIN);
         if (r->cfg.lr_decay < 1.0 && r->cfg.rounds > 1) {
             /* The TX's round, as far as the RX can tell: its training frames. */
             double expected = (double)r->cfg.rounds * r->cfg.rx_frames * r->cfg.rx_steps;
@@ -273,14 +286,18 @@ static void s_frame(void *user, const rx_frame_result *res)
         }
         break;
     case AL_PHASE_TX_TRAIN:
-        if (rx_net_losses(r->net, res->symbols, r->labels, r->P, r->losses, r->decisions) == 0 &&
-            fb_client_send_losses(r->fb, h->seq, h->model_version, r->losses, (uint16_t)r->P) == 0) {
+        phase_clock_enter(&r->clock, RXP_LOSSES);
+        if (rx_net_losses(r->net, res->symbols, r->labels, r->P, r->losses, r->decisions) != 0)
+            break;
+        phase_clock_enter(&r->clock, RXP_SEND);
+        if (fb_client_send_losses(r->fb, h->seq, h->model_version, r->losses, (uint16_t)r->P) == 0) {
             r->losses_sent++;
             r->rtt_seq[h->seq % RTT_SLOTS] = h->seq;
             r->rtt_sent[h->seq % RTT_SLOTS] = al_now_s();
         }
         break;
     case AL_PHASE_EVAL: {
+        phase_clock_enter(&r->clock, RXP_EVAL);
         const unsigned n = al_evalmix_learned_count(r->eval);
         const uint32_t *want = al_evalmix_learned_labels(r->eval, r->labels);
         if (rx_net_decide(r->net, al_evalmix_learned_symbols(r->eval, res->symbols), n,
@@ -310,6 +327,7 @@ static void s_frame(void *user, const rx_frame_result *res)
     default:
         break;
     }
+    phase_clock_enter(&r->clock, outer);
 }
 
 static void s_send_stats(rx_t *r)
@@ -407,6 +425,7 @@ static void s_status(rx_t *r, const char *phase)
     state_json_uint(j, "radio_reopens", r->radio_reopens);
     state_json_fixed(j, "radio_outage_s", 1, outage);
     daemon_fb_status(j, fb_client_counters(r->fb));
+    phase_clock_add_json(&r->clock, j, "phase_s");
     state_json_uint(j, "heap_bytes", mallinfo2().uordblks);
     state_json_fixed(j, "uptime_s", 1, al_now_s() - r->t_start);
     if (state_json_write(j, r->cfg.state_dir, "status.json") < 0)
@@ -620,6 +639,7 @@ static int s_run(rx_t *r)
 {
     r->t_start = al_now_s();
     r->last_ckpt = r->t_start;
+    phase_clock_init(&r->clock, s_phase_names, RXP_COUNT);   /* as uptime_s: from here */
     daemon_notify_ready("receiver ready");
     s_status(r, "waiting");
     al_info("receiving on '%s' at %.3f Msps, feedback %s", r->cfg.device, r->cfg.rate / 1e6,
@@ -627,7 +647,9 @@ static int s_run(rx_t *r)
     double last_meter = r->t_start, last_level_log = r->t_start;
     while (!daemon_stop_requested() && (r->check_s == 0 || al_now_s() - r->t_start < r->check_s)) {
         s_poll_feedback(r);
+        phase_clock_enter(&r->clock, RXP_WAIT);
         al_sampleq_block *b = al_sampleq_read_begin(r->queue, 20);
+        phase_clock_enter(&r->clock, RXP_OTHER);
         if (b) {
             if (b->gap) {
                 r->stream_gaps++;
@@ -639,8 +661,10 @@ static int s_run(rx_t *r)
                 r->outage_start = 0;
                 al_info("radio: samples again after %.1f s without", away);
             }
+            phase_clock_enter(&r->clock, RXP_FRONTEND);
             s_meter_block(&r->meter, b->samples, b->count);
             rx_frame_execute(r->phy, b->samples, b->count);
+            phase_clock_enter(&r->clock, RXP_OTHER);
             al_sampleq_read_end(r->queue);
         }
         if (r->cfg.stall_timeout_s > 0 && s_silent_ms(r) >= 1e3 * r->cfg.stall_timeout_s) {

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ typedef struct {
     uint64_t eval_messages;  /* at most, per point */
     uint64_t min_errors;     /* stop a point after this many errors */
     unsigned threads;
+    unsigned jobs;           /* methods trained at once */
     char out[512];
     unsigned log_every;      /* iterations per training.csv row */
     unsigned grad_every;     /* iterations per gradients.csv row; 0: none */
@@ -91,6 +93,9 @@ static const opt_desc s_table[] = {
     {"sim", "min-errors", OPT_U64, O(min_errors), 0, 1, 1e9, 0, "100",
      "a point stops after this many errors"},
     {"sim", "threads", OPT_UINT, O(threads), 0, 1, 256, 0, "1", "OpenBLAS threads"},
+    {"sim", "jobs", OPT_UINT, O(jobs), 0, 1, 2, 0, "2",
+     "with --method both: methods trained and evaluated at once, each in its own thread "
+     "(the results are the same; with --threads T they use 2T cores)"},
     {"sim", "out", OPT_STRING, O(out), 512, 0, 0, 0, "sim-out", "output directory"},
     {"sim", "log-every", OPT_UINT, O(log_every), 0, 1, 1000000, 0, "10",
      "iterations per training.csv row"},
@@ -172,6 +177,11 @@ typedef struct {
     double *ser;           /* [sweep.count] */
     double *ser_ml;        /* the constellation with ML detection [sweep.count]; NULL if not run */
     char ml_name[32];
+    /* Where its training.csv and ser.csv rows go: the job's files, or,
+     * trained beside another run, buffers copied to them in run order. */
+    FILE *training, *ser_csv;
+    char *training_buf, *ser_buf;
+    size_t training_len, ser_len;
 } run_t;
 
 /* One gradients.csv row: the signal-to-noise ratio of one batch's TX
@@ -376,9 +386,24 @@ static int s_job_open(const sim_opts *o, sim_job *j)
     return AL_OK;
 }
 
-/* Trains run k, rewrites constellation.csv with every run trained so far,
- * and sweeps its SER (and, for AWGN, its constellation's ML SER). */
-static int s_job_train_run(const sim_opts *o, sim_job *j, unsigned k)
+/* constellation.csv with runs 0..last. */
+static int s_job_constellations(const sim_opts *o, sim_job *j, unsigned last)
+{
+    const char *labels[2];
+    const float *tables[2];
+    for (unsigned i = 0; i <= last; i++) {
+        labels[i] = sim_method_name(j->runs[i].method);
+        tables[i] = tx_net_table(j->runs[i].tx);
+    }
+    char cons_path[640];
+    snprintf(cons_path, sizeof cons_path, "%s/constellation.csv", o->out);
+    return plot_constellation_csv(cons_path, labels, tables, last + 1, o->M, o->N);
+}
+
+/* Trains run k and sweeps its SER (and, for AWGN, its constellation's ML
+ * SER); run alone (not beside another), it also rewrites
+ * constellation.csv with every run trained so far. */
+static int s_job_train_run(const sim_opts *o, sim_job *j, unsigned k, int alone)
 {
     run_t *r = &j->runs[k];
     sim_train_config tc = {
@@ -393,25 +418,16 @@ static int s_job_train_run(const sim_opts *o, sim_job *j, unsigned k)
         .lr_rx = o->lr_rx, .lr_tx = o->lr_tx, .lr_decay = o->lr_decay, .seed = o->seed,
     };
     j->curves[k].label = sim_method_name(r->method);
-    int rc = s_train(o, &tc, r, j->training, j->grads, &j->curves[k]);
+    int rc = s_train(o, &tc, r, r->training, j->grads, &j->curves[k]);
     if (rc < 0)
         return rc;
-    fflush(j->training);
+    fflush(r->training);
     /* Rewritten with each trained method, the earlier ones first. */
-    const char *labels[2];
-    const float *tables[2];
-    for (unsigned i = 0; i <= k; i++) {
-        labels[i] = sim_method_name(j->runs[i].method);
-        tables[i] = tx_net_table(j->runs[i].tx);
-    }
-    char cons_path[640];
-    snprintf(cons_path, sizeof cons_path, "%s/constellation.csv", o->out);
-    rc = plot_constellation_csv(cons_path, labels, tables, k + 1, o->M, o->N);
-    if (rc < 0)
+    if (alone && (rc = s_job_constellations(o, j, k)) < 0)
         return rc;
     const double t0 = al_now_s();
     rc = s_sweep(o, &j->sw, j->chan, sim_method_name(r->method), r->tx,
-                 sim_trainer_rx(r->trainer), j->ser_csv, &r->ser);
+                 sim_trainer_rx(r->trainer), r->ser_csv, &r->ser);
     if (rc < 0)
         return rc;
     /* The learned constellation alone, detected by maximum likelihood
@@ -419,14 +435,86 @@ static int s_job_train_run(const sim_opts *o, sim_job *j, unsigned k)
      * how well the receiver network decides. */
     if (j->chan == AL_CHAN_AWGN && (unsigned long)o->M * o->N <= SIM_ML_MAX_POINTS) {
         snprintf(r->ml_name, sizeof r->ml_name, "%s-ml", sim_method_name(r->method));
-        rc = s_sweep(o, &j->sw, j->chan, r->ml_name, r->tx, NULL, j->ser_csv, &r->ser_ml);
+        rc = s_sweep(o, &j->sw, j->chan, r->ml_name, r->tx, NULL, r->ser_csv, &r->ser_ml);
         if (rc < 0)
             return rc;
     }
     fprintf(stderr, "sim: %s evaluated %u SNR points in %.1f s\n", sim_method_name(r->method),
             j->sw.count, al_now_s() - t0);
-    fflush(j->ser_csv);
+    fflush(r->ser_csv);
     return AL_OK;
+}
+
+typedef struct {
+    const sim_opts *o;
+    sim_job *j;
+    unsigned k;
+    int rc;
+} s_worker;
+
+static void *s_worker_main(void *arg)
+{
+    s_worker *w = arg;
+    w->rc = s_job_train_run(w->o, w->j, w->k, 0);
+    if (w->rc < 0)
+        fprintf(stderr, "airlearn sim: %s: %s\n", sim_method_name(w->j->runs[w->k].method),
+                al_error_message());
+    return NULL;
+}
+
+/* Both runs at once, one thread each (the trainers share nothing, and each
+ * draws from its own seeded streams, so the results are those of the runs
+ * one after the other); their rows go to buffers, copied to the files in
+ * run order. A thread inherits the subnormal flushing (al_threads.h). */
+static int s_job_train_parallel(const sim_opts *o, sim_job *j)
+{
+    s_worker w[2];
+    pthread_t th[2];
+    int started[2] = {0, 0}, rc = AL_OK;
+    for (unsigned k = 0; k < 2; k++) {
+        run_t *r = &j->runs[k];
+        r->training = open_memstream(&r->training_buf, &r->training_len);
+        r->ser_csv = open_memstream(&r->ser_buf, &r->ser_len);
+        if (r->training == NULL || r->ser_csv == NULL) {
+            rc = AL_FAIL(AL_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    for (unsigned k = 0; rc == AL_OK && k < 2; k++) {
+        w[k] = (s_worker){o, j, k, AL_OK};
+        if (pthread_create(&th[k], NULL, s_worker_main, &w[k]) != 0)
+            rc = AL_FAIL(AL_ENOMEM, "cannot start a training thread");
+        else
+            started[k] = 1;
+    }
+    for (unsigned k = 0; k < 2; k++) {
+        if (started[k]) {
+            pthread_join(th[k], NULL);
+            if (rc == AL_OK && w[k].rc < 0)
+                rc = AL_FAIL(w[k].rc, "%s training failed (see above)",
+                             sim_method_name(j->runs[k].method));
+        }
+    }
+    for (unsigned k = 0; k < 2; k++) {
+        run_t *r = &j->runs[k];
+        if (r->training)
+            fclose(r->training);
+        if (r->ser_csv)
+            fclose(r->ser_csv);
+        r->training = r->ser_csv = NULL;
+        if (r->training_buf)
+            fwrite(r->training_buf, 1, r->training_len, j->training);
+        if (r->ser_buf)
+            fwrite(r->ser_buf, 1, r->ser_len, j->ser_csv);
+        free(r->training_buf);
+        free(r->ser_buf);
+        r->training_buf = r->ser_buf = NULL;
+    }
+    fflush(j->training);
+    fflush(j->ser_csv);
+    if (rc == AL_OK)
+        rc = s_job_constellations(o, j, 1);
+    return rc;
 }
 
 /* Baselines of the same rate, on the same grid. */
@@ -616,8 +704,15 @@ static int s_run(const sim_opts *o)
         rc = al_threads_set((int)o->threads);
     if (rc == 0)
         rc = s_job_open(o, &j);
-    for (unsigned k = 0; rc == 0 && k < j.n_runs; k++)
-        rc = s_job_train_run(o, &j, k);
+    if (rc == 0 && j.n_runs == 2 && o->jobs == 2 && j.grads == NULL) {
+        rc = s_job_train_parallel(o, &j);
+    } else {
+        for (unsigned k = 0; rc == 0 && k < j.n_runs; k++) {
+            j.runs[k].training = j.training;
+            j.runs[k].ser_csv = j.ser_csv;
+            rc = s_job_train_run(o, &j, k, 1);
+        }
+    }
     if (rc == 0)
         rc = s_job_baselines(o, &j);
     if (rc == 0) {

@@ -5,7 +5,9 @@
  * (symbols perturbed by the Gaussian policy; the perturbations are kept
  * per frame seq in the pending table), then waits until the receiver's
  * losses for those frames are back or timed out and makes one
- * policy-gradient step from them. Every eval_interval rounds, EVAL frames
+ * policy-gradient step from them (with max_staleness >= 1, for the
+ * frames of the rounds before: this round's stay in flight while the next
+ * is sent, and go into the next step). Every eval_interval rounds, EVAL frames
  * measure the SER through the receiver's error counts, of the learned
  * messages and of the same-rate QAM interleaved with them (al_evalmix). Nothing about the
  * channel is known here: the losses are all the TX learns from.
@@ -37,6 +39,7 @@
 #include "daemon_util.h"
 #include "fb_pending.h"
 #include "fb_session.h"
+#include "phase_clock.h"
 #include "plot.h"
 #include "sweep.h"
 #include "tx_frame.h"
@@ -58,6 +61,15 @@ enum { CKPT_EXTRA_VERSION = 1, CKPT_EXTRA_BYTES = 48 };
 enum { RTT_SLOTS = 256, RTT_WINDOW = 64 };
 /* One frame's write may wait this long for the radio (back-pressure). */
 #define WRITE_TIMEOUT_US 2000000L
+
+/* Where the loop's time goes (status.json "phase_s"): building frames
+ * (labels, encoder, pulse shaping), handing them to the radio, waiting
+ * for the losses of a round, the policy-gradient step, waiting for the
+ * receiver's evaluation counts, and the rest (feedback, status,
+ * checkpoints, no receiver). */
+enum { TXP_OTHER, TXP_BUILD, TXP_RADIO, TXP_WAIT_LOSSES, TXP_STEP, TXP_WAIT_EVAL, TXP_COUNT };
+static const char *const s_phase_names[TXP_COUNT] = {"other",       "build",   "radio",
+                                                     "wait_losses", "pg_step", "wait_eval"};
 
 typedef struct {
     daemon_config cfg;
@@ -117,6 +129,7 @@ typedef struct {
     xfer_tx_t *xfer;            /* the file being sent (--send), else NULL */
     double last_ckpt, last_status;
     char ckpt_path[512];
+    phase_clock clock;
 } tx_t;
 
 static void s_labels(uint64_t seed, uint32_t seq, uint32_t *msgs, unsigned P, unsigned M)
@@ -246,6 +259,7 @@ static int s_send_frame(tx_t *t, al_phase phase)
 {
     if (s_stalled(t))
         return AL_OK;   /* the radio is about to be reopened */
+    phase_clock_enter(&t->clock, TXP_BUILD);
     if (phase != AL_PHASE_DATA)   /* DATA: the caller filled t->msgs */
         s_labels(t->session_seed, t->seq, t->msgs, t->P, t->M);
     int rc;
@@ -279,6 +293,7 @@ static int s_send_frame(tx_t *t, al_phase phase)
     for (size_t i = 0; i < t->frame_len; i++)
         t->full_scale +=
             fabsf(crealf(t->samples[i])) >= 1.0f || fabsf(cimagf(t->samples[i])) >= 1.0f;
+    phase_clock_enter(&t->clock, TXP_RADIO);
     int n = t->continuous
                 ? al_radio_stream_append(t->radio, t->samples, t->burst_len, WRITE_TIMEOUT_US)
                 : al_radio_write_burst(t->radio, t->samples, t->burst_len, 0, 0, WRITE_TIMEOUT_US);
@@ -297,6 +312,7 @@ static int s_update(tx_t *t)
 {
     if (t->b_count == 0)
         return AL_OK;
+    phase_clock_enter(&t->clock, TXP_STEP);
     double sum = 0;
     for (unsigned i = 0; i < t->b_count; i++)
         sum += t->b_loss[i];
@@ -326,6 +342,7 @@ static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs,
         s_poll_feedback(t, 0);
     }
     s_flush(t);
+    phase_clock_enter(&t->clock, TXP_WAIT_EVAL);
     uint64_t want = (uint64_t)frames * learned, deadline = al_now_ms() + t->loss_timeout_ms;
     for (;;) {
         if (t->stats.eval_messages < base.eval_messages)   /* receiver restarted */
@@ -344,6 +361,7 @@ static void s_evaluate(tx_t *t, unsigned frames, uint64_t *msgs, uint64_t *errs,
                                .eval_frames = t->stats.eval_frames - base.eval_frames,
                                .eval_signal = t->stats.eval_signal - base.eval_signal,
                                .eval_noise = t->stats.eval_noise - base.eval_noise};
+    phase_clock_enter(&t->clock, TXP_OTHER);
 }
 
 static void s_extra_pack(const tx_t *t, uint8_t *b)
@@ -449,6 +467,7 @@ static void s_status(tx_t *t, const char *phase)
     state_json_uint(j, "rx_frames_decoded", t->stats.frames_decoded);
     state_json_uint(j, "rx_frames_dropped", t->stats.frames_dropped);
     daemon_fb_status(j, fb_server_counters(t->fb));
+    phase_clock_add_json(&t->clock, j, "phase_s");
     state_json_uint(j, "heap_bytes", mallinfo2().uordblks);
     state_json_fixed(j, "uptime_s", 1, al_now_s() - t->t_start);
     if (state_json_write(j, t->cfg.state_dir, "status.json") < 0)
@@ -478,7 +497,10 @@ static int s_setup(tx_t *t)
     nc.sigma2 = (float)c->sigma2;
     nc.baseline = (tx_baseline)c->baseline;
     nc.lr = (float)c->lr_tx;
-    nc.max_batch = c->tx_frames * c->messages;
+    /* In flight (max_staleness >= 1), a step may also find some of the
+     * next round's losses back. */
+    const unsigned rounds_per_batch = c->max_staleness > 0 ? 2 : 1;
+    nc.max_batch = rounds_per_batch * c->tx_frames * c->messages;
     t->net = tx_net_create(&nc);
     if (t->net == NULL || tx_net_init(t->net, c->seed) < 0)
         return AL_EINVAL;
@@ -512,7 +534,7 @@ static int s_setup(tx_t *t)
     t->msgs = malloc(sizeof(uint32_t) * t->P);
     t->w_store = malloc(sizeof(float) * 2 * t->P * t->N * cap);
     t->slot_seq = calloc(cap, sizeof(uint32_t));
-    t->b_cap = c->tx_frames * t->P;
+    t->b_cap = rounds_per_batch * c->tx_frames * t->P;
     t->b_msgs = malloc(sizeof(uint32_t) * t->b_cap);
     t->b_w = malloc(sizeof(float) * 2 * t->N * t->b_cap);
     t->b_loss = malloc(sizeof(float) * t->b_cap);
@@ -611,12 +633,19 @@ static int s_training_round(tx_t *t)
         s_poll_feedback(t, 0);
     }
     s_flush(t);
-    /* Wait for the losses of this round (or their timeout). */
-    while (fb_pending_open_count(t->pending) > 0 && !daemon_stop_requested()) {
+    /* Wait for the losses of this round (or their timeout). With
+     * max_staleness >= 1 only for those of the rounds before: this round's
+     * frames stay in flight while the next round is built and sent, so
+     * that the receiver computes while the transmitter does, and their
+     * losses, one model version old, go into the next step. */
+    const unsigned in_flight = c->max_staleness > 0 ? c->tx_frames : 0;
+    phase_clock_enter(&t->clock, TXP_WAIT_LOSSES);
+    while (fb_pending_open_count(t->pending) > in_flight && !daemon_stop_requested()) {
         s_poll_feedback(t, 5);
         fb_pending_expire(t->pending, al_now_ms());
     }
     int rc = s_update(t);
+    phase_clock_enter(&t->clock, TXP_OTHER);
     if (rc < 0)
         return rc;
     t->round++;
@@ -810,6 +839,7 @@ static int s_run(tx_t *t)
 {
     t->t_start = al_now_s();
     t->last_ckpt = t->t_start;
+    phase_clock_init(&t->clock, s_phase_names, TXP_COUNT);   /* as uptime_s: from here */
     daemon_notify_ready("transmitter ready");
     s_status(t, t->training_done ? "eval" : "waiting");
     al_info("transmitting on '%s' at %.3f Msps, feedback %s, session %u", t->cfg.device,

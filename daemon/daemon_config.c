@@ -307,5 +307,9 @@ int daemon_apply_common(const daemon_config *c, const char *role)
     al_log_set_level(level);
     al_log_set_tag(role);
     al_threads_set(c->blas_threads);
+    const char *forced = getenv("OPENBLAS_CORETYPE");
+    al_log(AL_LOG_INFO, "OpenBLAS: %s kernels%s%s, %d thread(s)", al_threads_blas_core(),
+           forced != NULL ? ", OPENBLAS_CORETYPE=" : "", forced != NULL ? forced : "",
+           al_threads_get());
     return AL_OK;
 }

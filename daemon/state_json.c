@@ -256,6 +256,7 @@ static int s_member(const state_json_t *j, const char *key, json_type want, int 
     }
     const char *want_name = want == json_type_int      ? "an integer"
                             : want == json_type_double ? "a number"
+                            : want == json_type_object ? "an object"
                                                        : "a string";
     return al_error_set(AL_EFORMAT, NULL, "%s: \"%s\" is a JSON %s, not %s", j->source, key,
                         json_type_to_name(json_object_get_type(v)), want_name);
@@ -304,5 +305,19 @@ int state_json_get_str(const state_json_t *j, const char *key, const char **valu
     if (rc < 0)
         return rc;
     *value = json_object_get_string(v);
+    return AL_OK;
+}
+
+int state_json_get_text(const state_json_t *j, const char *key, char *buf, size_t len)
+{
+    json_object *v;
+    int rc = s_member(j, key, json_type_object, 0, &v);
+    if (rc < 0)
+        return rc;
+    const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (text == NULL || snprintf(buf, len, "%s", text) >= (int)len)
+        return al_error_set(AL_EFORMAT, NULL, "%s: \"%s\" is longer than %zu bytes", j->source,
+                            key, len);
     return AL_OK;
 }

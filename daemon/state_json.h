@@ -31,6 +31,7 @@
 #ifndef STATE_JSON_H
 #define STATE_JSON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct state_json state_json_t;
@@ -71,5 +72,7 @@ int state_json_get_uint(const state_json_t *j, const char *key, uint64_t *value)
 /* Any number; null (what the writer makes of NaN) reads as NAN. */
 int state_json_get_num(const state_json_t *j, const char *key, double *value);
 int state_json_get_str(const state_json_t *j, const char *key, const char **value);
+/* An object member as JSON text in buf [len]. */
+int state_json_get_text(const state_json_t *j, const char *key, char *buf, size_t len);
 
 #endif

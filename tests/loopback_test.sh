@@ -2,7 +2,8 @@
 # The daemons against each other: `airlearn loopback` trains M=16, N=2
 # model-free over a driver=airsim link (two processes, CFO 1 kHz at 1 Msps,
 # fractional delay 3.37 samples) and must end far below an untrained
-# system; the same over Rayleigh block fading with the fading receiver.
+# system; the same with frames in flight, and over Rayleigh block fading
+# with the fading receiver.
 set -eu
 airlearn=$1
 work=$(mktemp -d)
@@ -56,6 +57,37 @@ fi
 if grep -q '^\[' "$work/awgn/tx.log" "$work/awgn/rx.log"; then
     echo "a line in SoapySDR's own format ([LEVEL] ...):"; cat "$work/awgn/tx.log" "$work/awgn/rx.log"; exit 1
 fi
+
+# Frames in flight (max_staleness 1): the TX sends the next round while
+# the RX computes the losses of the last, which go into the next step: the
+# same bound, and those losses used, not dropped (the batch has room for
+# them). Both daemons report their time by phase; the loopback prints it.
+"$airlearn" loopback --out "$work/inflight" --rounds 500 --eval-interval 50 --max-staleness 1 \
+    --final-eval-messages 20000 > "$work/inflight.json" 2> "$work/inflight.err"
+inflight=$(ser_of "$work/inflight.json")
+echo "in flight: SER $inflight"
+below "$inflight" 5e-3 || { echo "in-flight loopback SER $inflight is not below 5e-3"; exit 1; }
+python3 - "$work/inflight/tx/status.json" <<'PY' || { echo "in flight: losses dropped"; exit 1; }
+import json, sys
+s = json.load(open(sys.argv[1]))
+print("in flight: losses accepted %d, dropped %d" % (s["losses_accepted"], s["losses_dropped"]))
+sys.exit(0 if s["losses_accepted"] >= 450 and s["losses_dropped"] * 50 <= s["losses_accepted"] else 1)
+PY
+for role in tx rx; do
+    grep -q '"phase_s":{"other":[0-9.]*,' "$work/inflight/$role/status.json" ||
+        { echo "no phase_s in $role/status.json"; cat "$work/inflight/$role/status.json"; exit 1; }
+    grep -q "^loopback: $role time by phase (s): {" "$work/inflight.err" ||
+        { echo "no $role time by phase:"; cat "$work/inflight.err"; exit 1; }
+done
+
+# M=256 has its own defaults; explicit settings still win.
+"$airlearn" loopback --out "$work/m256" --M 256 --N 4 --snr-db 10 --rounds 2 --lr-tx 0.02 \
+    --final-eval-messages 1000 > /dev/null 2> "$work/m256.err" ||
+    { cat "$work/m256.err"; echo "M=256 loopback failed"; exit 1; }
+for line in 'messages = 1024' 'rx_frames = 1' 'rounds = 2' 'lr_tx = 0.02' 'lr_rx = 0.01' \
+    'max_staleness = 1'; do
+    grep -qx "$line" "$work/m256/tx.conf" || { echo "M=256: no '$line' in tx.conf"; exit 1; }
+done
 
 "$airlearn" loopback --out "$work/fading" --fading rayleigh-block --snr-db 20 --rounds 600 \
     --eval-interval 100 --final-eval-messages 10000 > "$work/fading.json"

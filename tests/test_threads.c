@@ -1,14 +1,20 @@
 /* Tests of common/al_threads: subnormals are flushed in every thread that
  * computes, OpenBLAS's own workers included, and AIRLEARN_FTZ=0 keeps
- * them. */
+ * them; OpenBLAS runs AVX-512 kernels where the CPU has them, unless
+ * told not to. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <cblas.h>
 #include <float.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "al_threads.h"
 
@@ -67,6 +73,83 @@ static int s_flushing_in_new_thread(void)
     assert_int_equal(pthread_create(&t, NULL, s_report_flushing, &flushing), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
     return flushing;
+}
+
+static void test_threads_blas_choice_switches_only_avx512_cpus_on_other_kernels(void **state)
+{
+    (void)state;
+    assert_string_equal(al_threads_blas_choice(1, "Haswell", NULL, NULL), "SKYLAKEX");
+    assert_string_equal(al_threads_blas_choice(1, "Zen", NULL, NULL), "SKYLAKEX");
+    assert_string_equal(al_threads_blas_choice(1, "Haswell", NULL, "1"), "SKYLAKEX");
+    assert_null(al_threads_blas_choice(0, "Haswell", NULL, NULL));
+    assert_null(al_threads_blas_choice(1, "SkylakeX", NULL, NULL));
+    assert_null(al_threads_blas_choice(1, "Cooperlake", NULL, NULL));
+    assert_null(al_threads_blas_choice(1, "SAPPHIRERAPIDS", NULL, NULL));
+    assert_null(al_threads_blas_choice(1, "Haswell", "HASWELL", NULL));
+    assert_null(al_threads_blas_choice(1, "Haswell", NULL, "0"));
+    assert_null(al_threads_blas_choice(1, NULL, NULL, NULL));
+}
+
+/* Largest |C - A B| over 96 x 80 x 72 uniform matrices, against a
+ * double-precision product. */
+static double s_sgemm_error(void)
+{
+    enum { M = 96, K = 80, N = 72 };
+    static float a[M * K], b[K * N], c[M * N];
+    unsigned x = 12345u;
+    for (int i = 0; i < M * K; i++)
+        a[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+    for (int i = 0; i < K * N; i++)
+        b[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, c,
+                N);
+    double worst = 0.0;
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            double ref = 0.0;
+            for (int k = 0; k < K; k++)
+                ref += (double)a[i * K + k] * b[k * N + j];
+            worst = fmax(worst, fabs(ref - c[i * N + j]));
+        }
+    }
+    return worst;
+}
+
+/* Runs first: once switched, the library's own choice is gone. meson
+ * starts this test with OPENBLAS_CORETYPE=Haswell; unset before the first
+ * al_threads_init, the library is where one that does not know the CPU
+ * leaves it. */
+static void test_threads_init_switches_to_avx512_kernels_unless_told_not_to(void **state)
+{
+    (void)state;
+    char before[64];
+    snprintf(before, sizeof before, "%s", al_threads_blas_core());
+    assert_int_equal(unsetenv("OPENBLAS_CORETYPE"), 0);
+
+    assert_int_equal(setenv(AL_THREADS_CORE_ENV, "0", 1), 0);
+    al_threads_init();
+    assert_string_equal(al_threads_blas_core(), before);
+    assert_true(s_sgemm_error() < 1e-4);
+    assert_int_equal(unsetenv(AL_THREADS_CORE_ENV), 0);
+
+    /* A user's choice is obeyed. */
+    assert_int_equal(setenv("OPENBLAS_CORETYPE", before, 1), 0);
+    al_threads_init();
+    assert_string_equal(al_threads_blas_core(), before);
+    assert_string_equal(getenv("OPENBLAS_CORETYPE"), before);
+    assert_int_equal(unsetenv("OPENBLAS_CORETYPE"), 0);
+
+    const char *want = al_threads_blas_choice(al_threads_cpu_avx512(), before, NULL, NULL);
+    al_threads_init();
+    if (want != NULL)
+        assert_true(strcasecmp(al_threads_blas_core(), "SkylakeX") == 0);
+    else
+        assert_string_equal(al_threads_blas_core(), before);
+    assert_null(getenv("OPENBLAS_CORETYPE"));
+    assert_true(s_sgemm_error() < 1e-4);
+    assert_int_equal(al_threads_set(2), 0);
+    assert_true(s_sgemm_error() < 1e-4);
+    assert_int_equal(al_threads_set(1), 0);
 }
 
 static void test_threads_init_flushes_subnormals_in_calling_thread(void **state)
@@ -130,6 +213,8 @@ static void test_threads_set_rejects_out_of_range_counts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads_init_switches_to_avx512_kernels_unless_told_not_to),
+        cmocka_unit_test(test_threads_blas_choice_switches_only_avx512_cpus_on_other_kernels),
         cmocka_unit_test(test_threads_init_flushes_subnormals_in_calling_thread),
         cmocka_unit_test(test_threads_created_later_inherit_flushing),
         cmocka_unit_test(test_threads_openblas_workers_flush_subnormals),

@@ -773,7 +773,14 @@ static int s_eval_round(tx_t *t)
 
 static uint32_t s_io_next_seq(void *user) { return ((tx_t *)user)->seq; }
 static void s_io_flush(void *user) { s_flush(user); }
-static void s_io_poll(void *user, int timeout_ms) { s_poll_feedback(user, timeout_ms); }
+static void s_io_poll(void *user, int timeout_ms)
+{
+    tx_t *t = user;
+    s_poll_feedback(t, timeout_ms);
+    /* status.json and the watchdog go on during a long transfer */
+    if (al_now_s() - t->last_status > 1.0)
+        s_status(t, "sending");
+}
 static int s_io_has_peer(void *user) { return fb_server_has_peer(((tx_t *)user)->fb); }
 
 static void s_io_send_frame(void *user, const uint32_t *msgs)

@@ -1,4 +1,4 @@
-/* Tests of the file transfer over the learned link (xfer/): a segment in
+/* Tests of the file transfer over the learned link (daemon/xfer/): a segment in
  * a DATA frame, the labelling of messages with bits, and the two ends of
  * the selective-repeat transfer run against each other in one process
  * over a lossy stand-in for the link (no radio, simulated time). */

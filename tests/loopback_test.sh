@@ -32,6 +32,12 @@ base=$(key_of "$work/untrained.json" ser_baseline)
 closed=$(python3 -c 'import math; p=0.5*math.erfc(math.sqrt(10**0.6/2)); print(1-(1-p)**4)')
 python3 -c 'import sys; b, c = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if 0.95 * c < b < 1.4 * c else 1)' \
     "$base" "$closed" || { echo "2xQPSK baseline SER $base at 6 dB is not near its closed form $closed"; exit 1; }
+# M=8, N=2: 1.5 bits per symbol, no QAM of that rate: the baseline's SER
+# is null, not a number.
+"$airlearn" loopback --out "$work/nobase" --M 8 --N 2 --rounds 1 --final-eval-messages 2000 \
+    > "$work/nobase.json"
+[ "$(key_of "$work/nobase.json" ser_baseline)" = None ] ||
+    { echo "M=8, N=2 has no same-rate QAM, yet:"; cat "$work/nobase.json"; exit 1; }
 
 "$airlearn" loopback --out "$work/awgn" --rounds 500 --eval-interval 50 \
     --final-eval-messages 20000 --log-level info > "$work/awgn.json"

@@ -16,6 +16,16 @@
  *   |          them and one after the last (al_frame_pilots())           |
  *   | tail: 2 x filter delay zero symbols (the filter rings down)        |
  *
+ * EVAL frames (al_evalmix): the message slots alternate, learned messages
+ * in the even ones (ceil(P/2)) and the conventional scheme of the same
+ * rate in the odd ones (floor(P/2)): log2(M)/N bits per symbol of square
+ * QAM, or rectangular QAM for an odd count (al_qam), scaled to unit
+ * average energy per symbol like the learned constellation; same
+ * preamble, header, pilots and level. Without a same-rate QAM (log2(M)/N
+ * not an integer) every slot is learned. The layout came with feedback
+ * protocol 2; a peer of another version never joins the session, so its
+ * frames are never read and the format version stays.
+ *
  * Header bytes (little-endian): u8 format version, u32 session id,
  * u32 frame seq, u8 phase, u32 TX model version, u16 messages = 16.
  * The receiver estimates timing, carrier offset, gain and phase from the

@@ -95,7 +95,8 @@ const opt_desc daemon_table[] = {
     {"training", "eval_interval", OPT_UINT, F(eval_interval), 0, 1, 1000000, NULL, "50",
      "TX: rounds between evaluations"},
     {"training", "eval_frames", OPT_UINT, F(eval_frames), 0, 1, 100000, NULL, "8",
-     "TX: EVAL frames per evaluation"},
+     "TX: an evaluation measures this many frames' worth (x messages) of learned messages; with "
+     "the same-rate QAM in every other slot that takes twice the EVAL frames"},
     {"training", "loss_timeout_ms", OPT_UINT, F(loss_timeout_ms), 0, 10, 600000, NULL, "2000",
      "TX: a TX_TRAIN frame's losses are given up after this, or after twice the longest "
      "measured frame round trip if that is longer (a floor)"},

@@ -117,7 +117,8 @@ const opt_desc daemon_table[] = {
     {"sweep", "max_messages", OPT_UINT, F(sweep_max_messages), 0, 1, 1000000000, NULL, "200000",
      "TX: messages evaluated at a level at most"},
     {"sweep", "min_errors", OPT_UINT, F(sweep_min_errors), 0, 1, 1000000000, NULL, "200",
-     "TX: a level is done once this many errors are counted (or max_messages)"},
+     "TX: a level is done once the learned system and the baseline have this many errors each "
+     "(or at max_messages)"},
     {"feedback", "endpoint", OPT_STRING, STR(endpoint), 0, 0, NULL, "tcp://127.0.0.1:5780",
      "TX binds, RX connects: tcp://HOST:PORT or ipc://PATH"},
     {"feedback", "heartbeat_ms", OPT_UINT, F(heartbeat_ms), 0, 10, 60000, NULL, "500",

@@ -391,23 +391,25 @@ int sweep_compare(const daemon_config *tcfg, const daemon_config *rcfg, const ch
                                   "receiver");
     char path[600];
     snprintf(path, sizeof path, "%s/ser-ota.csv", tcfg->state_dir);
-    static sweep_point points[SWEEP_MAX_POINTS];
+    sweep_point *points = malloc(sizeof *points * SWEEP_MAX_POINTS);
+    if (points == NULL)
+        return AL_FAIL(AL_ENOMEM, "no memory");
     unsigned n = 0;
     int rc = sweep_read_csv(path, points, SWEEP_MAX_POINTS, &n);
-    if (rc < 0)
-        return rc;
     /* The architectures of cmd_tx and cmd_rx: a checkpoint of another
      * one does not load. */
     tx_net_config txc = tx_net_config_default(tcfg->M, tcfg->N);
     txc.hidden = tcfg->tx_hidden ? tcfg->tx_hidden : tcfg->M;
     rx_net_config rxc = rx_net_config_default(rcfg->M, rcfg->N, RX_KIND_AWGN);
     rxc.hidden = rcfg->rx_hidden ? rcfg->rx_hidden : rcfg->M;
+    /* sim_eval decides in batches of up to 4096 messages (sim.h). */
     rxc.max_batch = 4096;
-    tx_net_t *tx = tx_net_create(&txc);
-    rx_net_t *rx = rx_net_create(&rxc);
-    static uint8_t extra[4096];
+    tx_net_t *tx = rc == AL_OK ? tx_net_create(&txc) : NULL;
+    rx_net_t *rx = rc == AL_OK ? rx_net_create(&rxc) : NULL;
+    uint8_t extra[4096];   /* the TX's schedule state, not needed here */
     uint32_t extra_len = 0;
-    rc = tx && rx ? AL_OK : AL_EINVAL;
+    if (rc == AL_OK && (tx == NULL || rx == NULL))
+        rc = AL_EINVAL;
     if (rc == AL_OK) {
         snprintf(path, sizeof path, "%s/tx.ckpt", tcfg->state_dir);
         rc = al_model_load(tx_net_model(tx), path, extra, sizeof extra, &extra_len);
@@ -423,5 +425,6 @@ int sweep_compare(const daemon_config *tcfg, const daemon_config *rcfg, const ch
                           tcfg->sweep_min_errors, seed, gap);
     tx_net_destroy(&tx);
     rx_net_destroy(&rx);
+    free(points);
     return rc;
 }

@@ -57,16 +57,12 @@ for i, row in enumerate(rows[1:]):
 if worst > 0.2:
     raise SystemExit(f"measured Es/N0 off airsim's by {worst:.3f} dB (bound 0.2)")
 s = json.load(open(f"{out}/summary.json"))
-print(f"gap to the simulation: max {s.get('sweep_gap_max_db')} dB, mean "
-      f"{s.get('sweep_gap_mean_db')} dB over {s.get('sweep_points_compared')} points")
-if s.get("sweep_points_compared", 0) < 3:
-    raise SystemExit("fewer than 3 points compared with the simulation")
-if not s["sweep_gap_max_db"] <= 0.5:
-    raise SystemExit(f"over-the-air curve {s['sweep_gap_max_db']} dB from the simulation's (bound 0.5)")
-print(f"2 x QPSK to its closed form: max {s.get('sweep_baseline_gap_max_db')} dB, mean "
-      f"{s.get('sweep_baseline_gap_mean_db')} dB over {s.get('sweep_baseline_points_compared')} points")
-if s.get("sweep_baseline_points_compared", 0) < 3:
-    raise SystemExit("fewer than 3 baseline points compared with the closed form")
-if not s["sweep_baseline_gap_max_db"] <= 0.5:
-    raise SystemExit(f"baseline {s['sweep_baseline_gap_max_db']} dB from its closed form (bound 0.5)")
+for key, what in (("sweep", "learned, to the simulation of the same networks"),
+                  ("sweep_baseline", "2 x QPSK, to its closed form")):
+    gap, n = s.get(f"{key}_gap_max_db"), s.get(f"{key}_points_compared", 0)
+    print(f"{what}: gap max {gap} dB, mean {s.get(f'{key}_gap_mean_db')} dB over {n} points")
+    if n < 3:
+        raise SystemExit(f"{what}: fewer than 3 points compared")
+    if not gap <= 0.5:
+        raise SystemExit(f"{what}: {gap} dB apart (bound 0.5)")
 EOF

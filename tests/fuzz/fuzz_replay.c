@@ -33,6 +33,7 @@ static int s_write_corpus(const char *dir)
         m[3].u.losses.values[i] = 0.25f * (float)i;
     m[4].type = FB_LOSSES_ACK, m[4].session = 9, m[4].u.ack.seq = 5;
     m[5].type = FB_STATS, m[5].session = 9, m[5].u.stats.eval_messages = 10;
+    m[5].u.stats.eval_frames = 1, m[5].u.stats.eval_signal = 1.0, m[5].u.stats.eval_noise = 0.1;
     m[6].type = FB_HEARTBEAT, m[6].session = 9, m[6].u.heartbeat.time_ms = 1000;
     m[7].type = FB_BYE, m[7].session = 9;
     m[8].type = FB_XFER_OFFER, m[8].session = 9, m[8].u.offer.file_id = 3,

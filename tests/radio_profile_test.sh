@@ -6,15 +6,8 @@
 # a HackRF).
 set -eu
 airlearn=$1
-work=$(mktemp -d)
-pids=
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "radio profile test: $*"; exit 1; }
-json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+test_name="radio profile test"
+. "$(dirname "$0")/daemon_test_lib.sh"
 tag=$$
 
 # rss_queue NAME RATE [DEVICE ARGS]: starts a lone receiver, prints

@@ -9,15 +9,8 @@
 # system bus is enough, and nothing leaves 127.0.0.1.
 set -eu
 airlearn=$1
-work=$(mktemp -d)
-pids=
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "remote test: $*"; exit 1; }
-json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+test_name="remote test"
+. "$(dirname "$0")/daemon_test_lib.sh"
 below() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$1" "$2"; }
 
 dbus-daemon --session --address="unix:path=$work/bus" --nofork --nopidfile 2> "$work/dbus.log" &

@@ -99,7 +99,8 @@ void daemon_fb_status(state_json_t *j, const fb_counters *c)
 
 int daemon_write_state(const char *dir, const char *name, const char *text)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return al_error_set(AL_EINVAL, NULL, "path too long: %s/%s", dir, name);
     return al_write_file_atomic(path, text, strlen(text));
 }

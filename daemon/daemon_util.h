@@ -39,7 +39,7 @@ void daemon_notify_status(const char *status, int radio_alive);
  * fb_rejected, fb_fault_dropped, fb_fault_corrupted. */
 void daemon_fb_status(state_json_t *j, const fb_counters *c);
 
-/* Writes text (a CSV table, say) atomically to DIR/name. */
+/* Writes text atomically to DIR/name (status records, CSV tables). */
 int daemon_write_state(const char *dir, const char *name, const char *text);
 
 #endif

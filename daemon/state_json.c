@@ -1,7 +1,7 @@
 #include "state_json.h"
 
 #include "al_error.h"
-#include "al_model.h"
+#include "daemon_util.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -54,6 +54,13 @@ static void s_add(state_json_t *j, const char *key, json_object *value)
     }
 }
 
+/* A null member (JSON has no NaN, and a missing record is null). */
+static void s_add_null(state_json_t *j, const char *key)
+{
+    if (json_object_object_add(j->obj, key, NULL) != 0)
+        j->failed = 1;
+}
+
 void state_json_int(state_json_t *j, const char *key, int64_t value)
 {
     s_add(j, key, json_object_new_int64(value));
@@ -68,8 +75,7 @@ static void s_number(state_json_t *j, const char *key, const char *fmt, int prec
                      double value)
 {
     if (!isfinite(value)) {
-        if (json_object_object_add(j->obj, key, NULL) != 0)
-            j->failed = 1;
+        s_add_null(j, key);
         return;
     }
     /* The text is kept with the value and written as it is. */
@@ -93,8 +99,7 @@ void state_json_sig(state_json_t *j, const char *key, int digits, double value)
 void state_json_str(state_json_t *j, const char *key, const char *value)
 {
     if (value == NULL) {
-        if (json_object_object_add(j->obj, key, NULL) != 0)
-            j->failed = 1;
+        s_add_null(j, key);
         return;
     }
     s_add(j, key, json_object_new_string(value));
@@ -103,8 +108,7 @@ void state_json_str(state_json_t *j, const char *key, const char *value)
 void state_json_take(state_json_t *j, const char *key, state_json_t **child_p)
 {
     if (child_p == NULL || *child_p == NULL) {
-        if (json_object_object_add(j->obj, key, NULL) != 0)
-            j->failed = 1;
+        s_add_null(j, key);
         return;
     }
     state_json_t *c = *child_p;
@@ -138,13 +142,10 @@ const char *state_json_text(state_json_t *j)
 
 int state_json_write(state_json_t *j, const char *dir, const char *name)
 {
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return al_error_set(AL_EINVAL, NULL, "path too long: %s/%s", dir, name);
     const char *text = state_json_text(j);
     if (text == NULL)
         return AL_ENOMEM;
-    return al_write_file_atomic(path, text, strlen(text));
+    return daemon_write_state(dir, name, text);
 }
 
 /* The whole file in a NUL-terminated buffer. */

@@ -160,6 +160,37 @@ int opt_set(const opt_desc *table, void *cfg, const char *section, const char *k
     return s_set(d, cfg, value, err, err_len);
 }
 
+int opt_table_join(opt_desc *out, size_t cap, const char *section, const opt_desc *own,
+                   const opt_desc *src, size_t src_base, const opt_alias *aliases)
+{
+    size_t n = 0;
+    for (const opt_desc *d = own; d->name != NULL; d++) {
+        if (n + 1 >= cap)
+            return AL_FAIL(AL_EINVAL, "option table: room for %zu entries only", cap);
+        out[n++] = *d;
+    }
+    for (const opt_alias *a = aliases; a->name != NULL; a++) {
+        int ambiguous;
+        const opt_desc *d = s_find(src, a->section, a->key, &ambiguous);
+        if (d == NULL || ambiguous)
+            return AL_FAIL(AL_EINVAL, "option --%s: no setting [%s] %s to stand for", a->name,
+                           a->section, a->key);
+        if (n + 1 >= cap)
+            return AL_FAIL(AL_EINVAL, "option table: room for %zu entries only", cap);
+        opt_desc e = *d;
+        e.section = section;
+        e.name = a->name;
+        e.offset = src_base + d->offset;
+        if (a->def != NULL)
+            e.def = a->def;
+        if (a->help != NULL)
+            e.help = a->help;
+        out[n++] = e;
+    }
+    out[n] = (opt_desc){0};
+    return (int)n;
+}
+
 typedef struct {
     const opt_desc *table;
     void *cfg;

@@ -37,6 +37,27 @@ typedef struct {
     const char *help;             /* one line for --help */
 } opt_desc;
 
+/* One setting of another command's table offered by this one under its
+ * own name: a command that drives the daemons (the loopback) takes some of
+ * their settings with the daemons' type, range and choices, so that the
+ * two cannot drift apart. */
+typedef struct {
+    const char *name;           /* the name here, e.g. "lr-tx" */
+    const char *section, *key;  /* the setting in the source table */
+    const char *def;            /* the default here (NULL: the source's) */
+    const char *help;           /* NULL: the source's */
+} opt_alias;
+
+/* Writes into out [capacity: cap entries] the entries of own, then one
+ * entry per alias (aliases end with a NULL name): the source's entry in
+ * section, renamed, with its offset moved by src_base (where the source's
+ * struct lies inside this command's), then the terminator. Returns the
+ * number of entries before the terminator, or AL_EINVAL when an alias
+ * names no setting of src or out is too small (programming errors; the
+ * message names the alias). */
+int opt_table_join(opt_desc *out, size_t cap, const char *section, const opt_desc *own,
+                   const opt_desc *src, size_t src_base, const opt_alias *aliases);
+
 /* Fill cfg from the defaults of the table. Returns 0 or AL_EINVAL (a bad
  * default is a programming error; the message names it). */
 int opt_defaults(const opt_desc *table, void *cfg);

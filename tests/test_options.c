@@ -256,6 +256,77 @@ static void test_options_writes_the_shortest_double_that_reads_back(void **state
     }
 }
 
+/* A command wrapping cfg_t: two settings of its own, two of s_table's
+ * under other names. */
+typedef struct {
+    double snr;
+    cfg_t inner;
+    char out[16];
+} outer_t;
+
+static const opt_desc s_outer_own[] = {
+    {"demo", "snr", OPT_DOUBLE, offsetof(outer_t, snr), 0, -10, 60, 0, "12", "SNR"},
+    {"demo", "out", OPT_STRING, offsetof(outer_t, out), 16, 0, 0, 0, "here", "output"},
+    {0},
+};
+
+static const opt_alias s_outer_aliases[] = {
+    {"samples-per-symbol", "phy", "sps", "4", NULL},
+    {"receiver", "model", "kind", NULL, "the receiver"},
+    {0},
+};
+
+static void test_options_joined_table_takes_the_sources_type_range_and_place(void **state)
+{
+    (void)state;
+    opt_desc t[8];
+    int n = opt_table_join(t, 8, "demo", s_outer_own, s_table, offsetof(outer_t, inner),
+                           s_outer_aliases);
+    assert_int_equal(n, 4);
+    assert_null(t[4].name);
+    assert_string_equal(t[2].name, "samples-per-symbol");
+    assert_string_equal(t[2].section, "demo");
+    assert_string_equal(t[2].help, "samples per symbol");
+    assert_string_equal(t[3].help, "the receiver");
+    outer_t o;
+    memset(&o, 0, sizeof o);
+    opt_defaults(s_table, &o.inner);
+    opt_origin origin;
+    char *ok[] = {"x", "--samples-per-symbol=8", "--receiver", "fading", "--snr=3"};
+    assert_int_equal(opt_load(t, &o, "demo", 5, ok, &origin), 0);
+    assert_int_equal(o.inner.sps, 8);
+    assert_int_equal(o.inner.kind, 1);
+    assert_true(o.snr == 3.0);
+    assert_true(o.inner.rate == 2e6);   /* not offered: the source's default stays */
+    char *dflt[] = {"x"};
+    assert_int_equal(opt_load(t, &o, "demo", 1, dflt, &origin), 0);
+    assert_int_equal(o.inner.sps, 4);   /* the alias's own default */
+    assert_int_equal(o.inner.kind, 0);
+    /* The source's range and choices, under this command's name. */
+    char *low[] = {"x", "--samples-per-symbol=1"};
+    assert_int_equal(opt_load(t, &o, "demo", 2, low, &origin), AL_EINVAL);
+    assert_non_null(strstr(al_error_message(), "--demo.samples-per-symbol: 1 is out of range"));
+    char *bad[] = {"x", "--receiver=rician"};
+    assert_int_equal(opt_load(t, &o, "demo", 2, bad, &origin), AL_EINVAL);
+    assert_non_null(strstr(al_error_message(), "not one of awgn fading"));
+}
+
+static void test_options_join_refuses_an_alias_of_nothing_and_a_short_table(void **state)
+{
+    (void)state;
+    opt_desc t[8];
+    const opt_alias wrong[] = {{"x", "phy", "spss", NULL, NULL}, {0}};
+    assert_int_equal(opt_table_join(t, 8, "demo", s_outer_own, s_table, 0, wrong), AL_EINVAL);
+    assert_non_null(strstr(al_error_message(), "--x: no setting [phy] spss"));
+    const opt_alias other_section[] = {{"x", "radio", "sps", NULL, NULL}, {0}};
+    assert_int_equal(opt_table_join(t, 8, "demo", s_outer_own, s_table, 0, other_section),
+                     AL_EINVAL);
+    assert_int_equal(opt_table_join(t, 4, "demo", s_outer_own, s_table, 0, s_outer_aliases),
+                     AL_EINVAL);
+    assert_non_null(strstr(al_error_message(), "room for 4 entries"));
+    assert_int_equal(opt_table_join(t, 5, "demo", s_outer_own, s_table, 0, s_outer_aliases), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +337,8 @@ int main(void)
         cmocka_unit_test(test_options_written_ini_reads_back),
         cmocka_unit_test(test_options_writes_the_shortest_double_that_reads_back),
         cmocka_unit_test(test_options_load_says_where_it_stopped),
+        cmocka_unit_test(test_options_joined_table_takes_the_sources_type_range_and_place),
+        cmocka_unit_test(test_options_join_refuses_an_alias_of_nothing_and_a_short_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -376,15 +376,21 @@ int opt_load(const opt_desc *table, void *cfg, const char *default_section, int 
     return AL_OK;
 }
 
-/* The shortest %g text that strtod reads back to exactly v: 0.35, not
- * 0.34999999999999998 (17 significant digits always read back). */
+/* The shortest text that strtod reads back to exactly v: 0.35, not
+ * 0.34999999999999998 (17 significant digits always read back). %g with
+ * the fewest digits writes 30 as 3e+01; a whole number written out is
+ * taken when it is no longer. */
 static void s_format_double(double v, char *buf, size_t len)
 {
     for (int digits = 1; digits <= 17; digits++) {
         snprintf(buf, len, "%.*g", digits, v);
         if (strtod(buf, NULL) == v)
-            return;
+            break;
     }
+    char plain[32];
+    if (strchr(buf, 'e') != NULL && v == floor(v) && fabs(v) < 1e17 &&
+        (size_t)snprintf(plain, sizeof plain, "%.0f", v) <= strlen(buf))
+        snprintf(buf, len, "%s", plain);
 }
 
 static void s_format_value(const opt_desc *d, const void *cfg, char *buf, size_t len)

@@ -217,7 +217,9 @@ static void test_options_writes_the_shortest_double_that_reads_back(void **state
     /* Values typed as short decimals are written as typed. */
     const char *const typed[][2] = {{"0.35", "0.35"}, {"0.005", "0.005"}, {"915e6", "9.15e+08"},
                                     {"1e-06", "1e-06"}, {"-12", "-12"}, {"0.1", "0.1"},
-                                    {"2.5e-300", "2.5e-300"}};
+                                    {"2.5e-300", "2.5e-300"}, {"30", "30"},
+                                    {"-20", "-20"}, {"150", "150"}, {"1e6", "1e+06"},
+                                    {"100000", "1e+05"}, {"120000", "120000"}};
     char text[128], want[400];
     for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++) {
         s_written(strtod(typed[i][0], NULL), text, sizeof text);
@@ -247,8 +249,23 @@ static void test_options_writes_the_shortest_double_that_reads_back(void **state
         if (memcmp(&back.v, &v, sizeof v) != 0 && !(v == 0 && back.v == 0))
             fail_msg("%.17g written as %s read back as %.17g", v, text, back.v);
         const char *value = strstr(text, "= ") + 2;
+        const size_t written = strcspn(value, "\n");
+        /* A whole number is written out when that is no longer. */
+        if (v == floor(v) && fabs(v) < 1e17) {
+            snprintf(want, sizeof want, "%.0f", v);
+            if (strlen(want) < written)
+                fail_msg("%.17g written as %s: %s is shorter", v, value, want);
+        }
+        /* Written out, a whole number is checked against %g's shortest
+         * form; in %g form, one digit fewer must not read back. */
         const int digits = s_digits(value);
-        if (digits > 1) {
+        if (strpbrk(value, ".e") == NULL) {
+            for (int d = 1; d <= 17; d++) {
+                snprintf(want, sizeof want, "%.*g", d, v);
+                if (strtod(want, NULL) == v && strlen(want) < written)
+                    fail_msg("%.17g written as %s: %s is shorter", v, value, want);
+            }
+        } else if (digits > 1) {
             snprintf(want, sizeof want, "%.*g", digits - 1, v);
             if (strtod(want, NULL) == v)
                 fail_msg("%.17g written as %s: %s reads back too", v, value, want);

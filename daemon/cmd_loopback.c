@@ -57,37 +57,28 @@ static const struct {
 };
 
 typedef struct {
-    unsigned M, N, messages, rounds, eval_interval, final_eval_messages, sps, loss_timeout_ms;
-    unsigned max_staleness;
-    unsigned rx_frames, tx_frames;
-    double snr_db, cfo, delay, rate, max_seconds, target_ser, sigma2, lr_tx, lr_rx, lr_decay;
-    double fb_drop, fb_corrupt;
-    int sweep;
-    double sweep_above, sweep_below, sweep_step;
-    unsigned sweep_messages, sweep_errors;
-    char send[200];
-    double xfer_idle_s;
+    /* What both daemons are given: daemon_table's defaults, then the
+     * settings of s_daemon_settings. */
+    daemon_config d;
+    double snr_db, cfo, delay, rate;
+    double sweep_above, sweep_below;
     char tx_radio[128], rx_radio[128];
     char tx_device[256], rx_device[256], tx_gains[128], rx_gains[128];
     char tx_remote[128], rx_remote[128];
-    double frequency, stall_timeout_s, reopen_timeout_s, if_offset;
-    int fading, tx_stream, clock;
+    int fading, clock;
     l_profile profile;
-    uint64_t seed;
     char out[200];
-    char log_level[16];
 } loop_opts;
 
 #define L "loopback"
 #define F(field) offsetof(loop_opts, field)
+#define STR(field) F(field), sizeof(((loop_opts *)0)->field)
 static const char *const s_fadings[] = {"none", "rayleigh-block", NULL};
 static const char *const s_profiles[] = {"ideal", "hackrf", "b2x0", NULL};
-static const char *const s_tx_streams[] = {"auto", "burst", "continuous", NULL};
 static const char *const s_clocks[] = {"fast", "realtime", NULL};
 
-static const opt_desc s_table[] = {
-    {L, "M", OPT_UINT, F(M), 0, 2, 65536, NULL, "16", "messages"},
-    {L, "N", OPT_UINT, F(N), 0, 1, 64, NULL, "2", "channel uses per message"},
+/* The loopback's own settings: the simulated link, the radios, the run. */
+static const opt_desc s_own[] = {
     {L, "snr-db", OPT_DOUBLE, F(snr_db), 0, -10, 60, NULL, "12", "Es/N0 of the simulated link, dB"},
     {L, "cfo", OPT_DOUBLE, F(cfo), 0, -1e5, 1e5, NULL, "1000", "carrier frequency offset, Hz"},
     {L, "delay", OPT_DOUBLE, F(delay), 0, 0, 1e5, NULL, "3.37", "link delay, samples (fractional)"},
@@ -96,90 +87,95 @@ static const opt_desc s_table[] = {
     {L, "rate", OPT_DOUBLE, F(rate), 0, 0, 100e6, NULL, "0",
      "sample rate of the link (0: 1e6; 8e6 with --profile hackrf, whose documentation "
      "recommends 8-20 Msps)"},
-    {L, "sps", OPT_UINT, F(sps), 0, 2, 16, NULL, "2", "samples per symbol"},
-    {L, "messages", OPT_UINT, F(messages), 0, 1, 4096, NULL, "64", "messages per frame"},
-    {L, "rx-frames", OPT_UINT, F(rx_frames), 0, 0, 1000, NULL, "2",
-     "RX_TRAIN frames per round (one supervised step each)"},
-    {L, "tx-frames", OPT_UINT, F(tx_frames), 0, 1, 1000, NULL, "2",
-     "TX_TRAIN frames per round (one policy-gradient batch)"},
-    {L, "rounds", OPT_UINT, F(rounds), 0, 0, 100000000, NULL, "600",
-     "training rounds (RX frames, TX frames, one policy-gradient step)"},
-    {L, "seconds", OPT_DOUBLE, F(max_seconds), 0, 0, 1e7, NULL, "0",
-     "stop training after this many seconds (0: rounds decide)"},
-    {L, "target-ser", OPT_DOUBLE, F(target_ser), 0, 0, 1, NULL, "0",
-     "stop training once an evaluation reaches this SER (0: off)"},
-    {L, "eval-interval", OPT_UINT, F(eval_interval), 0, 1, 1000000, NULL, "25",
-     "rounds between evaluations"},
-    {L, "final-eval-messages", OPT_UINT, F(final_eval_messages), 0, 1, 1000000000, NULL, "50000",
-     "messages of the final evaluation"},
-    {L, "max-staleness", OPT_UINT, F(max_staleness), 0, 0, 1000, NULL, "0",
-     "model versions a frame's losses may lag; from 1 the TX sends the next round while the RX "
-     "computes the losses of the last"},
-    {L, "loss-timeout-ms", OPT_UINT, F(loss_timeout_ms), 0, 10, 600000, NULL, "300",
-     "a frame's losses are given up after this (a frame lost in a fade costs this much)"},
-    {L, "sigma2", OPT_DOUBLE, F(sigma2), 0, 1e-6, 0.5, NULL, "0.02", "policy perturbation variance"},
-    {L, "lr-tx", OPT_DOUBLE, F(lr_tx), 0, 1e-6, 1, NULL, "0.005", "TX learning rate"},
-    {L, "lr-rx", OPT_DOUBLE, F(lr_rx), 0, 1e-6, 1, NULL, "0.005", "RX learning rate"},
-    {L, "lr-decay", OPT_DOUBLE, F(lr_decay), 0, 1e-4, 1, NULL, "1",
-     "learning rates fall to lr x lr-decay over the rounds"},
-    {L, "fb-drop", OPT_DOUBLE, F(fb_drop), 0, 0, 1, NULL, "0",
-     "fault injection: fraction of feedback messages lost (each direction)"},
-    {L, "fb-corrupt", OPT_DOUBLE, F(fb_corrupt), 0, 0, 1, NULL, "0",
-     "fault injection: fraction of feedback messages with a bit flipped"},
-    {L, "sweep", OPT_BOOL, F(sweep), 0, 0, 1, NULL, "false",
-     "after training, step the TX level and write ser-ota.csv / .svg: the SER against the "
-     "Es/N0 measured at the receiver, beside airlearn sim's curve of the same networks"},
     {L, "sweep-above", OPT_DOUBLE, F(sweep_above), 0, 0, 60, NULL, "4",
      "the sweep starts this many dB above the TX level of --snr-db"},
     {L, "sweep-below", OPT_DOUBLE, F(sweep_below), 0, 0, 60, NULL, "8",
      "and ends this many dB below it"},
-    {L, "sweep-step", OPT_DOUBLE, F(sweep_step), 0, 0.1, 60, NULL, "2", "level step, dB"},
-    {L, "sweep-messages", OPT_UINT, F(sweep_messages), 0, 1, 1000000000, NULL, "200000",
-     "messages per level at most (the simulation's points: ten times as many)"},
-    {L, "sweep-errors", OPT_UINT, F(sweep_errors), 0, 1, 1000000000, NULL, "200",
-     "errors that end a level (the simulation's points likewise)"},
-    {L, "send", OPT_STRING, F(send), 200, 0, 0, NULL, "",
-     "after training, send this file over the learned link into OUT/received (the run fails "
-     "unless it arrives checked)"},
-    {L, "xfer-idle", OPT_DOUBLE, F(xfer_idle_s), 0, 0.1, 86400, NULL, "30",
-     "the file transfer fails when no segment is acknowledged for this many seconds"},
-    {L, "tx-radio-args", OPT_STRING, F(tx_radio), 128, 0, 0, NULL, "",
+    {L, "tx-radio-args", OPT_STRING, STR(tx_radio), 0, 0, NULL, "",
      "extra airsim arguments of the TX device, e.g. drop_every=50"},
-    {L, "rx-radio-args", OPT_STRING, F(rx_radio), 128, 0, 0, NULL, "",
+    {L, "rx-radio-args", OPT_STRING, STR(rx_radio), 0, 0, NULL, "",
      "extra airsim arguments of the RX device, e.g. overflow_every=400"},
     {L, "profile", OPT_ENUM, F(profile), 0, 0, 0, s_profiles, "ideal",
      "the real radio both airsim devices imitate (its buffering, formats, rates, defaults)"},
     {L, "clock", OPT_ENUM, F(clock), 0, 0, 0, s_clocks, "fast",
      "airsim's clock: fast (as fast as the two processes go) or realtime (paced at the rate, "
      "as radios are: the receiver gets samples also while the transmitter is silent)"},
-    {L, "frequency", OPT_DOUBLE, F(frequency), 0, 0, 7e9, NULL, "915e6", "centre frequency, Hz"},
-    {L, "if-offset", OPT_DOUBLE, F(if_offset), 0, -50e6, 50e6, NULL, "0",
-     "offset tuning, Hz: frames this far above the LO (airlearn.conf(5) [radio] if_offset)"},
-    {L, "tx-device", OPT_STRING, F(tx_device), 256, 0, 0, NULL, "",
+    {L, "tx-device", OPT_STRING, STR(tx_device), 0, 0, NULL, "",
      "SoapySDR device string of the TX instead of airsim, e.g. driver=hackrf,serial=..."},
-    {L, "rx-device", OPT_STRING, F(rx_device), 256, 0, 0, NULL, "",
+    {L, "rx-device", OPT_STRING, STR(rx_device), 0, 0, NULL, "",
      "SoapySDR device string of the RX instead of airsim"},
-    {L, "tx-remote", OPT_STRING, F(tx_remote), 128, 0, 0, NULL, "",
+    {L, "tx-remote", OPT_STRING, STR(tx_remote), 0, 0, NULL, "",
      "reach the TX's airsim device through a SoapySDRServer at this URL (SoapyRemote, "
      "driver=remote), e.g. tcp://127.0.0.1:55132"},
-    {L, "rx-remote", OPT_STRING, F(rx_remote), 128, 0, 0, NULL, "",
+    {L, "rx-remote", OPT_STRING, STR(rx_remote), 0, 0, NULL, "",
      "the same for the RX's airsim device"},
-    {L, "tx-gains", OPT_STRING, F(tx_gains), 128, 0, 0, NULL, "",
+    {L, "tx-gains", OPT_STRING, STR(tx_gains), 0, 0, NULL, "",
      "TX per-element gains, e.g. VGA=20;AMP=0"},
-    {L, "rx-gains", OPT_STRING, F(rx_gains), 128, 0, 0, NULL, "",
+    {L, "rx-gains", OPT_STRING, STR(rx_gains), 0, 0, NULL, "",
      "RX per-element gains, e.g. LNA=16;VGA=20;AMP=0"},
-    {L, "tx-stream", OPT_ENUM, F(tx_stream), 0, 0, 0, s_tx_streams, "auto",
-     "how the TX hands frames to its radio (airlearn.conf(5) [radio] tx_stream)"},
-    {L, "stall-timeout", OPT_DOUBLE, F(stall_timeout_s), 0, 0, 3600, NULL, "5",
-     "seconds without samples or accepted writes before a daemon reopens its radio"},
-    {L, "reopen-timeout", OPT_DOUBLE, F(reopen_timeout_s), 0, 1, 86400, NULL, "30",
-     "seconds of failed reopening before a daemon exits (status 69)"},
-    {L, "seed", OPT_U64, F(seed), 0, 0, 9007199254740992.0, NULL, "1", "weights and channel seed"},
-    {L, "out", OPT_STRING, F(out), sizeof(((loop_opts *)0)->out), 0, 0, NULL, "loopback-out",
+    {L, "out", OPT_STRING, STR(out), 0, 0, NULL, "loopback-out",
      "output directory (configurations, state, plots)"},
-    {L, "log-level", OPT_STRING, F(log_level), 16, 0, 0, NULL, "warn", "the daemons' log level"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL},
 };
+
+/* The daemons' settings the loopback offers under its own names, with the
+ * daemons' types, ranges and choices (daemon_table), so that the two
+ * cannot drift apart. A default given here is the demo's: a short run
+ * (600 rounds, an evaluation every 25, a 50 000-message final one), loss
+ * reports given up after 300 ms (on the fast simulated clock a round trip
+ * takes milliseconds, and a frame lost in a fade costs this much), and
+ * only warnings in the daemons' logs. A help text given here says what
+ * the loopback adds. */
+static const opt_alias s_daemon_settings[] = {
+    {"M", "model", "M", NULL, NULL},
+    {"N", "model", "N", NULL, NULL},
+    {"tx-hidden", "model", "tx_hidden", NULL, NULL},
+    {"rx-hidden", "model", "rx_hidden", NULL, NULL},
+    {"seed", "model", "seed", NULL, "weights, perturbations and the simulated channel"},
+    {"sps", "phy", "sps", NULL, NULL},
+    {"rolloff", "phy", "rolloff", NULL, NULL},
+    {"messages", "phy", "messages", NULL, NULL},
+    {"rx-frames", "training", "rx_frames", NULL, NULL},
+    {"rx-steps", "training", "rx_steps", NULL, NULL},
+    {"tx-frames", "training", "tx_frames", NULL, NULL},
+    {"rounds", "training", "rounds", "600", NULL},
+    {"seconds", "training", "max_seconds", NULL, NULL},
+    {"target-ser", "training", "target_ser", NULL, NULL},
+    {"eval-interval", "training", "eval_interval", "25", NULL},
+    {"eval-frames", "training", "eval_frames", NULL, NULL},
+    {"final-eval-messages", "training", "final_eval_messages", "50000", NULL},
+    {"max-staleness", "training", "max_staleness", NULL,
+     "model versions a frame's losses may lag; from 1 the TX sends the next round while the RX "
+     "computes the losses of the last"},
+    {"loss-timeout-ms", "training", "loss_timeout_ms", "300", NULL},
+    {"sigma2", "training", "sigma2", NULL, NULL},
+    {"lr-tx", "training", "lr_tx", NULL, NULL},
+    {"lr-rx", "training", "lr_rx", NULL, NULL},
+    {"lr-decay", "training", "lr_decay", NULL, NULL},
+    {"fb-drop", "feedback", "fault_drop", NULL, NULL},
+    {"fb-corrupt", "feedback", "fault_corrupt", NULL, NULL},
+    {"sweep", "training", "sweep", NULL,
+     "after training, step the TX level and write ser-ota.csv / .svg: the SER against the "
+     "Es/N0 measured at the receiver, beside airlearn sim's curve of the same networks"},
+    {"sweep-step", "sweep", "step_db", NULL, NULL},
+    {"sweep-messages", "sweep", "max_messages", NULL,
+     "messages per level at most (the simulation's points: ten times as many)"},
+    {"sweep-errors", "sweep", "min_errors", NULL,
+     "errors that end a level (the simulation's points likewise)"},
+    {"send", "xfer", "send", NULL,
+     "after training, send this file over the learned link into OUT/received (the run fails "
+     "unless it arrives checked)"},
+    {"xfer-idle", "xfer", "idle_s", NULL, NULL},
+    {"frequency", "radio", "frequency", NULL, NULL},
+    {"if-offset", "radio", "if_offset", NULL, NULL},
+    {"tx-stream", "radio", "tx_stream", NULL, NULL},
+    {"stall-timeout", "radio", "stall_timeout_s", NULL, NULL},
+    {"reopen-timeout", "radio", "reopen_timeout_s", NULL, NULL},
+    {"log-level", "log", "level", "warn", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+#define S_OWN_COUNT (sizeof s_own / sizeof s_own[0] - 1)
+#define S_TABLE_CAP (sizeof s_own / sizeof s_own[0] + sizeof s_daemon_settings / sizeof s_daemon_settings[0])
 
 /* The defaults that differ for M=256 (explicit settings still win):
  * frames of 1024 messages, one RX_TRAIN and one TX_TRAIN frame per round,
@@ -279,8 +275,8 @@ static state_json_t *s_summary(const loop_opts *o, const char *tx_summary, doubl
     state_json_fixed(out, "train_s", 1, train_s);
     state_json_fixed(out, "messages", 0, messages);
     state_json_fixed(out, "errors", 0, errors);
-    state_json_uint(out, "M", o->M);
-    state_json_uint(out, "N", o->N);
+    state_json_uint(out, "M", o->d.M);
+    state_json_uint(out, "N", o->d.N);
     state_json_str(out, "channel", o->fading ? "rayleigh-block" : "awgn");
     state_json_str(out, "out", o->out);
     return out;
@@ -409,10 +405,10 @@ static void s_sweep_compare(const loop_opts *o, const daemon_config *tx, const d
                             state_json_t *summary)
 {
     char title[128];
-    snprintf(title, sizeof title, "airlearn loopback: SER against measured Es/N0, M=%u N=%u", o->M,
-             o->N);
+    snprintf(title, sizeof title, "airlearn loopback: SER against measured Es/N0, M=%u N=%u", o->d.M,
+             o->d.N);
     sweep_gap g;
-    if (sweep_compare(tx, rx, o->out, title, o->seed, &g) < 0) {
+    if (sweep_compare(tx, rx, o->out, title, o->d.seed, &g) < 0) {
         fprintf(stderr, "loopback: sweep: %s\n", al_error_message());
         return;
     }
@@ -428,14 +424,13 @@ static void s_sweep_compare(const loop_opts *o, const daemon_config *tx, const d
  * what an earlier run left there must not pass for this run's result. */
 static void s_xfer_setup(const loop_opts *o, daemon_config *tx, daemon_config *rx)
 {
-    if (!o->send[0])
+    rx->send[0] = '\0';   /* a TX setting */
+    if (!o->d.send[0])
         return;
-    snprintf(tx->send, sizeof tx->send, "%s", o->send);
-    tx->xfer_idle_s = o->xfer_idle_s;
     snprintf(rx->receive, sizeof rx->receive, "%s/received", o->out);
-    const char *base = strrchr(o->send, '/');
+    const char *base = strrchr(o->d.send, '/');
     char p[800];
-    snprintf(p, sizeof p, "%s/%s", rx->receive, base ? base + 1 : o->send);
+    snprintf(p, sizeof p, "%s/%s", rx->receive, base ? base + 1 : o->d.send);
     unlink(p);
     snprintf(p, sizeof p, "%s/xfer.json", tx->state_dir);
     unlink(p);
@@ -465,49 +460,17 @@ static int s_run(const loop_opts *o)
     snprintf(link, sizeof link, "ipc://@airlearn-loopback-air-%ld", (long)getpid());
     snprintf(feedback, sizeof feedback, "ipc://@airlearn-loopback-fb-%ld", (long)getpid());
 
-    daemon_config c;
-    memset(&c, 0, sizeof c);
-    opt_defaults(daemon_table, &c);
-    c.M = o->M;
-    c.N = o->N;
-    c.messages = o->messages;
-    c.sps = o->sps;
+    daemon_config c = o->d;
     c.rate = o->rate > 0 ? o->rate : s_profile_demo[o->profile].rate;
     if (c.rate < 1e4) {
         fprintf(stderr, "airlearn loopback: --rate %g is below 10 kHz\n", o->rate);
         return EX_USAGE;
     }
-    c.sigma2 = o->sigma2;
-    c.lr_tx = o->lr_tx;
-    c.lr_rx = o->lr_rx;
-    c.lr_decay = o->lr_decay;
-    c.fault_drop = o->fb_drop;
-    c.fault_corrupt = o->fb_corrupt;
-    c.seed = o->seed;
-    c.rounds = o->rounds;
-    c.rx_frames = o->rx_frames;
-    c.tx_frames = o->tx_frames;
-    c.max_seconds = o->max_seconds;
-    c.target_ser = o->target_ser;
-    c.eval_interval = o->eval_interval;
-    c.final_eval_messages = o->final_eval_messages;
     c.exit_when_done = 1;
-    c.loss_timeout_ms = o->loss_timeout_ms;
-    c.max_staleness = o->max_staleness;
-    c.receiver = o->fading ? 1 : 0;
-    c.frequency = o->frequency;
-    c.if_offset = o->if_offset;
-    c.tx_stream = o->tx_stream;
-    c.stall_timeout_s = o->stall_timeout_s;
-    c.sweep = o->sweep;
+    c.receiver = o->fading ? RX_KIND_FADING : RX_KIND_AWGN;
     c.sweep_from_dbfs = c.level_dbfs + o->sweep_above;
     c.sweep_to_dbfs = c.level_dbfs - o->sweep_below;
-    c.sweep_step_db = o->sweep_step;
-    c.sweep_max_messages = o->sweep_messages;
-    c.sweep_min_errors = o->sweep_errors;
-    c.reopen_timeout_s = o->reopen_timeout_s;
     snprintf(c.endpoint, sizeof c.endpoint, "%s", feedback);
-    snprintf(c.log_level, sizeof c.log_level, "%s", o->log_level);
 
     /* The ideal profile is airsim's default: its device strings stay as
      * they always were. A real radio's profile: the TX at full gain (the
@@ -536,8 +499,8 @@ static int s_run(const loop_opts *o)
              "driver=airsim,clock=%s,link=%s%s,snr_db=%g%s,cfo=%g,delay=%g,fading=%s,"
              "seed=%llu%s%s",
              s_clocks[o->clock], link, profile,
-             o->snr_db - 10.0 * log10((double)o->sps) - c.level_dbfs + attenuation, path, o->cfo,
-             o->delay, o->fading ? "rayleigh-block" : "none", (unsigned long long)o->seed,
+             o->snr_db - 10.0 * log10((double)o->d.sps) - c.level_dbfs + attenuation, path, o->cfo,
+             o->delay, o->fading ? "rayleigh-block" : "none", (unsigned long long)o->d.seed,
              o->rx_radio[0] ? "," : "", o->rx_radio);
     if ((o->tx_remote[0] && o->tx_device[0]) || (o->rx_remote[0] && o->rx_device[0])) {
         fprintf(stderr, "airlearn loopback: --tx-remote / --rx-remote wrap airsim's device; "
@@ -587,7 +550,7 @@ static int s_run(const loop_opts *o)
     double t0 = al_now_s();
     fprintf(stderr, "loopback: M=%u N=%u, Es/N0 %.1f dB, CFO %g Hz, delay %g samples, %s; "
                     "output in %s\n",
-            o->M, o->N, o->snr_db, o->cfo, o->delay, o->fading ? "Rayleigh block fading" : "AWGN",
+            o->d.M, o->d.N, o->snr_db, o->cfo, o->delay, o->fading ? "Rayleigh block fading" : "AWGN",
             o->out);
     pid_t rx_pid = s_spawn("rx", path_rx, log_rx);
     pid_t tx_pid = s_spawn("tx", path_tx, log_tx);
@@ -627,7 +590,7 @@ static int s_run(const loop_opts *o)
     if (failed || tx_status != 0) {
         if (!failed)
             fprintf(stderr, "loopback: the transmitter exited with status %d\n", tx_status);
-        if (o->send[0])
+        if (o->d.send[0])
             fprintf(stderr, "loopback: the file was not received complete (%s/received has "
                     "no file under its name)\n", o->out);
         s_show_log_tail(failed ? log_rx : log_tx, 20);
@@ -637,9 +600,9 @@ static int s_run(const loop_opts *o)
     snprintf(summary_path, sizeof summary_path, "%s/summary.json", tx.state_dir);
     state_json_t *summary = s_summary(o, summary_path, wall);
     s_plot_curve(o);
-    if (summary != NULL && o->sweep)
+    if (summary != NULL && o->d.sweep)
         s_sweep_compare(o, &tx, &rx, summary);
-    if (summary != NULL && o->send[0])
+    if (summary != NULL && o->d.send[0])
         s_xfer_members(o, summary);
     const char *line = summary ? state_json_text(summary) : NULL;
     if (line == NULL) {
@@ -660,41 +623,68 @@ static int s_run(const loop_opts *o)
     return rc < 0 ? EX_CANTCREAT : 0;
 }
 
+/* The loopback's settings table (s_own, then s_daemon_settings) into t
+ * [S_TABLE_CAP], with M=256's defaults when m256 is set. */
+static int s_table_build(opt_desc *t, int m256)
+{
+    int n = opt_table_join(t, S_TABLE_CAP, L, s_own, daemon_table, offsetof(loop_opts, d),
+                           s_daemon_settings);
+    for (int i = 0; m256 && i < n; i++) {
+        for (size_t k = 0; k < sizeof s_m256_defaults / sizeof s_m256_defaults[0]; k++) {
+            if (strcmp(t[i].name, s_m256_defaults[k].name) == 0)
+                t[i].def = s_m256_defaults[k].def;
+        }
+    }
+    return n;
+}
+
+/* Defaults (the daemons' for what the loopback does not offer), then the
+ * file of --config, then the command line. */
+static int s_load(const opt_desc *t, loop_opts *o, int argc, char **argv, opt_origin *origin)
+{
+    memset(o, 0, sizeof *o);
+    *origin = OPT_FROM_DEFAULTS;
+    int rc = opt_defaults(daemon_table, &o->d);
+    return rc < 0 ? rc : opt_load(t, o, L, argc, argv, origin);
+}
+
+static void s_print_help(const opt_desc *t)
+{
+    printf("usage: airlearn loopback [--config FILE] [--key=VALUE ...]\n\n"
+           "Trains a TX/RX pair model-free over a simulated radio link between two\n"
+           "processes (driver=airsim, the SoapySDR module) and prints a JSON summary;\n"
+           "the daemons log to tx.log and rx.log in the output directory.\n"
+           "The airsim module must be installed or on SOAPY_SDR_PLUGIN_PATH.\n"
+           "With --M 256 these defaults differ:");
+    for (size_t k = 0; k < sizeof s_m256_defaults / sizeof s_m256_defaults[0]; k++)
+        printf("%s --%s %s", k % 4 ? "" : "\n ", s_m256_defaults[k].name, s_m256_defaults[k].def);
+    printf("\n\nThe simulated link, the radios and the run:\n");
+    opt_print_help(s_own, stdout, 0);
+    printf("\nThe daemons' settings, given to both (airlearn.conf(5); TX: and RX: say which\n"
+           "daemon uses one):\n");
+    opt_print_help(t + S_OWN_COUNT, stdout, 0);
+}
+
 int cmd_loopback(int argc, char **argv)
 {
+    opt_desc table[S_TABLE_CAP];
+    if (s_table_build(table, 0) < 0) {
+        fprintf(stderr, "airlearn loopback: %s\n", al_error_message());
+        return EX_SOFTWARE;
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: airlearn loopback [--config FILE] [--key=VALUE ...]\n\n"
-                   "Trains a TX/RX pair model-free over a simulated radio link between two\n"
-                   "processes (driver=airsim, the SoapySDR module) and prints a JSON summary;\n"
-                   "the daemons log to tx.log and rx.log in the output directory.\n"
-                   "The airsim module must be installed or on SOAPY_SDR_PLUGIN_PATH.\n"
-                   "With --M 256 these defaults differ:");
-            for (size_t k = 0; k < sizeof s_m256_defaults / sizeof s_m256_defaults[0]; k++)
-                printf("%s --%s %s", k % 4 ? "" : "\n ", s_m256_defaults[k].name,
-                       s_m256_defaults[k].def);
-            printf("\n\n");
-            opt_print_help(s_table, stdout, 0);
+            s_print_help(table);
             return 0;
         }
     }
     loop_opts o;
-    memset(&o, 0, sizeof o);
     opt_origin origin;
-    if (opt_load(s_table, &o, L, argc, argv, &origin) < 0)
+    if (s_load(table, &o, argc, argv, &origin) < 0)
         return daemon_settings_failed("loopback", origin, EX_USAGE);
-    if (o.M == 256) {
+    if (o.d.M == 256) {
         /* Again with M=256's defaults under the same settings. */
-        opt_desc table[sizeof s_table / sizeof s_table[0]];
-        memcpy(table, s_table, sizeof table);
-        for (size_t i = 0; table[i].name != NULL; i++) {
-            for (size_t k = 0; k < sizeof s_m256_defaults / sizeof s_m256_defaults[0]; k++) {
-                if (strcmp(table[i].name, s_m256_defaults[k].name) == 0)
-                    table[i].def = s_m256_defaults[k].def;
-            }
-        }
-        memset(&o, 0, sizeof o);
-        if (opt_load(table, &o, L, argc, argv, &origin) < 0)
+        if (s_table_build(table, 1) < 0 || s_load(table, &o, argc, argv, &origin) < 0)
             return daemon_settings_failed("loopback", origin, EX_USAGE);
     }
     return s_run(&o);

@@ -101,7 +101,7 @@ const opt_desc daemon_table[] = {
      "measured frame round trip if that is longer (a floor)"},
     {"training", "max_staleness", OPT_UINT, F(max_staleness), 0, 0, 1000, NULL, "0",
      "TX: accept losses of frames up to this many model updates old"},
-    {"training", "final_eval_messages", OPT_UINT, F(final_eval_messages), 0, 0, 1000000000, NULL,
+    {"training", "final_eval_messages", OPT_UINT, F(final_eval_messages), 0, 1, 1000000000, NULL,
      "100000", "TX: messages of the evaluation after training"},
     {"training", "exit_when_done", OPT_BOOL, F(exit_when_done), 0, 0, 1, NULL, "false",
      "TX: exit after the final evaluation (otherwise keep evaluating)"},

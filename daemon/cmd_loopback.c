@@ -660,9 +660,16 @@ static void s_print_help(const opt_desc *t)
         printf("%s --%s %s", k % 4 ? "" : "\n ", s_m256_defaults[k].name, s_m256_defaults[k].def);
     printf("\n\nThe simulated link, the radios and the run:\n");
     opt_print_help(s_own, stdout, 0);
-    printf("\nThe daemons' settings, given to both (airlearn.conf(5); TX: and RX: say which\n"
-           "daemon uses one):\n");
-    opt_print_help(t + S_OWN_COUNT, stdout, 0);
+    printf("\nThe daemons' settings, given to both as airlearn.conf(5) [section] key (TX: and\n"
+           "RX: say which daemon uses one):\n");
+    for (size_t i = 0; s_daemon_settings[i].name != NULL; i++) {
+        const opt_alias *a = &s_daemon_settings[i];
+        char help[512];
+        snprintf(help, sizeof help, "%s ([%s] %s)", t[S_OWN_COUNT + i].help, a->section, a->key);
+        opt_desc one[2] = {t[S_OWN_COUNT + i], {0}};
+        one[0].help = help;
+        opt_print_help(one, stdout, 0);
+    }
 }
 
 int cmd_loopback(int argc, char **argv)

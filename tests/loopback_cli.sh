@@ -19,6 +19,11 @@ set -e
 echo "$out" | grep -q -- "--loopback.final-eval-messages: 0 is out of range \[1, " ||
     fail "--final-eval-messages 0: $out"
 
+# --help names the setting each option stands for, with the daemons' range.
+"$airlearn" loopback --help > "$work/help"
+grep -q -- "--lr-tx .*TX Adam learning rate (\[training\] lr_tx) \[default 0.005; 1e-06..1\]" \
+    "$work/help" || fail "--help: $(grep -- --lr-tx "$work/help")"
+
 python3 - "$airlearn" "$work" <<'PY'
 import configparser, subprocess, sys
 airlearn, work = sys.argv[1], sys.argv[2]

@@ -19,6 +19,7 @@
 
 #include "al_error.h"
 #include "al_log.h"
+#include "airsim_config.h"
 #include "al_options.h"
 #include "daemon_config.h"
 #include "daemon_util.h"
@@ -39,21 +40,11 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-/* --profile, in the order of s_profiles. */
-typedef enum { L_PROFILE_IDEAL, L_PROFILE_HACKRF, L_PROFILE_B2X0 } l_profile;
-_Static_assert(sizeof(l_profile) == sizeof(int), "OPT_ENUM stores an int");
-
-/* What the demo sets for each profile: the link's default rate, and the
- * TX power of a unit-power signal at full gain above the RX's full-scale
- * input (airsim's profile defaults tx_dbm - fs_dbm: hackrf 10 - -5 dBm,
- * b2x0 10 - -10 dBm; keep them in step). */
-static const struct {
-    double rate;
-    double tx_over_fs_db;
-} s_profile_demo[] = {
-    [L_PROFILE_IDEAL] = {1e6, 0.0},
-    [L_PROFILE_HACKRF] = {8e6, 15.0},
-    [L_PROFILE_B2X0] = {1e6, 20.0},
+/* The link's default rate for each airsim profile (--rate 0). */
+static const double s_profile_rate[] = {
+    [AIRSIM_PROFILE_IDEAL] = 1e6,
+    [AIRSIM_PROFILE_HACKRF] = 8e6,
+    [AIRSIM_PROFILE_B2X0] = 1e6,
 };
 
 typedef struct {
@@ -65,25 +56,24 @@ typedef struct {
     char tx_radio[128], rx_radio[128];
     char tx_device[256], rx_device[256], tx_gains[128], rx_gains[128];
     char tx_remote[128], rx_remote[128];
-    int fading, clock;
-    l_profile profile;
+    int fading;           /* airsim_fading */
+    int clock;            /* airsim_clock */
+    int profile;          /* airsim_profile */
     char out[200];
 } loop_opts;
 
 #define L "loopback"
 #define F(field) offsetof(loop_opts, field)
 #define STR(field) F(field), sizeof(((loop_opts *)0)->field)
-static const char *const s_fadings[] = {"none", "rayleigh-block", NULL};
-static const char *const s_profiles[] = {"ideal", "hackrf", "b2x0", NULL};
-static const char *const s_clocks[] = {"fast", "realtime", NULL};
 
 /* The loopback's own settings: the simulated link, the radios, the run. */
 static const opt_desc s_own[] = {
     {L, "snr-db", OPT_DOUBLE, F(snr_db), 0, -10, 60, NULL, "12", "Es/N0 of the simulated link, dB"},
     {L, "cfo", OPT_DOUBLE, F(cfo), 0, -1e5, 1e5, NULL, "1000", "carrier frequency offset, Hz"},
     {L, "delay", OPT_DOUBLE, F(delay), 0, 0, 1e5, NULL, "3.37", "link delay, samples (fractional)"},
-    {L, "fading", OPT_ENUM, F(fading), 0, 0, 0, s_fadings, "none",
-     "rayleigh-block: h~CN(0,1) per frame, and the fading receiver"},
+    {L, "fading", OPT_ENUM, F(fading), 0, 0, 0, airsim_fading_names, "none",
+     "rayleigh-block: h~CN(0,1) per frame; rayleigh: time-varying at the doppler given in "
+     "--rx-radio-args doppler=HZ; either with the fading receiver"},
     {L, "rate", OPT_DOUBLE, F(rate), 0, 0, 100e6, NULL, "0",
      "sample rate of the link (0: 1e6; 8e6 with --profile hackrf, whose documentation "
      "recommends 8-20 Msps)"},
@@ -95,9 +85,9 @@ static const opt_desc s_own[] = {
      "extra airsim arguments of the TX device, e.g. drop_every=50"},
     {L, "rx-radio-args", OPT_STRING, STR(rx_radio), 0, 0, NULL, "",
      "extra airsim arguments of the RX device, e.g. overflow_every=400"},
-    {L, "profile", OPT_ENUM, F(profile), 0, 0, 0, s_profiles, "ideal",
+    {L, "profile", OPT_ENUM, F(profile), 0, 0, 0, airsim_profile_names, "ideal",
      "the real radio both airsim devices imitate (its buffering, formats, rates, defaults)"},
-    {L, "clock", OPT_ENUM, F(clock), 0, 0, 0, s_clocks, "fast",
+    {L, "clock", OPT_ENUM, F(clock), 0, 0, 0, airsim_clock_names, "fast",
      "airsim's clock: fast (as fast as the two processes go) or realtime (paced at the rate, "
      "as radios are: the receiver gets samples also while the transmitter is silent)"},
     {L, "tx-device", OPT_STRING, STR(tx_device), 0, 0, NULL, "",
@@ -277,7 +267,7 @@ static state_json_t *s_summary(const loop_opts *o, const char *tx_summary, doubl
     state_json_fixed(out, "errors", 0, errors);
     state_json_uint(out, "M", o->d.M);
     state_json_uint(out, "N", o->d.N);
-    state_json_str(out, "channel", o->fading ? "rayleigh-block" : "awgn");
+    state_json_str(out, "channel", o->fading ? airsim_fading_names[o->fading] : "awgn");
     state_json_str(out, "out", o->out);
     return out;
 }
@@ -461,13 +451,13 @@ static int s_run(const loop_opts *o)
     snprintf(feedback, sizeof feedback, "ipc://@airlearn-loopback-fb-%ld", (long)getpid());
 
     daemon_config c = o->d;
-    c.rate = o->rate > 0 ? o->rate : s_profile_demo[o->profile].rate;
+    c.rate = o->rate > 0 ? o->rate : s_profile_rate[o->profile];
     if (c.rate < 1e4) {
         fprintf(stderr, "airlearn loopback: --rate %g is below 10 kHz\n", o->rate);
         return EX_USAGE;
     }
     c.exit_when_done = 1;
-    c.receiver = o->fading ? RX_KIND_FADING : RX_KIND_AWGN;
+    c.receiver = o->fading != AIRSIM_FADING_NONE ? RX_KIND_FADING : RX_KIND_AWGN;
     c.sweep_from_dbfs = c.level_dbfs + o->sweep_above;
     c.sweep_to_dbfs = c.level_dbfs - o->sweep_below;
     snprintf(c.endpoint, sizeof c.endpoint, "%s", feedback);
@@ -475,16 +465,22 @@ static int s_run(const loop_opts *o)
     /* The ideal profile is airsim's default: its device strings stay as
      * they always were. A real radio's profile: the TX at full gain (the
      * unit-power signal airsim's snr_db refers to), the RX at 0 dB, and
-     * between them an attenuator that brings the TX's full scale 8 dB
-     * below the RX's (s_profile_demo), with the channel's noise moved
-     * down alike so that Es/N0 stays --snr-db. */
+     * between them an attenuator that brings the TX's full scale (the
+     * profile's tx_dbm) 8 dB below the RX's (its fs_dbm), with the
+     * channel's noise moved down alike so that Es/N0 stays --snr-db. */
     char profile[32] = "", path[32] = "";
     double attenuation = 0;
-    if (o->profile != L_PROFILE_IDEAL) {
-        snprintf(profile, sizeof profile, ",profile=%s", s_profiles[o->profile]);
-        attenuation = s_profile_demo[o->profile].tx_over_fs_db + 8.0;
+    if (o->profile != AIRSIM_PROFILE_IDEAL) {
+        airsim_config front;
+        airsim_config_default(&front);
+        if (airsim_config_set_profile(&front, airsim_profile_names[o->profile]) < 0) {
+            fprintf(stderr, "airlearn loopback: %s\n", al_error_message());
+            return EX_SOFTWARE;
+        }
+        snprintf(profile, sizeof profile, ",profile=%s", airsim_profile_names[o->profile]);
+        attenuation = front.tx_dbm - front.fs_dbm + 8.0;
         snprintf(path, sizeof path, ",gain_db=%g", -attenuation);
-        if (o->profile == L_PROFILE_HACKRF) {
+        if (o->profile == AIRSIM_PROFILE_HACKRF) {
             snprintf(c.gains, sizeof c.gains, "VGA=47;AMP=14");
         } else {
             c.gain = 89.75;
@@ -494,13 +490,13 @@ static int s_run(const loop_opts *o)
     rx.gain = 0;
     rx.gains[0] = '\0';
     snprintf(tx.device, sizeof tx.device, "driver=airsim,clock=%s,link=%s%s%s%s",
-             s_clocks[o->clock], link, profile, o->tx_radio[0] ? "," : "", o->tx_radio);
+             airsim_clock_names[o->clock], link, profile, o->tx_radio[0] ? "," : "", o->tx_radio);
     snprintf(rx.device, sizeof rx.device,
              "driver=airsim,clock=%s,link=%s%s,snr_db=%g%s,cfo=%g,delay=%g,fading=%s,"
              "seed=%llu%s%s",
-             s_clocks[o->clock], link, profile,
+             airsim_clock_names[o->clock], link, profile,
              o->snr_db - 10.0 * log10((double)o->d.sps) - c.level_dbfs + attenuation, path, o->cfo,
-             o->delay, o->fading ? "rayleigh-block" : "none", (unsigned long long)o->d.seed,
+             o->delay, airsim_fading_names[o->fading], (unsigned long long)o->d.seed,
              o->rx_radio[0] ? "," : "", o->rx_radio);
     if ((o->tx_remote[0] && o->tx_device[0]) || (o->rx_remote[0] && o->rx_device[0])) {
         fprintf(stderr, "airlearn loopback: --tx-remote / --rx-remote wrap airsim's device; "
@@ -550,7 +546,7 @@ static int s_run(const loop_opts *o)
     double t0 = al_now_s();
     fprintf(stderr, "loopback: M=%u N=%u, Es/N0 %.1f dB, CFO %g Hz, delay %g samples, %s; "
                     "output in %s\n",
-            o->d.M, o->d.N, o->snr_db, o->cfo, o->delay, o->fading ? "Rayleigh block fading" : "AWGN",
+            o->d.M, o->d.N, o->snr_db, o->cfo, o->delay, o->fading ? airsim_fading_names[o->fading] : "AWGN",
             o->out);
     pid_t rx_pid = s_spawn("rx", path_rx, log_rx);
     pid_t tx_pid = s_spawn("tx", path_tx, log_tx);

@@ -13,16 +13,16 @@
 #define S "airsim"
 #define F(field) offsetof(airsim_config, field)
 
-static const char *const s_clocks[] = {"realtime", "fast", NULL};
-static const char *const s_fadings[] = {"none", "rayleigh-block", "rayleigh", NULL};
-static const char *const s_profiles[] = {"ideal", "hackrf", "b2x0", NULL};
+const char *const airsim_clock_names[] = {"realtime", "fast", NULL};
+const char *const airsim_fading_names[] = {"none", "rayleigh-block", "rayleigh", NULL};
+const char *const airsim_profile_names[] = {"ideal", "hackrf", "b2x0", NULL};
 
 const opt_desc airsim_config_table[] = {
     {S, "link", OPT_STRING, F(link), AIRSIM_LINK_MAX, 0, 0, NULL, "ipc://@airsim",
      "ZeroMQ endpoint joining one TX device to one RX device (ipc:// or tcp://)"},
-    {S, "clock", OPT_ENUM, F(clock), 0, 0, 0, s_clocks, "realtime",
+    {S, "clock", OPT_ENUM, F(clock), 0, 0, 0, airsim_clock_names, "realtime",
      "realtime: paced at the sample rate; fast: the TX sample count drives the clock"},
-    {S, "profile", OPT_ENUM, F(profile), 0, 0, 0, s_profiles, "ideal",
+    {S, "profile", OPT_ENUM, F(profile), 0, 0, 0, airsim_profile_names, "ideal",
      "the real radio imitated through the API: ideal (airsim's own), hackrf, b2x0"},
     {S, "adc_bits", OPT_UINT, F(adc_bits), 0, 0, 16, NULL, "0",
      "RX: quantize to this many bits at full scale, clipping (0: none; hackrf 8, b2x0 12)"},
@@ -45,7 +45,7 @@ const opt_desc airsim_config_table[] = {
     {S, "gain_db", OPT_DOUBLE, F(gain_db), 0, -150, 60, NULL, "0", "RX: path gain, dB"},
     {S, "multipath", OPT_STRING, F(multipath), 512, 0, 0, NULL, "",
      "RX: complex taps at one-sample spacing separated by ; e.g. 1;0.3+0.2j;-0.1j"},
-    {S, "fading", OPT_ENUM, F(fading), 0, 0, 0, s_fadings, "none",
+    {S, "fading", OPT_ENUM, F(fading), 0, 0, 0, airsim_fading_names, "none",
      "RX: rayleigh-block draws h~CN(0,1) per burst; rayleigh varies at doppler"},
     {S, "doppler", OPT_DOUBLE, F(doppler_hz), 0, 0, 1e6, NULL, "0",
      "RX: maximum Doppler frequency for fading=rayleigh, Hz"},
@@ -210,7 +210,8 @@ int airsim_config_set(airsim_config *c, const char *key, const char *value)
     if (strcmp(key, "profile") == 0) {
         /* Applied again only when it changes: the defaults would undo
          * the user's keys given before it. */
-        if (c->profile >= 0 && s_profiles[c->profile] && strcmp(value, s_profiles[c->profile]) == 0)
+        if (c->profile >= 0 && airsim_profile_names[c->profile] &&
+            strcmp(value, airsim_profile_names[c->profile]) == 0)
             return AL_OK;
         return airsim_config_set_profile(c, value);
     }

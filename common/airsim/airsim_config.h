@@ -44,6 +44,12 @@ typedef enum {
     AIRSIM_FADING_RAYLEIGH = 2,  /* Clarke/Jakes, time-varying at `doppler` */
 } airsim_fading;
 
+/* The device arguments' words for airsim_clock, airsim_profile and
+ * airsim_fading, in enum order, NULL-terminated (for option tables). */
+extern const char *const airsim_clock_names[];
+extern const char *const airsim_profile_names[];
+extern const char *const airsim_fading_names[];
+
 typedef struct {
     char link[AIRSIM_LINK_MAX];  /* ZeroMQ endpoint shared by TX and RX */
     int clock;                   /* airsim_clock */

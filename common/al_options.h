@@ -8,6 +8,10 @@
  * Every value is checked against its type and range where it enters, and
  * every rejection names where it came from: "FILE:LINE: [section] key: why"
  * or "--section.key: why".
+ *
+ * No state of its own: tables and the structs they fill are the caller's
+ * (a struct filled from one thread at a time); messages go through
+ * al_error.
  */
 #ifndef AL_OPTIONS_H
 #define AL_OPTIONS_H

@@ -212,7 +212,10 @@ al_radio_t *daemon_radio_open(const daemon_config *c, int direction)
                           c->frequency > 0 ? c->frequency - c->if_offset : 0, c->gain, c->bandwidth,
                           c->antenna, c->stream_args};
     al_radio_t *r = al_radio_create(&rc);
-    if (r == NULL && strstr(c->device, "driver=airsim") != NULL) {
+    /* SoapySDR's words when no module took the arguments; when the module
+     * refused them, its own message says why. */
+    if (r == NULL && strstr(c->device, "driver=airsim") != NULL &&
+        strstr(al_error_message(), "make() no match") != NULL) {
         char why[512];
         snprintf(why, sizeof why, "%s", al_error_message());
         AL_FAIL(AL_EDEVICE, "%s (is the airsim module installed, or SOAPY_SDR_PLUGIN_PATH set "

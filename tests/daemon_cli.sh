@@ -32,6 +32,17 @@ expect 78 "airlearn rx: \[log\] level: .*'bogus'" -- "$airlearn" rx --log.level=
 expect 64 "airlearn sim: --sim.M: 1 is out of range" -- "$airlearn" sim --M=1
 expect 64 "unknown option '--bogus' (see airlearn loopback --help)" -- "$airlearn" loopback --bogus
 expect 69 "no radio matches" -- "$airlearn" tx --radio.device=driver=nosuchradio --state.directory="$work/s"
+# airsim refusing its arguments says why, without the hint for a module
+# that is not found.
+set +e
+out=$("$airlearn" rx --radio.device="driver=airsim,link=ipc://@airlearn-cli-$$,fading=rayleigh" \
+      --state.directory="$work/s" 2>&1); st=$?
+set -e
+[ "$st" -eq 69 ] || { echo "airsim refusing: exit $st: $out"; exit 1; }
+echo "$out" | grep -q "fading=rayleigh needs doppler" || { echo "no reason: $out"; exit 1; }
+if echo "$out" | grep -q "is the airsim module installed"; then
+    echo "a module that answered is said to be missing: $out"; exit 1
+fi
 expect 69 "no $work/none/status.json" -- "$airlearn" status --state.directory="$work/none"
 # A status file cut short or of another shape is refused (exit 65), naming
 # the file and what is wrong, instead of printing half a record.

@@ -1,12 +1,13 @@
 #!/bin/sh
 # The daemons against real radios' behaviour, imitated by airsim's
-# profiles, and the bring-up check (parts 1-5 below). Part 1: the RX
-# sample queue holds [radio] rx_queue_s seconds of samples, so its memory
-# follows the sample rate, not the radio's MTU (256 MTUs were 256 MiB on
-# a HackRF).
+# profiles, and the bring-up check: radio_profile_test.sh AIRLEARN PART
+# runs one part (queue, linkcheck, hackrf_tx, unplug or if_offset; the
+# suite runs each as its own test, radio_profile_PART, so that they can
+# run side by side).
 set -eu
 airlearn=$1
-test_name="radio profile test"
+part=${2:-}
+test_name="radio profile test ($part)"
 . "$(dirname "$0")/daemon_test_lib.sh"
 tag=$$
 
@@ -28,6 +29,11 @@ rss_queue() {
     echo "$rss $(json "$work/$1/status.json" rx_queue_bytes)"
     kill "$p"; wait "$p" || true
 }
+
+# queue: the RX sample queue holds [radio] rx_queue_s seconds of samples,
+# so its memory follows the sample rate, not the radio's MTU (256 MTUs
+# were 256 MiB on a HackRF).
+part_queue() {
 read -r rss1 q1 <<EOF2
 $(rss_queue r1 1e6 "")
 EOF2
@@ -47,9 +53,12 @@ for q, rate in ((q1, 1e6), (q8, 8e6)):
 if not (rss8 - rss1) * 1024 > 0.8 * (q8 - q1):
     sys.exit("RSS grew %d KiB for %d more queue bytes" % (rss8 - rss1, q8 - q1))
 PY
-# Part 2: `airlearn linkcheck` on the receiver's side of a running
+}
+
+# linkcheck: `airlearn linkcheck` on the receiver's side of a running
 # transmitter: a good link passes (exit 0); a clipping receiver with too
 # little SNR is told so (exit 1).
+part_linkcheck() {
 "$airlearn" tx --radio.device="driver=airsim,clock=realtime,link=ipc://@airlearn-rp-lc-$tag" \
     --state.directory="$work/lc-tx" --feedback.endpoint="ipc://@airlearn-rp-lc-fb-$tag" \
     --training.loss_timeout_ms=100 --log.level=error &
@@ -71,12 +80,14 @@ cat "$work/lc-bad.txt"
 grep -q "RX clipping: lower gains LNA by 8 dB" "$work/lc-bad.txt" || fail "no clipping advice"
 grep -q "SNR .* too low for M=16" "$work/lc-bad.txt" || fail "no SNR advice"
 kill "$txp"; wait "$txp" || true
+}
 
-# Part 3: HackRF TX buffering (airsim profile=hackrf: 131072-sample
+# hackrf_tx: HackRF TX buffering (airsim profile=hackrf: 131072-sample
 # buffers that air only when full, END_BURST ignored). One burst per frame
 # (the old way, --tx-stream burst) leaves every frame waiting in the
 # driver: no TX_TRAIN loss arrives in time and the policy never moves.
 # The continuous stream (auto on a device without hardware time) trains.
+part_hackrf_tx() {
 st=0
 timeout -s INT 25 "$airlearn" loopback --out "$work/burst" --profile hackrf --tx-stream burst \
     --rounds 20 --eval-interval 10 --final-eval-messages 2000 > /dev/null 2>&1 || st=$?
@@ -106,12 +117,14 @@ if t["losses_accepted"] < 0.9 * 300 * 2:
 if not s["ser"] < 0.03:
     sys.exit("SER %g is not below 0.03" % s["ser"])
 PY
+}
 
-# Part 4: an unplugged board (airsim unplug_after / replug_after: a HackRF
+# unplug: an unplugged board (airsim unplug_after / replug_after: a HackRF
 # then returns TIMEOUT for ever) on either side mid-run. The daemon
 # notices within stall_timeout_s (2 s here), reopens once the board is
 # back, training goes on and status.json shows the outage; without a
 # replug it exits 69 after reopen_timeout_s.
+part_unplug() {
 for side in tx rx; do
     "$airlearn" loopback --out "$work/unplug-$side" --profile hackrf --rounds 300 \
         --eval-interval 50 --final-eval-messages 5000 --stall-timeout 2 --log-level info \
@@ -144,10 +157,12 @@ PY
         { cat "$work/gone-$side.err"; fail "the $role did not exit with status 69"; }
     echo "$side board gone for good: the $role exited 69"
 done
+}
 
-# Part 5: offset tuning ([radio] if_offset): frames shifted up by the TX
+# if_offset: offset tuning ([radio] if_offset): frames shifted up by the TX
 # and down by the RX still train; an offset that pushes them out of the
 # sampled band is a configuration error (78).
+part_if_offset() {
 "$airlearn" loopback --out "$work/ifo" --rounds 300 --eval-interval 100 --final-eval-messages 10000 \
     --if-offset 150e3 > "$work/ifo.json" 2> "$work/ifo.err" ||
     { cat "$work/ifo.err"; fail "loopback with if_offset failed"; }
@@ -162,5 +177,10 @@ st=0
 "$airlearn" tx --radio.if_offset=400e3 --state.directory="$work/ifo-bad" 2> "$work/ifo-bad.err" || st=$?
 [ $st -eq 78 ] || fail "if_offset outside the band: exit $st, not 78"
 grep -q "if_offset 400000 Hz" "$work/ifo-bad.err" || fail "the error does not name if_offset"
+}
 
-echo "radio profile test: ok"
+case $part in
+    queue|linkcheck|hackrf_tx|unplug|if_offset) "part_$part" ;;
+    *) fail "no part '$part' (queue, linkcheck, hackrf_tx, unplug, if_offset)" ;;
+esac
+echo "$test_name: ok"

@@ -125,10 +125,9 @@ class AirsimDevice : public SoapySDR::Device {
 
     SoapySDR::Kwargs getHardwareInfo() const override
     {
-        static const char *const profiles[] = {"ideal", "hackrf", "b2x0"};
         return {{"origin", "airlearn"}, {"version", AL_VERSION}, {"link", cfg_.link},
-                {"clock", cfg_.clock == AIRSIM_CLOCK_FAST ? "fast" : "realtime"},
-                {"profile", profiles[cfg_.profile]}};
+                {"clock", airsim_clock_names[cfg_.clock]},
+                {"profile", airsim_profile_names[cfg_.profile]}};
     }
 
     size_t getNumChannels(const int) const override { return 1; }
@@ -290,12 +289,21 @@ class AirsimDevice : public SoapySDR::Device {
             switchTo(SOAPY_SDR_RX);
         }
         // No hardware time: no HAS_TIME; timeNs untouched, as the driver.
+        // SoapyHackRF's readStream hands out the rest of the current
+        // buffer, then waits up to the timeout for the next one: on the
+        // board the next one is at most a buffer's time away. Under the
+        // fast clock only the TX's samples make time, and a TX waiting
+        // for feedback makes none, so there a read returns what it has
+        // rather than wait for samples no free-running clock would delay.
         static const size_t bytes[] = {8, 4, 2};
+        const bool fast = cfg_.clock == AIRSIM_CLOCK_FAST;
         unsigned want = clamp(numElems), got = 0;
         auto deadline = Clock::now() + std::chrono::microseconds(timeoutUs);
         while (got < want) {
             long left = (long)std::chrono::duration_cast<std::chrono::microseconds>(
                             deadline - Clock::now()).count();
+            if (fast && got > 0)
+                left = 0;
             int n = airsim_rx_read(s->rx, static_cast<uint8_t *>(buffs[0]) + bytes[s->format] * got,
                                    s->format, want - got, &ticks, left > 0 ? left : 0);
             if (n == SOAPY_SDR_OVERFLOW) {   // acquireReadBuffer on overflow
@@ -680,9 +688,8 @@ class AirsimDevice : public SoapySDR::Device {
         auto it = args_.find(key);
         if (it != args_.end())
             return it->second;
-        static const char *const profiles[] = {"ideal", "hackrf", "b2x0"};
         for (const airsim_profile_default *p = airsim_profile_defaults; p->profile; p++)
-            if (p->profile == std::string(profiles[cfg_.profile]) && key == p->key)
+            if (p->profile == std::string(airsim_profile_names[cfg_.profile]) && key == p->key)
                 return p->value;
         for (const opt_desc *d = airsim_config_table; d->name; d++)
             if (key == d->name)

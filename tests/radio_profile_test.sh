@@ -24,7 +24,8 @@ rss_queue() {
         i=$((i + 1)); [ $i -lt 200 ] || fail "no status from the receiver $1: $(cat "$work/$1.log")"
         sleep 0.05
     done
-    sleep 0.5
+    # The queue is touched where it is made, before the first status: its
+    # memory is in the RSS now (no settling wait).
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status")
     echo "$rss $(json "$work/$1/status.json" rx_queue_bytes)"
     kill "$p"; wait "$p" || true
@@ -114,8 +115,10 @@ if t["tx_stream"] != "continuous":
     sys.exit("auto did not stream continuously on a device without hardware time")
 if t["losses_accepted"] < 0.9 * 300 * 2:
     sys.exit("only %d TX_TRAIN losses accepted" % t["losses_accepted"])
-if not s["ser"] < 0.03:
-    sys.exit("SER %g is not below 0.03" % s["ser"])
+# Measured 0.98e-3..4.2e-3 over seeds 1-5 and a suite run (median 1.6e-3):
+# the bound is 5x the median.
+if not s["ser"] < 8e-3:
+    sys.exit("SER %g is not below 8e-3" % s["ser"])
 PY
 }
 
@@ -144,7 +147,9 @@ if not m or float(m.group(1)) > 2.0 + 1.0:
     sys.exit("the stall was not noticed within the configured 2 s")
 if st["radio_stalls"] < 1 or st["radio_reopens"] < 1 or not st["radio_outage_s"] > 0:
     sys.exit("status.json does not show the outage")
-if not s["ser"] < 0.03:
+# Measured 1.2e-3..3.3e-3 over seeds 1-4, both sides (median 2.3e-3): the
+# bound is 4.3x the median.
+if not s["ser"] < 1e-2:
     sys.exit("training did not go on: SER %g" % s["ser"])
 PY
     st=0
@@ -152,7 +157,7 @@ PY
         --stall-timeout 2 --reopen-timeout 3 "--$side-radio-args" unplug_after=3 \
         > /dev/null 2> "$work/gone-$side.err" || st=$?
     [ $st -ne 0 ] || fail "the run went on with the $side board gone for good"
-    role=transmitter; [ $side = rx ] && role=receiver
+    case $side in tx) role=transmitter ;; *) role=receiver ;; esac
     grep -Eq "the $role exited.*status 69" "$work/gone-$side.err" ||
         { cat "$work/gone-$side.err"; fail "the $role did not exit with status 69"; }
     echo "$side board gone for good: the $role exited 69"
@@ -170,8 +175,10 @@ python3 - "$work/ifo.json" <<'PY' || fail "offset tuning does not train"
 import json, sys
 s = json.load(open(sys.argv[1]))
 print("if_offset 150 kHz at 1 Msps: SER", s["ser"])
-if not s["ser"] < 0.03:
-    sys.exit("SER %g" % s["ser"])
+# Measured 0.88e-3..1.56e-3 over seeds 1-5 and a suite run (median
+# 1.27e-3): the bound is 3.9x the median.
+if not s["ser"] < 5e-3:
+    sys.exit("SER %g is not below 5e-3" % s["ser"])
 PY
 st=0
 "$airlearn" tx --radio.if_offset=400e3 --state.directory="$work/ifo-bad" 2> "$work/ifo-bad.err" || st=$?

@@ -17,9 +17,9 @@
  * --rx-remote reach airsim's devices through a SoapySDRServer. */
 #include "commands.h"
 
+#include "airsim_config.h"
 #include "al_error.h"
 #include "al_log.h"
-#include "airsim_config.h"
 #include "al_options.h"
 #include "daemon_config.h"
 #include "daemon_util.h"

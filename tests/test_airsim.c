@@ -12,6 +12,7 @@
 #include <complex.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1067,6 +1068,67 @@ static float complex *s_hackrf_receive(const char *name, double gain, size_t cou
     return y;
 }
 
+/* Child role: 1000 samples at time 0, then, once a byte comes on fd (or
+ * after 5 s), 2000 more at 1000 and silence past them. */
+static int s_child_two_blocks(const char *args, int fd)
+{
+    al_radio_t *tx = NULL;
+    for (int i = 0; i < 100 && tx == NULL; i++)
+        tx = s_open(args, AL_RADIO_TX);
+    float complex *x = unit_noise(5, 3000);
+    float complex *z = calloc(4096, sizeof *z);
+    int ok = tx && al_radio_write_burst(tx, x, 1000, 1, 0, 5000000) == 1000;
+    struct pollfd p = {fd, POLLIN, 0};
+    poll(&p, 1, 5000);
+    ok = ok && al_radio_write_burst(tx, x + 1000, 2000, 1, 1000 * 1000, 5000000) == 2000 &&
+         al_radio_write_burst(tx, z, 4096, 1, 13000 * 1000, 5000000) == 4096;
+    al_radio_destroy(&tx);
+    free(x);
+    free(z);
+    return ok ? 0 : 1;
+}
+
+/* A hackrf RX under the fast clock hands out what has come rather than
+ * wait for its buffer to fill: only the TX makes time there, and a TX
+ * that waits for the receiver (for feedback) would hold the read until
+ * its timeout. The TX here sends more only once the read has returned
+ * (or after 5 s, which a waiting read would then take in). */
+static void test_airsim_hackrf_fast_clock_read_returns_what_has_come(void **state)
+{
+    (void)state;
+    char link[128], tx[256], rx[256], a_fd[16];
+    s_link(link, sizeof link, "hackrf-partial");
+    snprintf(tx, sizeof tx, "driver=airsim,clock=fast,link=%s", link);
+    snprintf(rx, sizeof rx, "driver=airsim,clock=fast,profile=hackrf,ppm=0,link=%s", link);
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    snprintf(a_fd, sizeof a_fd, "%d", go[0]);
+    char *const argv[] = {"test_airsim", "--child-two-blocks", tx, a_fd, NULL};
+    pid_t w = s_spawn_self(argv);
+    close(go[0]);
+    al_radio_config c = {rx, AL_RADIO_RX, HACKRF_RATE, 0, 0, 0, NULL, NULL};
+    al_radio_t *r = al_radio_create(&c);
+    assert_non_null(r);
+    float complex *y = calloc(HACKRF_BUF, sizeof *y);
+    int64_t t;
+    int n = al_radio_read(r, y, HACKRF_BUF, &t, 10000000);
+    assert_int_equal(write(go[1], "x", 1), 1);
+    printf("hackrf RX, fast clock: the first read returned %d samples of the first 1000\n", n);
+    assert_true(n > 0 && n <= 1000);
+    size_t have = (size_t)n;
+    uint64_t deadline = al_now_ms() + 20000;
+    while (have < 3000 && al_now_ms() < deadline) {
+        n = al_radio_read(r, y, HACKRF_BUF, &t, 100000);
+        if (n > 0)
+            have += (size_t)n;
+    }
+    assert_true(have >= 3000);
+    s_wait_ok(w);
+    close(go[1]);
+    al_radio_destroy(&r);
+    free(y);
+}
+
 static void test_airsim_hackrf_rx_quantizes_to_8_bits(void **state)
 {
     (void)state;
@@ -1201,6 +1263,8 @@ int main(int argc, char **argv)
     if (argc == 6 && strcmp(argv[1], "--child-writer") == 0)
         return s_child_writer(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
                               strtoll(argv[5], NULL, 10));
+    if (argc == 4 && strcmp(argv[1], "--child-two-blocks") == 0)
+        return s_child_two_blocks(argv[2], atoi(argv[3]));
     if (argc == 4 && strcmp(argv[1], "--child-hackrf-tx") == 0)
         return s_child_hackrf_tx(argv[2], atoi(argv[3]));
     if (argc == 4 && strcmp(argv[1], "--child-endless") == 0)
@@ -1229,6 +1293,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_airsim_hackrf_tx_underflows_when_idle),
         cmocka_unit_test(test_airsim_hackrf_is_half_duplex),
         cmocka_unit_test(test_airsim_hackrf_fast_clock_airs_full_buffers_back_to_back),
+        cmocka_unit_test(test_airsim_hackrf_fast_clock_read_returns_what_has_come),
         cmocka_unit_test(test_airsim_hackrf_rx_quantizes_to_8_bits),
         cmocka_unit_test(test_airsim_hackrf_tx_airs_full_buffers_after_the_queue),
         cmocka_unit_test(test_airsim_unplug_and_replug_per_profile),
